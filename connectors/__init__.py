@@ -1,0 +1,1 @@
+"""PSA connectors. Each vendor package imports only `connectors.sdk`."""

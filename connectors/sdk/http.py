@@ -1,0 +1,357 @@
+"""One HTTP behaviour for every connector (ARCHITECTURE.md §3).
+
+`VendorClient` wraps `httpx.AsyncClient` with: timeouts; a table from status to action;
+retries of 429 and transient 5xx with exponential backoff and full jitter, honouring
+`Retry-After`; no retry of 400/401/403/404; a per-source concurrency limit (plus an optional
+limit per endpoint, e.g. Autotask's 3 per entity); a request budget per rolling window that
+slows a sync down rather than exceeding it; and request counting for sync-run statistics.
+
+Nothing here logs a header, a query string or a body, so credentials cannot leak from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import httpx
+import structlog
+
+from connectors.sdk.errors import (
+    AuthError,
+    BudgetExhausted,
+    ConfigError,
+    ConnectorError,
+    FatalError,
+    TransientError,
+)
+
+log = structlog.get_logger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Action(StrEnum):
+    OK = "ok"
+    RETRY = "retry"  # back off (honouring Retry-After) and try again
+    AUTH = "auth"  # AuthError: credentials refused
+    CONFIG = "config"  # ConfigError: the source's settings are wrong
+    FATAL = "fatal"  # FatalError: do not retry this request
+
+
+# Status to action; statuses not listed fall back by class (2xx ok, 4xx fatal, 5xx retry).
+DEFAULT_STATUS_ACTIONS: Mapping[int, Action] = {
+    400: Action.FATAL,
+    401: Action.AUTH,
+    403: Action.AUTH,
+    404: Action.FATAL,
+    408: Action.RETRY,
+    409: Action.FATAL,
+    425: Action.RETRY,
+    429: Action.RETRY,
+    500: Action.RETRY,
+    501: Action.FATAL,
+    502: Action.RETRY,
+    503: Action.RETRY,
+    504: Action.RETRY,
+}
+
+
+def default_action(status: int) -> Action:
+    if status in DEFAULT_STATUS_ACTIONS:
+        return DEFAULT_STATUS_ACTIONS[status]
+    if status < 400:
+        return Action.OK
+    return Action.FATAL if status < 500 else Action.RETRY
+
+
+# A connector may look at a response first (vendor error codes hidden in 500s, say); None
+# means "use the status table".
+Classifier = Callable[[httpx.Response], Action | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 60.0
+    # A Retry-After longer than this is not waited for inside one run: the run stops with a
+    # TransientError and the next tick resumes.
+    max_retry_after: float = 300.0
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff for the given 1-based attempt."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
+
+
+class RequestBudget:
+    """At most `limit` requests per rolling `window` seconds, shared by every run of a source
+    in this process. `acquire` waits for room (slowing the sync) up to `max_wait`; beyond
+    that it raises BudgetExhausted so the run stops and resumes later."""
+
+    def __init__(
+        self,
+        limit: int | None = None,
+        window: float = 3600.0,
+        *,
+        max_wait: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_wait = max_wait
+        self._clock = clock
+        self._stamps: deque[float] = deque()
+        self._lock = threading.Lock()
+        self.waited_seconds = 0.0
+
+    def _prune(self, now: float) -> None:
+        while self._stamps and self._stamps[0] <= now - self.window:
+            self._stamps.popleft()
+
+    def used(self) -> int:
+        with self._lock:
+            self._prune(self._clock())
+            return len(self._stamps)
+
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used())
+
+    def note_external_usage(self, count: int) -> None:
+        """Account for requests made by others (e.g. a vendor's live usage counter)."""
+        with self._lock:
+            now = self._clock()
+            self._stamps.extend([now] * max(0, count))
+
+    def _try_take(self) -> float:
+        """Take a slot and return 0, or return the seconds until one frees up."""
+        with self._lock:
+            now = self._clock()
+            self._prune(now)
+            if self.limit is None or len(self._stamps) < self.limit:
+                self._stamps.append(now)
+                return 0.0
+            return max(0.01, self._stamps[0] + self.window - now)
+
+    async def acquire(self, sleep: Sleep = asyncio.sleep) -> None:
+        waited = 0.0
+        while (wait := self._try_take()) > 0:
+            if waited + wait > self.max_wait:
+                raise BudgetExhausted(
+                    f"The request budget of {self.limit} per {self.window:.0f} s is used up; "
+                    "the sync will continue when it frees up.",
+                    retry_after=wait,
+                )
+            await sleep(wait)
+            waited += wait
+            self.waited_seconds += wait
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHttpLimits:
+    """Per-source HTTP limits, shared by all streams of a source."""
+
+    max_concurrency: int = 4
+    # Separate limit per `concurrency_key` (e.g. per Autotask entity); None: no such limit.
+    per_key_concurrency: int | None = None
+    timeout: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    budget: RequestBudget = field(default_factory=RequestBudget)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def vendor_message(response: httpx.Response, limit: int = 300) -> str:
+    """The vendor's own error text, shortened; never includes request headers."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:limit].strip() or response.reason_phrase
+    if isinstance(body, Mapping):
+        for key in ("message", "Message", "error", "errors", "detail"):
+            if key in body and body[key]:
+                value = body[key]
+                if isinstance(value, list):
+                    value = "; ".join(str(v) for v in value)
+                return str(value)[:limit]
+    return json.dumps(body)[:limit]
+
+
+@dataclass
+class RequestStats:
+    requests: int = 0
+    retries: int = 0
+    waited_seconds: float = 0.0
+
+
+class VendorClient:
+    """An `httpx.AsyncClient` with Northstar's retry, limit and budget behaviour.
+
+    Use `await client.request_json(...)` for JSON APIs; `request` returns the raw response
+    after the status has been classified as OK. Both raise `connectors.sdk.errors` only.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        limits: SourceHttpLimits,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        classify: Classifier | None = None,
+        sleep: Sleep = asyncio.sleep,
+        vendor: str = "PSA",
+    ) -> None:
+        self.limits = limits
+        self.stats = RequestStats()
+        self.vendor = vendor
+        self._classify = classify
+        self._sleep = sleep
+        self._concurrency = asyncio.Semaphore(limits.max_concurrency)
+        self._per_key: dict[str, asyncio.Semaphore] = {}
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            headers=dict(headers or {}),
+            auth=auth,
+            transport=transport,
+            timeout=httpx.Timeout(limits.timeout, connect=min(10.0, limits.timeout)),
+            follow_redirects=False,
+        )
+
+    @property
+    def base_url(self) -> httpx.URL:
+        return self._http.base_url
+
+    def set_base_url(self, url: str) -> None:
+        self._http.base_url = httpx.URL(url)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _key_semaphore(self, key: str | None) -> asyncio.Semaphore | None:
+        if key is None or self.limits.per_key_concurrency is None:
+            return None
+        if key not in self._per_key:
+            self._per_key[key] = asyncio.Semaphore(self.limits.per_key_concurrency)
+        return self._per_key[key]
+
+    async def _send_once(
+        self, method: str, url: str, concurrency_key: str | None, **kwargs: Any
+    ) -> httpx.Response:
+        await self.limits.budget.acquire(self._sleep)
+        key_sem = self._key_semaphore(concurrency_key)
+        async with self._concurrency:
+            if key_sem is None:
+                self.stats.requests += 1
+                return await self._http.request(method, url, **kwargs)
+            async with key_sem:
+                self.stats.requests += 1
+                return await self._http.request(method, url, **kwargs)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        concurrency_key: str | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send with retries; return a response classified OK or raise a ConnectorError."""
+        policy = self.limits.retry
+        path = httpx.URL(url).path or url
+        last_problem = ""
+        for attempt in range(1, policy.max_attempts + 1):
+            retry_after: float | None = None
+            try:
+                response = await self._send_once(method, url, concurrency_key, **kwargs)
+            except httpx.TimeoutException:
+                last_problem = f"{self.vendor} did not answer in time"
+            except httpx.TransportError as exc:
+                last_problem = f"could not reach {self.vendor} ({type(exc).__name__})"
+            else:
+                action = (self._classify(response) if self._classify else None) or (
+                    default_action(response.status_code)
+                )
+                if action is Action.OK:
+                    return response
+                message = f"{self.vendor} answered {response.status_code} on {method} {path}: "
+                message += vendor_message(response)
+                if action is Action.AUTH:
+                    raise AuthError(message)
+                if action is Action.CONFIG:
+                    raise ConfigError(message)
+                if action is Action.FATAL:
+                    raise FatalError(message, code=f"psa_http_{response.status_code}")
+                last_problem = message
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if retry_after is not None and retry_after > policy.max_retry_after:
+                    raise TransientError(message, retry_after=retry_after)
+            if attempt == policy.max_attempts:
+                break
+            delay = retry_after if retry_after is not None else policy.backoff(attempt)
+            self.stats.retries += 1
+            self.stats.waited_seconds += delay
+            log.info(
+                "psa_request_retry",
+                vendor=self.vendor,
+                path=path,
+                attempt=attempt,
+                delay_s=round(delay, 2),
+                problem=last_problem[:200],
+            )
+            await self._sleep(delay)
+        raise TransientError(
+            f"{last_problem} (gave up after {policy.max_attempts} attempts)",
+        )
+
+    async def request_json(
+        self, method: str, url: str, *, concurrency_key: str | None = None, **kwargs: Any
+    ) -> Any:
+        """Like `request`, parsing JSON; a body that is not JSON is retried like a 5xx."""
+        policy = self.limits.retry
+        for attempt in range(1, policy.max_attempts + 1):
+            response = await self.request(method, url, concurrency_key=concurrency_key, **kwargs)
+            try:
+                return response.json()
+            except ValueError:
+                if attempt == policy.max_attempts:
+                    break
+                self.stats.retries += 1
+                await self._sleep(policy.backoff(attempt))
+        raise TransientError(
+            f"{self.vendor} sent a response that is not valid JSON on {method} "
+            f"{httpx.URL(url).path}",
+            code="psa_invalid_json",
+        )
+
+
+def is_retryable(error: ConnectorError) -> bool:
+    return isinstance(error, TransientError)
