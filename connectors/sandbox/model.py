@@ -34,7 +34,7 @@ class Technician:
     email: str
     active: bool
     included_in_utilization: bool
-    # Hours per weekday, Monday first; None means "no capacity record" (vendors default 8 h Mon-Fri).
+    # Hours per weekday, Monday first; None: no capacity record (vendors default 8 h Mon-Fri).
     capacity_hours: tuple[float, ...] | None
     updated_at: datetime
     is_api_user: bool = False  # an API-only account: never counted for utilisation

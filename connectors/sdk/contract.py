@@ -109,6 +109,9 @@ class Connector(Protocol):
     config_model: ClassVar[type[BaseModel]]  # credentials as SecretStr
     streams: ClassVar[Mapping[str, StreamSpec]]
 
+    def __init__(self, config: Any, context: ConnectorContext) -> None:
+        """`config` is an instance of `config_model`."""
+
     async def check(self) -> None:
         """One cheap authenticated call.
 

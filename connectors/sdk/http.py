@@ -158,6 +158,13 @@ class RequestBudget:
             self.waited_seconds += wait
 
 
+@dataclass
+class RequestStats:
+    requests: int = 0
+    retries: int = 0
+    waited_seconds: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class SourceHttpLimits:
     """Per-source HTTP limits, shared by all streams of a source."""
@@ -168,6 +175,8 @@ class SourceHttpLimits:
     timeout: float = 60.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     budget: RequestBudget = field(default_factory=RequestBudget)
+    # Counts every request of every client built with these limits (sync-run statistics).
+    stats: RequestStats = field(default_factory=RequestStats)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -196,19 +205,12 @@ def vendor_message(response: httpx.Response, limit: int = 300) -> str:
         return response.text[:limit].strip() or response.reason_phrase
     if isinstance(body, Mapping):
         for key in ("message", "Message", "error", "errors", "detail"):
-            if key in body and body[key]:
+            if body.get(key):
                 value = body[key]
                 if isinstance(value, list):
                     value = "; ".join(str(v) for v in value)
                 return str(value)[:limit]
     return json.dumps(body)[:limit]
-
-
-@dataclass
-class RequestStats:
-    requests: int = 0
-    retries: int = 0
-    waited_seconds: float = 0.0
 
 
 class VendorClient:
@@ -231,7 +233,7 @@ class VendorClient:
         vendor: str = "PSA",
     ) -> None:
         self.limits = limits
-        self.stats = RequestStats()
+        self.stats = limits.stats
         self.vendor = vendor
         self._classify = classify
         self._sleep = sleep

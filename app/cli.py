@@ -1,0 +1,277 @@
+"""The `northstar` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from app.settings import Settings, get_settings
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        console.print(f"[red]Settings problem:[/red] {exc}")
+        raise SystemExit(2) from None
+
+
+def migrate_database(settings: Settings) -> None:
+    """Bring the database schema up to date (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parent.parent
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "migrations"))
+    config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    migrate_database(_settings())
+    console.print("Database is up to date.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = _settings()
+    app = create_app(settings, run_scheduler=False if args.no_scheduler else None)
+    uvicorn.run(
+        app, host=args.host or settings.host, port=args.port or settings.port, log_config=None
+    )
+    return 0
+
+
+def cmd_scheduler(_args: argparse.Namespace) -> int:
+    from app.api.context import ServiceContext
+    from app.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    context = ServiceContext.build(settings)
+    scheduler = context.make_scheduler()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    scheduler.start()
+    console.print("Scheduler running; Ctrl+C to stop.")
+    stop.wait()
+    scheduler.shutdown(wait=True)
+    return 0
+
+
+def _run_sync(
+    source_ref: str,
+    *,
+    trigger: str,
+    full: bool,
+    since: datetime | None,
+    streams: Sequence[str] | None,
+) -> int:
+    from app.api.context import ServiceContext
+    from app.errors import NorthstarError
+    from app.ingest.locks import source_sync_lock
+    from app.ingest.models import RunStatus
+    from app.logging import configure_logging
+    from app.progress import summary_table, sync_progress
+    from app.sources.service import find_source
+
+    settings = _settings()
+    configure_logging(log_format=settings.log_format, level="WARNING")
+    context = ServiceContext.build(settings)
+    try:
+        with context.db.session() as session:
+            source = find_source(session, source_ref)
+            source_id, name = source.id, source.name
+    except NorthstarError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        return 2
+    with source_sync_lock(context.db, source_id) as held:
+        if not held:
+            console.print(f"[yellow]{name} is being synced by another process; try later.[/yellow]")
+            return 3
+        started = datetime.now(UTC)
+        with sync_progress(console) as progress:
+            outcomes = asyncio.run(
+                context.runner.sync_source(
+                    source_id,
+                    trigger=trigger,
+                    full=full,
+                    since=since,
+                    streams=streams,
+                    progress=progress,
+                )
+            )
+    elapsed = (datetime.now(UTC) - started).total_seconds()
+    out.print(summary_table(f"{name}: synced in {elapsed:,.1f} s", outcomes))
+    with context.db.session() as session:
+        source = find_source(session, str(source_id))
+        if source.status != "active":
+            console.print(f"[red]{name} needs attention:[/red] {source.status_message}")
+            return 1
+    return 0 if all(o.status is RunStatus.SUCCEEDED for o in outcomes) else 1
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    return _run_sync(args.source, trigger="cli", full=args.full, since=None, streams=args.stream)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    since = datetime.combine(args.since, datetime.min.time(), tzinfo=UTC)
+    return _run_sync(args.source, trigger="backfill", full=True, since=since, streams=args.stream)
+
+
+def cmd_apikey(args: argparse.Namespace) -> int:
+    from app.api.context import ServiceContext
+    from app.security.apikeys import create_api_key, list_api_keys, revoke_api_key
+    from app.security.models import KeyScope
+
+    context = ServiceContext.build(_settings())
+    with context.db.session() as session:
+        if args.apikey_command == "create":
+            created = create_api_key(session, name=args.name, scope=KeyScope(args.scope))
+            console.print(
+                f"Created {created.scope.value} key #{created.id} ({created.name}). "
+                "It is shown once; store it now:"
+            )
+            out.print(created.key, highlight=False)
+        elif args.apikey_command == "list":
+            for key in list_api_keys(session):
+                state = "revoked" if key.revoked_at else "active"
+                out.print(f"#{key.id}  {key.prefix}…  {key.scope:<5}  {state:<7}  {key.name}")
+        elif not revoke_api_key(session, args.id):
+            console.print(f"[red]No active key #{args.id}.[/red]")
+            return 2
+        else:
+            console.print(f"Key #{args.id} revoked.")
+    return 0
+
+
+def cmd_source(args: argparse.Namespace) -> int:
+    from app.api.context import ServiceContext
+    from app.errors import NorthstarError
+    from app.sources.service import create_source, list_sources
+
+    settings = _settings()
+    context = ServiceContext.build(settings)
+    try:
+        with context.db.session() as session:
+            if args.source_command == "list":
+                for s in list_sources(session):
+                    out.print(f"#{s.id}  {s.name:<30} {s.kind:<12} {s.status}")
+                return 0
+            raw = args.config
+            config = json.loads(Path(raw[1:]).read_text() if raw.startswith("@") else raw)
+            source = create_source(
+                session,
+                context.cipher,
+                name=args.name,
+                kind=args.kind,
+                config=config,
+                fast_interval_minutes=settings.default_fast_interval_minutes,
+                slow_interval_minutes=settings.default_slow_interval_minutes,
+            )
+            console.print(f"Added source #{source.id} ({source.name}).")
+    except (NorthstarError, json.JSONDecodeError) as exc:
+        console.print(f"[red]{getattr(exc, 'message', exc)}[/red]")
+        return 2
+    return 0
+
+
+def cmd_genkey(_args: argparse.Namespace) -> int:
+    from app.security.crypto import generate_key
+
+    out.print(generate_key(), highlight=False)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import run_demo
+
+    return run_demo(_settings(), host=args.host, port=args.port, serve=not args.no_serve)
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2025-01-31") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="northstar", description="Northstar: your PSA's numbers against your plan."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help_: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    serve = add("serve", cmd_serve, "Run the API (and the scheduler, unless --no-scheduler).")
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="API only; run `northstar scheduler` elsewhere."
+    )
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    add("scheduler", cmd_scheduler, "Run scheduled syncs only (no API).")
+    add("migrate", cmd_migrate, "Create or upgrade the database schema.")
+    sync = add("sync", cmd_sync, "Sync a source now, with a live progress display.")
+    sync.add_argument("source", help="The source's id or name.")
+    sync.add_argument("--full", action="store_true", help="Re-read everything, ignoring cursors.")
+    sync.add_argument("--stream", action="append", help="Only this stream (repeatable).")
+    backfill = add("backfill", cmd_backfill, "Re-read a source's history from a date.")
+    backfill.add_argument("source", help="The source's id or name.")
+    backfill.add_argument("--since", type=_parse_date, required=True, help="First day, YYYY-MM-DD.")
+    backfill.add_argument("--stream", action="append", help="Only this stream (repeatable).")
+    apikey = add("apikey", cmd_apikey, "Create, list or revoke API keys.")
+    keys = apikey.add_subparsers(dest="apikey_command", required=True)
+    create = keys.add_parser("create", help="Create a key; it is printed once.")
+    create.add_argument("--scope", choices=["read", "admin"], default="read")
+    create.add_argument("--name", default="unnamed")
+    keys.add_parser("list", help="List keys (never the keys themselves).")
+    revoke = keys.add_parser("revoke", help="Revoke a key by its id.")
+    revoke.add_argument("id", type=int)
+    source = add("source", cmd_source, "Add or list PSA sources.")
+    sources = source.add_subparsers(dest="source_command", required=True)
+    source_add = sources.add_parser("add", help="Add a source.")
+    source_add.add_argument("--name", required=True)
+    source_add.add_argument("--kind", required=True, help="connectwise or autotask")
+    source_add.add_argument("--config", required=True, help="JSON settings, or @file.json")
+    sources.add_parser("list", help="List sources.")
+    add("genkey", cmd_genkey, "Print a new encryption key for NORTHSTAR_ENCRYPTION_KEY.")
+    demo = add("demo", cmd_demo, "Set up a demo with the built-in PSA simulators and serve it.")
+    demo.add_argument("--host")
+    demo.add_argument("--port", type=int)
+    demo.add_argument("--no-serve", action="store_true", help="Set up and sync, then exit.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

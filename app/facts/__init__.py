@@ -1,0 +1,1 @@
+"""Canonical fact tables (KPIS.md §2) and their upserts."""

@@ -1,0 +1,198 @@
+"""Writing canonical facts: idempotent upserts keyed on (source_id, external_id).
+
+An upsert only rewrites a row whose values changed, so a re-run of the same pages changes
+nothing and the counts returned are the rows that really changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, Table, and_, delete, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.facts.models import (
+    ClientRow,
+    RecurringAmountRow,
+    RecurringRevenueRow,
+    SurveyResponseRow,
+    TechnicianRow,
+    TicketRow,
+    TimeEntryRow,
+)
+from connectors.sdk import (
+    Deletion,
+    Fact,
+    FactOrDeletion,
+    FactType,
+    RecurringRevenueFact,
+    TechnicianFact,
+)
+
+ROW_FOR_FACT: dict[FactType, Any] = {
+    FactType.CLIENT: ClientRow,
+    FactType.TECHNICIAN: TechnicianRow,
+    FactType.TICKET: TicketRow,
+    FactType.TIME_ENTRY: TimeEntryRow,
+    FactType.RECURRING_REVENUE: RecurringRevenueRow,
+    FactType.SURVEY_RESPONSE: SurveyResponseRow,
+}
+WEEKDAY_COLUMNS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Bound parameters per statement stay well under SQLite's limit of 32,766.
+MAX_PARAMS = 30_000
+
+
+@dataclasses.dataclass
+class WriteResult:
+    changed: int = 0
+    deleted: int = 0
+
+    def __iadd__(self, other: WriteResult) -> WriteResult:
+        self.changed += other.changed
+        self.deleted += other.deleted
+        return self
+
+
+def _columns_of(fact: Fact) -> dict[str, Any]:
+    values = {f.name: getattr(fact, f.name) for f in dataclasses.fields(fact)}
+    if isinstance(fact, TechnicianFact):
+        for day, hours in zip(WEEKDAY_COLUMNS, values.pop("capacity_hours"), strict=True):
+            values[f"capacity_{day}"] = float(hours)
+    if isinstance(fact, RecurringRevenueFact):
+        values["amount_schedule"] = [
+            [
+                p.valid_from.isoformat(),
+                p.valid_to.isoformat() if p.valid_to else None,
+                str(p.monthly_amount),
+            ]
+            for p in values.pop("amount_schedule")
+        ]
+    return values
+
+
+def _upsert(session: Session, table: Table, rows: list[dict[str, Any]]) -> int:
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    changed = 0
+    per_statement = max(1, MAX_PARAMS // max(1, len(rows[0])))
+    updatable = [c for c in rows[0] if c not in ("source_id", "external_id")]
+    for start in range(0, len(rows), per_statement):
+        stmt = upsert(table).values(rows[start : start + per_statement])
+        excluded = stmt.excluded
+        set_ = {c: excluded[c] for c in updatable}
+        differs = or_(
+            *(table.c[c].is_distinct_from(excluded[c]) for c in updatable if c != "synced_at")
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.source_id, table.c.external_id], set_=set_, where=differs
+        )
+        changed += _rowcount(session.execute(stmt))
+    return changed
+
+
+def _rowcount(result: object) -> int:
+    return result.rowcount if isinstance(result, CursorResult) else 0
+
+
+def _dedupe_last(facts: Iterable[Fact]) -> list[Fact]:
+    """The last version of each external id wins (a page may repeat a record)."""
+    latest: dict[str, Fact] = {}
+    for fact in facts:
+        latest[fact.external_id] = fact
+    return list(latest.values())
+
+
+def write_facts(session: Session, source_id: int, items: Sequence[FactOrDeletion]) -> WriteResult:
+    """Upsert facts and apply deletions, in the caller's transaction."""
+    result = WriteResult()
+    by_type: dict[FactType, list[Fact]] = defaultdict(list)
+    deletions: dict[FactType, list[str]] = defaultdict(list)
+    for item in items:
+        if isinstance(item, Deletion):
+            deletions[item.fact_type].append(item.external_id)
+        else:
+            by_type[item.fact_type].append(item)
+    now = utcnow()
+    for fact_type, facts in by_type.items():
+        row_class = ROW_FOR_FACT[fact_type]
+        unique = _dedupe_last(facts)
+        rows = [{**_columns_of(f), "source_id": source_id, "synced_at": now} for f in unique]
+        result.changed += _upsert(session, row_class.__table__, rows)
+        if fact_type is FactType.RECURRING_REVENUE:
+            _replace_amounts(session, source_id, unique)  # type: ignore[arg-type]
+    for fact_type, external_ids in deletions.items():
+        result.deleted += delete_facts(session, source_id, fact_type, external_ids)
+    return result
+
+
+def _replace_amounts(
+    session: Session, source_id: int, facts: Sequence[RecurringRevenueFact]
+) -> None:
+    ids = dict(
+        session.execute(
+            select(RecurringRevenueRow.external_id, RecurringRevenueRow.id).where(
+                RecurringRevenueRow.source_id == source_id,
+                RecurringRevenueRow.external_id.in_([f.external_id for f in facts]),
+            )
+        ).tuples()
+    )
+    session.execute(
+        delete(RecurringAmountRow).where(RecurringAmountRow.revenue_id.in_(ids.values()))
+    )
+    amounts = [
+        {
+            "revenue_id": ids[f.external_id],
+            "valid_from": p.valid_from,
+            "valid_to": p.valid_to,
+            "monthly_amount": p.monthly_amount,
+        }
+        for f in facts
+        for p in f.amount_schedule
+    ]
+    if amounts:
+        session.execute(insert(RecurringAmountRow), amounts)
+
+
+def delete_facts(
+    session: Session, source_id: int, fact_type: FactType, external_ids: Sequence[str]
+) -> int:
+    row_class = ROW_FOR_FACT[fact_type]
+    deleted = 0
+    for start in range(0, len(external_ids), 1000):
+        chunk = list(external_ids[start : start + 1000])
+        deleted += _rowcount(
+            session.execute(
+                delete(row_class).where(
+                    row_class.source_id == source_id, row_class.external_id.in_(chunk)
+                )
+            )
+        )
+    return deleted
+
+
+def delete_unseen(
+    session: Session,
+    source_id: int,
+    fact_type: FactType,
+    seen: set[str],
+    *,
+    synced_before: datetime,
+) -> int:
+    """After a complete listing: delete facts the PSA no longer has.
+
+    Rows written after the listing began are kept (they were seen by a newer read).
+    """
+    row_class = ROW_FOR_FACT[fact_type]
+    stored = session.scalars(
+        select(row_class.external_id).where(
+            and_(row_class.source_id == source_id, row_class.synced_at < synced_before)
+        )
+    ).all()
+    gone = [external_id for external_id in stored if external_id not in seen]
+    return delete_facts(session, source_id, fact_type, gone)

@@ -1,0 +1,1 @@
+"""Getting PSA data in: connector registry, runner, sync runs and cursors, locks, scheduler."""

@@ -1,0 +1,382 @@
+"""The sync runner: pages -> facts -> one commit per page with the cursor.
+
+For a source and a stream it reads pages from the connector, normalises them, upserts the
+facts and advances the stream's cursor in one transaction per page, so a crash loses at most
+the page in flight and a re-run is idempotent. Every run is recorded in `sync_runs`.
+
+What a failure does:
+- AuthError / ConfigError: the source is marked `needs_attention` and is not scheduled again
+  until its settings are edited; the remaining streams are skipped.
+- TransientError (PSA busy or down, budget spent): the stream is retried on a later tick with
+  exponential backoff (or the PSA's Retry-After); the remaining streams are skipped.
+- FatalError or a bug: the run is recorded as failed with backoff; other streams go on.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy import select, update
+
+from app.db import Database, utcnow
+from app.facts.store import WriteResult, delete_unseen, write_facts
+from app.ingest.models import RunStatus, SyncCursor, SyncRun
+from app.logging import secrets_registry
+from app.security.crypto import CredentialCipher, CredentialCipherError
+from app.settings import Settings
+from app.sources.models import Source, SourceStatus
+from app.sources.service import build_connector
+from connectors.sdk import (
+    AuthError,
+    ConfigError,
+    Connector,
+    ConnectorError,
+    FactOrDeletion,
+    Page,
+    StreamSpec,
+    SyncInterval,
+    TransientError,
+)
+from connectors.sdk.http import RequestStats
+
+log = structlog.get_logger(__name__)
+
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class Trigger:
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    CLI = "cli"
+    BACKFILL = "backfill"
+
+
+@dataclass
+class StreamProgress:
+    """What a progress display needs, updated after every stored page."""
+
+    source: str
+    stream: str
+    pages: int = 0
+    records: int = 0
+    total_hint: int | None = None
+    started_at: datetime = field(default_factory=utcnow)
+
+
+ProgressCallback = Callable[[StreamProgress], None]
+TransportResolver = Callable[[Source], httpx.AsyncBaseTransport | None]
+
+
+@dataclass
+class StreamOutcome:
+    stream: str
+    status: RunStatus
+    run_id: int
+    pages: int = 0
+    records: int = 0
+    facts_changed: int = 0
+    facts_deleted: int = 0
+    requests: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    # The failure would repeat for the source's other streams (credentials, PSA down).
+    stops_source: bool = False
+
+
+def failure_backoff(failures: int, retry_after: float | None = None) -> timedelta:
+    """Exponential backoff with jitter between failed attempts: 1, 2, 4 ... minutes, ≤ 1 h."""
+    delay = timedelta(minutes=min(60.0, 2 ** max(0, failures - 1)))
+    delay = min(MAX_BACKOFF, delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
+
+
+class SyncRunner:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        cipher: CredentialCipher,
+        *,
+        transports: TransportResolver | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.cipher = cipher
+        self.transports = transports or (lambda _source: None)
+
+    # ---- selecting what to run -------------------------------------------------------------
+
+    def due_streams(self, source: Source, specs: Sequence[StreamSpec], now: datetime) -> list[str]:
+        """Streams whose interval has passed (or a sync was requested), outside any backoff."""
+        with self.db.session() as session:
+            cursors = {
+                c.stream: c
+                for c in session.scalars(
+                    select(SyncCursor).where(SyncCursor.source_id == source.id)
+                )
+            }
+        due = []
+        for spec in specs:
+            state = cursors.get(spec.name)
+            if state is None:
+                due.append(spec.name)
+                continue
+            if state.next_attempt_at is not None and state.next_attempt_at > now:
+                continue
+            requested = source.sync_requested_at is not None and (
+                state.last_attempt_at is None or source.sync_requested_at > state.last_attempt_at
+            )
+            interval = timedelta(
+                minutes=source.interval_minutes(spec.interval is SyncInterval.FAST)
+            )
+            # A few seconds of slack so a job firing exactly on the interval is not a tick late.
+            fresh = state.last_success_at is not None and now - state.last_success_at < (
+                interval - timedelta(seconds=5)
+            )
+            if requested or not fresh:
+                due.append(spec.name)
+        return due
+
+    # ---- running ---------------------------------------------------------------------------
+
+    async def sync_source(
+        self,
+        source_id: int,
+        *,
+        trigger: str,
+        streams: Sequence[str] | None = None,
+        only_due: bool = False,
+        full: bool = False,
+        since: datetime | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> list[StreamOutcome]:
+        """Sync the given (or all, or only the due) streams of a source, in declared order.
+
+        The caller holds the source's sync lock. `full` ignores stored cursors (a complete
+        re-read); `since` starts reads without a cursor at that time (backfill).
+        """
+        started = utcnow()
+        with self.db.session() as session:
+            source = session.get(Source, source_id)
+            if source is None:
+                return []
+            self._mark_interrupted_runs(session, source_id)
+            session.expunge(source)
+        if trigger == Trigger.SCHEDULE and not source.schedulable:
+            return []
+        bound = structlog.contextvars.bound_contextvars(source=source.name, source_id=source.id)
+        with bound:
+            try:
+                connector, stats = build_connector(
+                    source,
+                    self.cipher,
+                    reporting_tz=self.settings.tz,
+                    transport=self.transports(source),
+                )
+            except (ConnectorError, CredentialCipherError) as exc:
+                self._needs_attention(source.id, exc.code, str(exc))
+                return []
+            try:
+                specs = list(connector.streams.values())
+                if streams is not None:
+                    unknown = set(streams) - {s.name for s in specs}
+                    if unknown:
+                        raise ValueError(f"unknown stream(s): {', '.join(sorted(unknown))}")
+                    specs = [s for s in specs if s.name in streams]
+                if only_due:
+                    wanted = set(self.due_streams(source, specs, started))
+                    specs = [s for s in specs if s.name in wanted]
+                outcomes = []
+                for spec in specs:
+                    outcome = await self._run_stream(
+                        source,
+                        connector,
+                        stats,
+                        spec,
+                        trigger=trigger,
+                        full=full,
+                        since=since,
+                        progress=progress,
+                    )
+                    outcomes.append(outcome)
+                    if outcome.stops_source:
+                        break
+                self._clear_request(source.id, started)
+                return outcomes
+            finally:
+                await connector.aclose()
+
+    async def _run_stream(
+        self,
+        source: Source,
+        connector: Connector,
+        stats: RequestStats,
+        spec: StreamSpec,
+        *,
+        trigger: str,
+        full: bool,
+        since: datetime | None,
+        progress: ProgressCallback | None,
+    ) -> StreamOutcome:
+        run_started = utcnow()
+        with self.db.session() as session:
+            run = SyncRun(
+                source_id=source.id, stream=spec.name, trigger=trigger, started_at=run_started
+            )
+            session.add(run)
+            state = session.get(SyncCursor, (source.id, spec.name))
+            if state is None:
+                state = SyncCursor(source_id=source.id, stream=spec.name)
+                session.add(state)
+            state.last_attempt_at = run_started
+            session.flush()
+            run_id = run.id
+            # A listing stream (sweep / full refresh) must see everything in one pass to know
+            # what is gone, so it never resumes half way.
+            cursor = None if (full or spec.sweeps is not None) else state.cursor
+        outcome = StreamOutcome(stream=spec.name, status=RunStatus.RUNNING, run_id=run_id)
+        requests_before = stats.requests
+        seen: set[str] = set()
+        tracker = StreamProgress(source=source.name, stream=spec.name)
+        with structlog.contextvars.bound_contextvars(stream=spec.name, run_id=run_id):
+            log.info("sync_stream_started", trigger=trigger, resuming=cursor is not None)
+            try:
+                async for page in connector.read(spec.name, cursor, since=since):
+                    facts = [f for r in page.records for f in connector.normalize(spec.name, r)]
+                    if spec.sweeps is not None:
+                        seen.update(page.seen_ids)
+                        seen.update(f.external_id for f in facts if f.fact_type == spec.sweeps)
+                    written = self._store_page(source.id, spec, run_id, page, facts, outcome)
+                    outcome.pages += 1
+                    outcome.records += len(page.records) or len(page.seen_ids)
+                    outcome.facts_changed += written.changed
+                    outcome.facts_deleted += written.deleted
+                    tracker.pages, tracker.records = outcome.pages, outcome.records
+                    tracker.total_hint = page.total_hint
+                    if progress:
+                        progress(tracker)
+                if spec.sweeps is not None:
+                    with self.db.session() as session:
+                        outcome.facts_deleted += delete_unseen(
+                            session, source.id, spec.sweeps, seen, synced_before=run_started
+                        )
+                outcome.status = RunStatus.SUCCEEDED
+            except ConnectorError as exc:
+                outcome.status = RunStatus.FAILED
+                outcome.error_code = exc.code
+                outcome.error_message = secrets_registry.scrub(exc.message)
+                if isinstance(exc, AuthError | ConfigError):
+                    self._needs_attention(source.id, exc.code, outcome.error_message)
+                retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+                outcome.stops_source = isinstance(exc, AuthError | ConfigError | TransientError)
+                log.warning("sync_stream_failed", code=exc.code, message=outcome.error_message)
+            except Exception as exc:
+                outcome.status = RunStatus.FAILED
+                outcome.error_code = "internal_error"
+                outcome.error_message = (
+                    f"Northstar hit an unexpected problem ({type(exc).__name__}); "
+                    "the sync will resume from its last stored page. See the service log."
+                )
+                retry_after = None
+                log.exception("sync_stream_crashed")
+            outcome.requests = stats.requests - requests_before
+            self._finish_run(source.id, spec, outcome, retry_after if outcome.error_code else None)
+            log.info(
+                "sync_stream_finished",
+                status=outcome.status.value,
+                pages=outcome.pages,
+                records=outcome.records,
+                changed=outcome.facts_changed,
+                deleted=outcome.facts_deleted,
+                requests=outcome.requests,
+            )
+        return outcome
+
+    def _store_page(
+        self,
+        source_id: int,
+        spec: StreamSpec,
+        run_id: int,
+        page: Page,
+        facts: list[FactOrDeletion],
+        outcome: StreamOutcome,
+    ) -> WriteResult:
+        with self.db.session() as session:
+            written = write_facts(session, source_id, facts)
+            if spec.sweeps is None:
+                session.execute(
+                    update(SyncCursor)
+                    .where(SyncCursor.source_id == source_id, SyncCursor.stream == spec.name)
+                    .values(cursor=dict(page.cursor))
+                )
+            session.execute(
+                update(SyncRun)
+                .where(SyncRun.id == run_id)
+                .values(
+                    pages=outcome.pages + 1,
+                    records=outcome.records + (len(page.records) or len(page.seen_ids)),
+                    facts_changed=outcome.facts_changed + written.changed,
+                    facts_deleted=outcome.facts_deleted + written.deleted,
+                )
+            )
+        return written
+
+    def _finish_run(
+        self, source_id: int, spec: StreamSpec, outcome: StreamOutcome, retry_after: float | None
+    ) -> None:
+        now = utcnow()
+        with self.db.session() as session:
+            run = session.get(SyncRun, outcome.run_id)
+            state = session.get(SyncCursor, (source_id, spec.name))
+            assert run is not None and state is not None
+            run.status = outcome.status
+            run.finished_at = now
+            run.requests = outcome.requests
+            run.error_code = outcome.error_code
+            run.error_message = outcome.error_message
+            if outcome.status is RunStatus.SUCCEEDED:
+                state.last_success_at = now
+                state.consecutive_failures = 0
+                state.next_attempt_at = None
+            else:
+                state.consecutive_failures += 1
+                state.next_attempt_at = now + failure_backoff(
+                    state.consecutive_failures, retry_after
+                )
+
+    def _needs_attention(self, source_id: int, code: str, message: str) -> None:
+        with self.db.session() as session:
+            session.execute(
+                update(Source)
+                .where(Source.id == source_id)
+                .values(
+                    status=SourceStatus.NEEDS_ATTENTION, status_code=code, status_message=message
+                )
+            )
+        log.warning("source_needs_attention", code=code, message=message)
+
+    def _clear_request(self, source_id: int, started: datetime) -> None:
+        with self.db.session() as session:
+            session.execute(
+                update(Source)
+                .where(Source.id == source_id, Source.sync_requested_at <= started)
+                .values(sync_requested_at=None)
+            )
+
+    @staticmethod
+    def _mark_interrupted_runs(session: Any, source_id: int) -> None:
+        # The caller holds the source's lock, so a run still "running" belongs to a process
+        # that stopped; its stored pages stand and the next run resumes after them.
+        session.execute(
+            update(SyncRun)
+            .where(SyncRun.source_id == source_id, SyncRun.status == RunStatus.RUNNING)
+            .values(status=RunStatus.INTERRUPTED, finished_at=utcnow())
+        )

@@ -1,0 +1,147 @@
+"""Scheduled syncs (APScheduler 3.x, in a background thread pool).
+
+One job per schedulable source fires at the source's fast interval and syncs the streams that
+are due (fast streams every tick, slow ones when their interval has passed, failed ones after
+their backoff). A job never overlaps itself (`max_instances=1`, `coalesce=True`), and across
+processes the source's sync lock (PostgreSQL advisory lock) lets only one instance sync it.
+A reconcile job follows the sources table, so sources added, edited or asked to sync through
+any API process are picked up within `scheduler_tick_seconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select
+
+from app.db import Database, utcnow
+from app.ingest.locks import source_sync_lock
+from app.ingest.runner import SyncRunner, Trigger
+from app.sources.models import Source, SourceStatus
+
+log = structlog.get_logger(__name__)
+
+RECONCILE_JOB = "reconcile-sources"
+
+
+def _job_id(source_id: int) -> str:
+    return f"sync-source-{source_id}"
+
+
+class SyncScheduler:
+    def __init__(
+        self,
+        db: Database,
+        runner: SyncRunner,
+        *,
+        tick_seconds: int = 30,
+        max_parallel_sources: int = 4,
+        extra_jobs: list[tuple[Callable[[], Any], IntervalTrigger, str]] | None = None,
+    ) -> None:
+        self.db = db
+        self.runner = runner
+        self.tick_seconds = tick_seconds
+        self.last_reconcile_at: datetime | None = None
+        self.syncs_in_progress: set[int] = set()
+        self._guard = threading.Lock()
+        self._extra_jobs = extra_jobs or []
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(max_workers=max_parallel_sources + 1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        )
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def start(self) -> None:
+        self._scheduler.add_job(
+            self.reconcile,
+            IntervalTrigger(seconds=self.tick_seconds),
+            id=RECONCILE_JOB,
+            next_run_time=datetime.now(UTC),
+        )
+        for func, trigger, job_id in self._extra_jobs:
+            self._scheduler.add_job(func, trigger, id=job_id)
+        self._scheduler.start()
+        log.info("scheduler_started", tick_seconds=self.tick_seconds)
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=wait)
+            log.info("scheduler_stopped")
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "last_reconcile_at": self.last_reconcile_at,
+            "scheduled_sources": len(
+                [j for j in self._scheduler.get_jobs() if j.id.startswith("sync-source-")]
+            ),
+            "syncs_in_progress": sorted(self.syncs_in_progress),
+        }
+
+    def reconcile(self) -> None:
+        """Make the jobs match the sources table; wake sources someone asked to sync."""
+        try:
+            with self.db.session() as session:
+                sources = list(session.scalars(select(Source)))
+        except Exception:
+            log.exception("scheduler_reconcile_failed")
+            return
+        wanted = {s.id: s for s in sources if s.status == SourceStatus.ACTIVE}
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("sync-source-") and int(job.id.rsplit("-", 1)[1]) not in wanted:
+                job.remove()
+        now = datetime.now(UTC)
+        for source in wanted.values():
+            interval = source.fast_interval_minutes * 60
+            job = self._scheduler.get_job(_job_id(source.id))
+            if job is None:
+                self._scheduler.add_job(
+                    self.sync_source,
+                    IntervalTrigger(seconds=interval),
+                    args=[source.id],
+                    id=_job_id(source.id),
+                    next_run_time=now,
+                )
+            elif job.trigger.interval.total_seconds() != interval:
+                job.reschedule(IntervalTrigger(seconds=interval))
+            elif source.sync_requested_at is not None and source.id not in self.syncs_in_progress:
+                job.modify(next_run_time=now)
+        self.last_reconcile_at = utcnow()
+
+    def wake(self, source_id: int) -> bool:
+        """Run the source's job now (after a sync request), if this process schedules it."""
+        job = self._scheduler.get_job(_job_id(source_id)) if self.running else None
+        if job is None:
+            return False
+        job.modify(next_run_time=datetime.now(UTC))
+        return True
+
+    def sync_source(self, source_id: int) -> None:
+        """The job body: sync the due streams of one source, unless another holds its lock."""
+        with source_sync_lock(self.db, source_id) as held:
+            if not held:
+                log.info("sync_skipped_locked", source_id=source_id)
+                return
+            with self._guard:
+                self.syncs_in_progress.add(source_id)
+            try:
+                asyncio.run(
+                    self.runner.sync_source(source_id, trigger=Trigger.SCHEDULE, only_due=True)
+                )
+            except Exception:
+                log.exception("scheduled_sync_crashed", source_id=source_id)
+            finally:
+                with self._guard:
+                    self.syncs_in_progress.discard(source_id)

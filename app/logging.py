@@ -1,0 +1,122 @@
+"""Structured logging (structlog) for Northstar and the libraries it runs.
+
+Every line goes through `redact`: values of secret-looking keys are masked, and any value
+containing a registered secret (every decrypted PSA credential is registered) is masked too,
+so a credential cannot reach a log even by way of a vendor's error text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+MASK = "********"
+SECRET_KEY_PATTERN = re.compile(
+    r"(secret|password|passwd|private|token|authorization|api[_-]?key|client[_-]?id|"
+    r"integration[_-]?code|encryption[_-]?key|cookie)",
+    re.IGNORECASE,
+)
+
+
+class SecretRegistry:
+    """Values that must never be printed. Thread-safe; values shorter than 4 are ignored."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, *values: str | None) -> None:
+        with self._lock:
+            self._values.update(v for v in values if v and len(v) >= 4)
+
+    def scrub(self, text: str) -> str:
+        with self._lock:
+            values = sorted(self._values, key=len, reverse=True)
+        for value in values:
+            if value in text:
+                text = text.replace(value, MASK)
+        return text
+
+
+secrets_registry = SecretRegistry()
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return secrets_registry.scrub(value)
+    if isinstance(value, dict):
+        return {
+            k: MASK if SECRET_KEY_PATTERN.search(str(k)) else _scrub(v) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub(v) for v in value)
+    if isinstance(value, BaseException):
+        return secrets_registry.scrub(repr(value))
+    return value
+
+
+def redact(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        if key != "event" and SECRET_KEY_PATTERN.search(key):
+            event_dict[key] = MASK
+        else:
+            event_dict[key] = _scrub(event_dict[key])
+    return event_dict
+
+
+def _scrub_rendered(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    # Tracebacks are rendered into `exception` late; scrub the text once more.
+    if isinstance(event_dict.get("exception"), str):
+        event_dict["exception"] = secrets_registry.scrub(event_dict["exception"])
+    return event_dict
+
+
+def configure_logging(*, log_format: str = "console", level: str = "INFO") -> None:
+    """Route structlog and the standard library through one redacting pipeline."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _scrub_rendered,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [
+        h for h in root.handlers if not isinstance(h.formatter, structlog.stdlib.ProcessorFormatter)
+    ]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("httpx", "httpcore", "apscheduler.executors.default"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

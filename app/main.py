@@ -1,0 +1,69 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from app.api.context import ServiceContext
+from app.api.errors import install_error_handlers
+from app.api.health import router as health_router
+from app.logging import configure_logging
+from app.settings import Settings, get_settings
+from app.sources.router import router as sources_router
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Northstar reads your PSA (ConnectWise PSA, Autotask PSA) on a schedule, turns tickets, time,
+agreements and surveys into KPIs, and tells you whether your business is on the way to the
+goals you set.
+
+Every route except `/api/v1/health` needs an API key, sent as `Authorization: Bearer <key>` or
+`X-API-Key: <key>`. Create one with `northstar apikey create --scope read` (or `admin` to
+change things). Errors come back as JSON with a stable `code` and a `message` that says
+what to fix.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    context: ServiceContext | None = None,
+    run_scheduler: bool | None = None,
+) -> FastAPI:
+    """Build the app. The scheduler runs inside it unless disabled in settings or here."""
+    settings = settings or (context.settings if context else get_settings())
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    service = context or ServiceContext.build(settings)
+    start_scheduler = settings.scheduler_enabled if run_scheduler is None else run_scheduler
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler = service.make_scheduler() if start_scheduler else None
+        if scheduler:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler:
+                scheduler.shutdown(wait=False)
+
+    app = FastAPI(
+        title="Northstar",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.context = service
+    install_error_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(health_router)
+    api.include_router(sources_router)
+    app.include_router(api)
+    return app

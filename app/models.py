@@ -1,0 +1,34 @@
+"""Every table, imported in one place so Alembic and `create_all` see the whole schema."""
+
+from app.db import Base
+from app.facts.models import (
+    ClientRow,
+    ObservationRow,
+    RecurringAmountRow,
+    RecurringRevenueRow,
+    SurveyResponseRow,
+    TechnicianRow,
+    TicketRow,
+    TimeEntryRow,
+)
+from app.ingest.models import SyncCursor, SyncRun
+from app.security.models import ApiKey
+from app.sources.models import Source
+
+metadata = Base.metadata
+
+__all__ = [
+    "ApiKey",
+    "ClientRow",
+    "ObservationRow",
+    "RecurringAmountRow",
+    "RecurringRevenueRow",
+    "Source",
+    "SurveyResponseRow",
+    "SyncCursor",
+    "SyncRun",
+    "TechnicianRow",
+    "TicketRow",
+    "TimeEntryRow",
+    "metadata",
+]

@@ -1,0 +1,1 @@
+"""API keys and the encryption of stored PSA credentials."""

@@ -1,0 +1,1 @@
+"""Configured PSA connections: model, service, router."""

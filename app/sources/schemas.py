@@ -1,0 +1,99 @@
+"""The JSON shapes of the sources API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SourceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description="Your name for this PSA.")
+    kind: str = Field(description="Which PSA: `connectwise` or `autotask` (see /connectors).")
+    config: dict[str, Any] = Field(
+        description="The PSA's connection settings; see the connector's config schema."
+    )
+    fast_interval_minutes: int | None = Field(
+        None, ge=1, le=1440, description="How often tickets and time are read (default 5)."
+    )
+    slow_interval_minutes: int | None = Field(
+        None, ge=1, le=10080, description="How often slow-changing data is read (default 60)."
+    )
+
+
+class SourceUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    config: dict[str, Any] | None = Field(
+        None,
+        description="Only the settings to change. Leave a secret out (or send it back "
+        "masked) to keep it.",
+    )
+    fast_interval_minutes: int | None = Field(None, ge=1, le=1440)
+    slow_interval_minutes: int | None = Field(None, ge=1, le=10080)
+    paused: bool | None = Field(None, description="Pause or resume scheduled syncs.")
+
+
+class StreamState(BaseModel):
+    stream: str
+    last_success_at: datetime | None
+    last_attempt_at: datetime | None
+    consecutive_failures: int
+    next_attempt_at: datetime | None
+
+
+class SourceOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    status: str = Field(description="`active`, `needs_attention` (fix its settings) or `paused`.")
+    status_code: str | None
+    status_message: str | None
+    config: dict[str, Any] = Field(description="Settings, with every secret masked.")
+    fast_interval_minutes: int
+    slow_interval_minutes: int
+    sync_requested_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    streams: list[StreamState]
+
+
+class CheckResult(BaseModel):
+    ok: bool
+    code: str | None = None
+    message: str
+
+
+class SyncRequested(BaseModel):
+    source_id: int
+    requested_at: datetime
+    message: str
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    stream: str
+    trigger: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    pages: int
+    records: int
+    facts_changed: int
+    facts_deleted: int
+    requests: int
+    error_code: str | None
+    error_message: str | None
+
+
+class ConnectorOut(BaseModel):
+    kind: str
+    name: str
+    streams: list[str]
+    config_schema: dict[str, Any]

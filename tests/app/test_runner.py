@@ -1,0 +1,243 @@
+"""The sync runner with the fake connector: facts, idempotence, crash resume, failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fake_psa import T0, FakeSetup, add_fake_source, make_tickets
+from sqlalchemy import func, select
+
+from app.api.context import ServiceContext
+from app.db import Database
+from app.facts.models import ClientRow, TicketRow
+from app.ingest.models import RunStatus, SyncCursor, SyncRun
+from app.ingest.runner import Trigger
+from app.sources.models import Source, SourceStatus
+
+pytestmark = pytest.mark.anyio
+
+
+def ticket_facts(db: Database, source_id: int) -> list[tuple[Any, ...]]:
+    with db.session() as session:
+        return [
+            tuple(row)
+            for row in session.execute(
+                select(
+                    TicketRow.external_id,
+                    TicketRow.title,
+                    TicketRow.client_external_id,
+                    TicketRow.created_at,
+                    TicketRow.is_closed,
+                    TicketRow.updated_at,
+                )
+                .where(TicketRow.source_id == source_id)
+                .order_by(TicketRow.external_id)
+            )
+        ]
+
+
+async def sync(setup: FakeSetup, **kwargs: Any) -> dict[str, Any]:
+    outcomes = await setup.context.runner.sync_source(
+        setup.source_id, trigger=kwargs.pop("trigger", Trigger.CLI), **kwargs
+    )
+    return {o.stream: o for o in outcomes}
+
+
+async def test_a_sync_writes_the_facts_and_records_runs(fake: FakeSetup) -> None:
+    outcomes = await sync(fake)
+
+    assert outcomes["tickets"].status is RunStatus.SUCCEEDED
+    assert outcomes["tickets"].pages == 4  # 35 tickets, 10 a page
+    assert outcomes["tickets"].records == 35
+    assert outcomes["tickets"].facts_changed == 35
+    assert outcomes["tickets"].requests == 4
+    assert len(ticket_facts(fake.context.db, fake.source_id)) == 35
+    with fake.context.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(ClientRow)) == 5
+        runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
+        assert [(r.stream, r.status, r.pages, r.records) for r in runs] == [
+            ("clients", "succeeded", 1, 5),
+            ("tickets", "succeeded", 4, 35),
+            ("ticket_sweep", "succeeded", 4, 35),
+        ]
+        assert all(r.finished_at is not None and r.requests > 0 for r in runs)
+
+
+async def test_a_second_run_changes_nothing(fake: FakeSetup) -> None:
+    await sync(fake)
+    before = ticket_facts(fake.context.db, fake.source_id)
+
+    again = await sync(fake, full=True)
+
+    assert again["tickets"].records == 35
+    assert again["tickets"].facts_changed == 0
+    assert again["clients"].facts_changed == 0
+    assert again["ticket_sweep"].facts_deleted == 0
+    assert ticket_facts(fake.context.db, fake.source_id) == before
+
+
+async def test_an_incremental_run_reads_only_changed_records(fake: FakeSetup) -> None:
+    await sync(fake)
+    later = T0.replace(year=2030)
+    fake.api.records["tickets"][3]["title"] = "Changed upstream"
+    fake.api.records["tickets"][3]["updated"] = later.isoformat()
+
+    outcomes = await sync(fake, streams=["tickets"])
+
+    assert outcomes["tickets"].records == 1
+    assert outcomes["tickets"].facts_changed == 1
+    titles = {row[0]: row[1] for row in ticket_facts(fake.context.db, fake.source_id)}
+    assert titles["4"] == "Changed upstream"
+
+
+async def test_a_crash_after_page_k_resumes_to_exactly_the_uninterrupted_facts(
+    fake: FakeSetup,
+) -> None:
+    reference_id = add_fake_source(fake.context, name="Uninterrupted")
+    await fake.context.runner.sync_source(reference_id, trigger=Trigger.CLI, streams=["tickets"])
+    crashing_id = add_fake_source(fake.context, name="Crashing", crash_after_pages=2)
+
+    crashed = await fake.context.runner.sync_source(
+        crashing_id, trigger=Trigger.CLI, streams=["tickets"]
+    )
+    assert crashed[0].status is RunStatus.FAILED
+    assert crashed[0].error_code == "internal_error"
+    assert len(ticket_facts(fake.context.db, crashing_id)) == 20  # two pages stored
+    with fake.context.db.session() as session:
+        cursor = session.get(SyncCursor, (crashing_id, "tickets"))
+        assert cursor is not None and cursor.cursor is not None
+        assert cursor.cursor["last_id"] == 20
+        source = session.get(Source, crashing_id)
+        assert source is not None
+        source.config = {**source.config, "crash_after_pages": None}
+
+    resumed = await fake.context.runner.sync_source(
+        crashing_id, trigger=Trigger.CLI, streams=["tickets"]
+    )
+
+    assert resumed[0].status is RunStatus.SUCCEEDED
+    assert resumed[0].records == 15  # only what the crash left unread
+    assert ticket_facts(fake.context.db, crashing_id) == ticket_facts(fake.context.db, reference_id)
+
+
+async def test_a_vendor_401_marks_the_source_needs_attention(fake: FakeSetup) -> None:
+    fake.api.token = "rotated-by-the-msp"
+
+    outcomes = await sync(fake)
+
+    assert list(outcomes) == ["clients"]  # the other streams are not tried
+    assert outcomes["clients"].error_code == "psa_auth_failed"
+    assert "Invalid API token for this tenant." in (outcomes["clients"].error_message or "")
+    with fake.context.db.session() as session:
+        source = session.get(Source, fake.source_id)
+        assert source is not None
+        assert source.status == SourceStatus.NEEDS_ATTENTION
+        assert source.status_code == "psa_auth_failed"
+    # Not scheduled again until someone edits its settings.
+    scheduled = await sync(fake, trigger=Trigger.SCHEDULE, only_due=True)
+    assert scheduled == {}
+
+
+async def test_a_429_with_retry_after_is_waited_out_and_the_sync_completes(
+    fake: FakeSetup,
+) -> None:
+    fake.api.faults = [(429, {"Retry-After": "2"}, '{"message": "Too many requests"}')]
+    loop_time = __import__("time").monotonic
+
+    started = loop_time()
+    outcomes = await sync(fake, streams=["clients"])
+
+    assert loop_time() - started >= 2.0
+    assert outcomes["clients"].status is RunStatus.SUCCEEDED
+    assert outcomes["clients"].requests == 2
+    assert outcomes["clients"].facts_changed == 5
+
+
+async def test_a_transient_failure_backs_off_and_resumes_on_a_later_tick(
+    fake: FakeSetup,
+) -> None:
+    fake.api.faults = [(503, {"Retry-After": "900"}, "maintenance")]  # longer than we wait
+
+    failed = await sync(fake, streams=["clients"])
+
+    assert failed["clients"].error_code == "psa_unavailable"
+    with fake.context.db.session() as session:
+        state = session.get(SyncCursor, (fake.source_id, "clients"))
+        assert state is not None and state.consecutive_failures == 1
+        assert state.next_attempt_at is not None and state.last_attempt_at is not None
+        assert (state.next_attempt_at - state.last_attempt_at).total_seconds() >= 900
+        source = session.get(Source, fake.source_id)
+        assert source is not None and source.status == SourceStatus.ACTIVE
+    # Within the backoff the scheduler leaves it alone; a person's explicit sync still runs.
+    assert "clients" not in await sync(fake, trigger=Trigger.SCHEDULE, only_due=True)
+    recovered = await sync(fake, streams=["clients"])
+    assert recovered["clients"].status is RunStatus.SUCCEEDED
+
+
+async def test_the_id_sweep_removes_tickets_that_disappeared(fake: FakeSetup) -> None:
+    await sync(fake)
+    fake.api.records["tickets"] = [t for t in fake.api.records["tickets"] if t["id"] not in (5, 6)]
+
+    outcomes = await sync(fake, streams=["ticket_sweep"])
+
+    assert outcomes["ticket_sweep"].facts_deleted == 2
+    ids = {row[0] for row in ticket_facts(fake.context.db, fake.source_id)}
+    assert "5" not in ids and "6" not in ids and len(ids) == 33
+
+
+async def test_merged_records_become_deletions(fake: FakeSetup) -> None:
+    await sync(fake)
+    fake.api.records["tickets"][0].update(merged=True, updated=T0.replace(year=2031).isoformat())
+
+    outcomes = await sync(fake, streams=["tickets"])
+
+    assert outcomes["tickets"].facts_deleted == 1
+    assert "1" not in {row[0] for row in ticket_facts(fake.context.db, fake.source_id)}
+
+
+async def test_new_records_between_syncs_are_added(fake: FakeSetup) -> None:
+    await sync(fake)
+    fake.api.records["tickets"] += make_tickets(3, start_id=36, updated=T0.replace(year=2030))
+
+    outcomes = await sync(fake, streams=["tickets"])
+
+    assert outcomes["tickets"].facts_changed == 3
+    assert len(ticket_facts(fake.context.db, fake.source_id)) == 38
+
+
+async def test_a_run_left_running_by_a_dead_process_is_marked_interrupted(
+    fake: FakeSetup,
+) -> None:
+    with fake.context.db.session() as session:
+        session.add(SyncRun(source_id=fake.source_id, stream="tickets", trigger="schedule"))
+
+    await sync(fake, streams=["clients"])
+
+    with fake.context.db.session() as session:
+        statuses = session.scalars(select(SyncRun.status).order_by(SyncRun.id)).all()
+    assert statuses == ["interrupted", "succeeded"]
+
+
+def test_due_streams_follow_intervals(fake: FakeSetup) -> None:
+    context: ServiceContext = fake.context
+    import asyncio
+
+    asyncio.run(context.runner.sync_source(fake.source_id, trigger=Trigger.CLI))
+    with context.db.session() as session:
+        source = session.get(Source, fake.source_id)
+        assert source is not None
+        session.expunge(source)
+    specs = list(__import__("fake_psa").FakeConnector.streams.values())
+    from datetime import timedelta
+
+    from app.db import utcnow
+
+    now = utcnow()
+    assert context.runner.due_streams(source, specs, now) == []
+    assert context.runner.due_streams(source, specs, now + timedelta(minutes=6)) == ["tickets"]
+    assert context.runner.due_streams(source, specs, now + timedelta(minutes=61)) == [
+        "clients",
+        "tickets",
+        "ticket_sweep",
+    ]
