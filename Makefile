@@ -1,11 +1,12 @@
 # Every target creates and uses .venv itself: only Python 3.11+ and make are needed.
-PYTHON ?= python3
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 
-.PHONY: install test test-sqlite test-postgres lint serve demo bench clean
+.PHONY: install test test-sqlite test-postgres lint format serve demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +23,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check app connectors tests bench migrations
 	$(BIN)/mypy app connectors
 
-test-sqlite: $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider
+format: $(STAMP)
+	$(BIN)/ruff check --fix app connectors tests bench migrations
+	$(BIN)/ruff format app connectors tests bench migrations
 
-# NORTHSTAR_TEST_POSTGRES_REQUIRED=1 (set by .ci/run) turns a missing server into a failure.
+test-sqlite: $(STAMP)
+	$(PYTEST)
+
+# The database-facing tests again, on PostgreSQL. Without a server they are skipped, unless
+# NORTHSTAR_TEST_POSTGRES_REQUIRED=1 (CI) makes that a failure.
 test-postgres: $(STAMP)
-	NORTHSTAR_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider -m postgres
+	NORTHSTAR_TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -m "db or postgres"
 
 test: lint test-sqlite test-postgres
 

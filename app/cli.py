@@ -29,13 +29,15 @@ def _settings() -> Settings:
 
 
 def migrate_database(settings: Settings) -> None:
-    """Bring the database schema up to date (idempotent)."""
+    """Bring the database schema up to date (idempotent). Works from a source checkout and
+    from an installed distribution alike: the migrations ship as the `migrations` package."""
     from alembic import command
     from alembic.config import Config
 
-    root = Path(__file__).resolve().parent.parent
-    config = Config(str(root / "alembic.ini"))
-    config.set_main_option("script_location", str(root / "migrations"))
+    import migrations
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
     command.upgrade(config, "head")
 

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 
 MASK = "********"
+_HANDLER_NAME = "northstar"
 SECRET_KEY_PATTERN = re.compile(
     r"(secret|password|passwd|private|token|authorization|api[_-]?key|client[_-]?id|"
     r"integration[_-]?code|encryption[_-]?key|cookie)",
@@ -112,10 +113,10 @@ def configure_logging(*, log_format: str = "console", level: str = "INFO") -> No
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers = [
-        h for h in root.handlers if not isinstance(h.formatter, structlog.stdlib.ProcessorFormatter)
-    ]
+    # Configuring twice (CLI, then the app) replaces our handler instead of doubling lines.
+    root.handlers = [h for h in root.handlers if h.get_name() != _HANDLER_NAME]
     root.addHandler(handler)
     root.setLevel(level.upper())
     for noisy in ("httpx", "httpcore", "apscheduler.executors.default"):

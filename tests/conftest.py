@@ -5,7 +5,6 @@ capture that the last test checks for leaked credentials."""
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,35 +12,20 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from fastapi.testclient import TestClient
+from db_targets import ON_POSTGRES, PG_REQUIRED, PG_URL
+from leak_guard import KNOWN_SECRETS, LOG_COLLECTOR  # noqa: F401 - re-exported for tests
 from sqlalchemy import create_engine, text
 
 from app.db import Database
 from app.logging import configure_logging
 from app.settings import Settings
 
-PG_URL = os.environ.get("NORTHSTAR_TEST_DATABASE_URL", "")
-PG_REQUIRED = os.environ.get("NORTHSTAR_TEST_POSTGRES_REQUIRED") == "1"
-ON_POSTGRES = PG_URL.startswith("postgresql")
 
-# Every credential value any test hands to a source. The last test of the run checks that
-# none of them ever reached a log line, and the API client checks every response body.
-KNOWN_SECRETS: set[str] = {"fake-psa-token-7f3a9c", "rotated-fake-psa-token-21b8e4"}
-
-
-class LogCollector(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.lines.append(self.format(record))
-        except Exception:
-            self.lines.append(repr(record.__dict__))
-
-
-LOG_COLLECTOR = LogCollector()
+@pytest.fixture(autouse=True)
+def _log_everything() -> None:
+    """Some commands quieten the root logger; every test starts from DEBUG again so the
+    leak check sees every line."""
+    logging.getLogger().setLevel(logging.DEBUG)
 
 
 @pytest.fixture
@@ -147,20 +131,3 @@ def db(settings: Settings) -> Iterator[Database]:
     database = Database(settings.database_url)
     yield database
     database.dispose()
-
-
-def requires_postgres() -> pytest.MarkDecorator:
-    return pytest.mark.skipif(not ON_POSTGRES, reason="runs in the PostgreSQL pass (make test)")
-
-
-# ---- the API -----------------------------------------------------------------------------
-
-
-class CheckedClient(TestClient):
-    """A TestClient that fails the test if a response ever carries a known credential."""
-
-    def request(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        response = super().request(*args, **kwargs)
-        for secret in KNOWN_SECRETS:
-            assert secret not in response.text, "a credential leaked into an API response"
-        return response

@@ -83,16 +83,18 @@ def _upsert(session: Session, table: Table, rows: list[dict[str, Any]]) -> int:
     per_statement = max(1, MAX_PARAMS // max(1, len(rows[0])))
     updatable = [c for c in rows[0] if c not in ("source_id", "external_id")]
     for start in range(0, len(rows), per_statement):
-        stmt = upsert(table).values(rows[start : start + per_statement])
-        excluded = stmt.excluded
+        insert_rows = upsert(table).values(rows[start : start + per_statement])
+        excluded = insert_rows.excluded
         set_ = {c: excluded[c] for c in updatable}
         differs = or_(
             *(table.c[c].is_distinct_from(excluded[c]) for c in updatable if c != "synced_at")
         )
-        stmt = stmt.on_conflict_do_update(
+        stmt = insert_rows.on_conflict_do_update(
             index_elements=[table.c.source_id, table.c.external_id], set_=set_, where=differs
-        )
-        changed += _rowcount(session.execute(stmt))
+        ).returning(table.c.id)
+        # RETURNING lists only rows inserted or really updated: rowcount is not reliable for
+        # multi-row statements on every driver.
+        changed += len(session.execute(stmt).all())
     return changed
 
 

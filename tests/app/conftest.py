@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from fake_psa import (
@@ -13,10 +14,14 @@ from fake_psa import (
     make_clients,
     make_tickets,
 )
+from leak_guard import CheckedClient
 
 from app.api.context import ServiceContext
 from app.db import Database
 from app.ingest.registry import registry
+from app.main import create_app
+from app.security.apikeys import create_api_key
+from app.security.models import KeyScope
 from app.settings import Settings
 
 
@@ -39,3 +44,26 @@ def fake(settings: Settings, db: Database, fake_registry: None, fake_world: Fake
     return FakeSetup(
         context=context, api=fake_world.apis[TOKEN], source_id=add_fake_source(context)
     )
+
+
+@dataclass
+class Api:
+    client: CheckedClient
+    admin: dict[str, str]
+    read: dict[str, str]
+    setup: FakeSetup
+
+
+@pytest.fixture
+def api(fake: FakeSetup) -> Iterator[Api]:
+    with fake.context.db.session() as session:
+        admin = create_api_key(session, name="admin", scope=KeyScope.ADMIN).key
+        read = create_api_key(session, name="read", scope=KeyScope.READ).key
+    app = create_app(context=fake.context, run_scheduler=False)
+    with CheckedClient(app) as client:
+        yield Api(
+            client=client,
+            admin={"Authorization": f"Bearer {admin}"},
+            read={"X-API-Key": read},
+            setup=fake,
+        )
