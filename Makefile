@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
+CODE := app connectors tests migrations $(wildcard bench)
 
 .PHONY: install test test-sqlite test-postgres lint format serve demo bench clean
 
@@ -19,13 +20,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check app connectors tests bench migrations
-	$(BIN)/ruff format --check app connectors tests bench migrations
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy app connectors
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix app connectors tests bench migrations
-	$(BIN)/ruff format app connectors tests bench migrations
+	$(BIN)/ruff check --fix $(CODE)
+	$(BIN)/ruff format $(CODE)
 
 test-sqlite: $(STAMP)
 	$(PYTEST)
