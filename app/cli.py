@@ -197,6 +197,26 @@ def cmd_source(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kpis(args: argparse.Namespace) -> int:
+    from app.api.context import ServiceContext
+    from app.errors import NorthstarError
+    from app.kpis.rollup import rebuild
+    from app.sources.service import find_source, list_sources
+
+    settings = _settings()
+    context = ServiceContext.build(settings)
+    try:
+        with context.db.session() as session:
+            sources = [find_source(session, args.source)] if args.source else list_sources(session)
+            for source in sources:
+                days = rebuild(session, source.id, settings.tz, since=args.since)
+                console.print(f"{source.name}: {days:,} days of KPIs rebuilt.")
+    except NorthstarError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        return 2
+    return 0
+
+
 def cmd_genkey(_args: argparse.Namespace) -> int:
     from app.security.crypto import generate_key
 
@@ -261,6 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
     source_add.add_argument("--kind", required=True, help="connectwise or autotask")
     source_add.add_argument("--config", required=True, help="JSON settings, or @file.json")
     sources.add_parser("list", help="List sources.")
+    kpis = add("kpis", cmd_kpis, "Maintain the KPI store.")
+    kpi_commands = kpis.add_subparsers(dest="kpis_command", required=True)
+    kpi_rebuild = kpi_commands.add_parser(
+        "rebuild", help="Recompute KPI rollups from the facts (after changing the time zone)."
+    )
+    kpi_rebuild.add_argument("--source", help="Only this source (id or name).")
+    kpi_rebuild.add_argument("--since", type=_parse_date, help="Only from this day, YYYY-MM-DD.")
     add("genkey", cmd_genkey, "Print a new encryption key for NORTHSTAR_ENCRYPTION_KEY.")
     demo = add("demo", cmd_demo, "Set up a demo with the built-in PSA simulators and serve it.")
     demo.add_argument("--host")

@@ -19,6 +19,14 @@ class NorthstarError(Exception):
         self.details = details
 
 
+class Unsupported(NorthstarError):
+    """A well-formed request for something that does not exist by definition (revenue by
+    day, utilisation by client)."""
+
+    status_code = 400
+    code = "not_supported"
+
+
 class NotFound(NorthstarError):
     status_code = 404
     code = "not_found"

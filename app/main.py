@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from app.api.context import ServiceContext
 from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
+from app.kpis.router import router as kpis_router
 from app.logging import configure_logging
 from app.settings import Settings, get_settings
 from app.sources.router import router as sources_router
@@ -65,5 +66,6 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(health_router)
     api.include_router(sources_router)
+    api.include_router(kpis_router)
     app.include_router(api)
     return app

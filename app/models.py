@@ -12,6 +12,7 @@ from app.facts.models import (
     TimeEntryRow,
 )
 from app.ingest.models import SyncCursor, SyncRun
+from app.kpis.models import KpiDailyRollup, KpiDirtyDay, ManualKpi
 from app.security.models import ApiKey
 from app.sources.models import Source
 
@@ -20,6 +21,9 @@ metadata = Base.metadata
 __all__ = [
     "ApiKey",
     "ClientRow",
+    "KpiDailyRollup",
+    "KpiDirtyDay",
+    "ManualKpi",
     "ObservationRow",
     "RecurringAmountRow",
     "RecurringRevenueRow",

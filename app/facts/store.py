@@ -178,15 +178,15 @@ def delete_facts(
     return deleted
 
 
-def delete_unseen(
+def unseen_ids(
     session: Session,
     source_id: int,
     fact_type: FactType,
     seen: set[str],
     *,
     synced_before: datetime,
-) -> int:
-    """After a complete listing: delete facts the PSA no longer has.
+) -> list[str]:
+    """After a complete listing: the stored facts the PSA no longer has.
 
     Rows written after the listing began are kept (they were seen by a newer read).
     """
@@ -196,5 +196,4 @@ def delete_unseen(
             and_(row_class.source_id == source_id, row_class.synced_at < synced_before)
         )
     ).all()
-    gone = [external_id for external_id in stored if external_id not in seen]
-    return delete_facts(session, source_id, fact_type, gone)
+    return [external_id for external_id in stored if external_id not in seen]

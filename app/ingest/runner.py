@@ -25,8 +25,10 @@ import structlog
 from sqlalchemy import select, update
 
 from app.db import Database, utcnow
-from app.facts.store import WriteResult, delete_unseen, write_facts
+from app.facts.store import WriteResult, unseen_ids
 from app.ingest.models import RunStatus, SyncCursor, SyncRun
+from app.kpis.dirty import store_facts
+from app.kpis.rollup import refresh_dirty_days
 from app.logging import secrets_registry
 from app.security.crypto import CredentialCipher, CredentialCipherError
 from app.settings import Settings
@@ -37,6 +39,7 @@ from connectors.sdk import (
     ConfigError,
     Connector,
     ConnectorError,
+    Deletion,
     FactOrDeletion,
     Page,
     StreamSpec,
@@ -87,6 +90,7 @@ class StreamOutcome:
     error_message: str | None = None
     # The failure would repeat for the source's other streams (credentials, PSA down).
     stops_source: bool = False
+    days_reaggregated: int = 0
 
 
 def failure_backoff(failures: int, retry_after: float | None = None) -> timedelta:
@@ -264,10 +268,7 @@ class SyncRunner:
                     if progress:
                         progress(tracker)
                 if spec.sweeps is not None:
-                    with self.db.session() as session:
-                        outcome.facts_deleted += delete_unseen(
-                            session, source.id, spec.sweeps, seen, synced_before=run_started
-                        )
+                    self._remove_unseen(source.id, spec, seen, run_started, outcome)
                 outcome.status = RunStatus.SUCCEEDED
             except ConnectorError as exc:
                 outcome.status = RunStatus.FAILED
@@ -288,6 +289,7 @@ class SyncRunner:
                 retry_after = None
                 log.exception("sync_stream_crashed")
             outcome.requests = stats.requests - requests_before
+            outcome.days_reaggregated = self._refresh_kpis(source.id)
             self._finish_run(source.id, spec, outcome, retry_after if outcome.error_code else None)
             log.info(
                 "sync_stream_finished",
@@ -310,7 +312,7 @@ class SyncRunner:
         outcome: StreamOutcome,
     ) -> WriteResult:
         with self.db.session() as session:
-            written = write_facts(session, source_id, facts)
+            written = store_facts(session, source_id, facts, self.settings.tz)
             if spec.sweeps is None:
                 session.execute(
                     update(SyncCursor)
@@ -328,6 +330,32 @@ class SyncRunner:
                 )
             )
         return written
+
+    def _remove_unseen(
+        self,
+        source_id: int,
+        spec: StreamSpec,
+        seen: set[str],
+        run_started: datetime,
+        outcome: StreamOutcome,
+    ) -> None:
+        assert spec.sweeps is not None
+        with self.db.session() as session:
+            gone = unseen_ids(session, source_id, spec.sweeps, seen, synced_before=run_started)
+            deletions = [Deletion(spec.sweeps, external_id) for external_id in gone]
+            outcome.facts_deleted += store_facts(
+                session, source_id, deletions, self.settings.tz
+            ).deleted
+
+    def _refresh_kpis(self, source_id: int) -> int:
+        """Re-aggregate the KPI days this run's pages changed (also after a failure: what
+        was stored is true). A failure here leaves the days dirty for the next run."""
+        try:
+            with self.db.session() as session:
+                return refresh_dirty_days(session, source_id, self.settings.tz)
+        except Exception:
+            log.exception("kpi_refresh_failed")
+            return 0
 
     def _finish_run(
         self, source_id: int, spec: StreamSpec, outcome: StreamOutcome, retry_after: float | None

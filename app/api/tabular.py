@@ -1,0 +1,43 @@
+"""CSV for list endpoints: `Accept: text/csv` (or `?format=csv`) gets the same rows as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+CSV_MEDIA_TYPE = "text/csv"
+
+
+def wants_csv(request: Request, format_: str | None = None) -> bool:
+    if format_ is not None:
+        return format_.lower() == "csv"
+    accept = request.headers.get("accept", "")
+    return CSV_MEDIA_TYPE in accept and "application/json" not in accept
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    return value
+
+
+def csv_response(rows: Iterable[Mapping[str, Any]], columns: list[str], filename: str) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(column)) for column in columns])
+    return Response(
+        buffer.getvalue(),
+        media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,100 @@
+"""The KPI store's tables.
+
+`kpi_daily_rollups` holds additive daily sums per scope: one row per (source, local day,
+dimension, value), where dimension is `all`, `client`, `technician`, `board`,
+`priority_level` or `priority`. Numerators and denominators are kept apart, so every grain
+rolls up exactly, and a query costs what the number of days asked for costs, whatever the
+number of tickets.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+
+# The additive measures kept per day and scope, in the order rollups compute them.
+MEASURES = (
+    "tickets_created",
+    "tickets_closed",
+    "response_met",
+    "response_decided",
+    "resolution_met",
+    "resolution_decided",
+    "response_hours_sum",
+    "response_count",
+    "resolution_hours_sum",
+    "resolution_count",
+    "csat_good",
+    "csat_count",
+    "csat_score_sum",
+    "time_entries",
+    "hours",
+    "utilization_hours",
+    "billable_hours",
+    "client_hours",
+)
+
+
+class KpiDailyRollup(Base):
+    __tablename__ = "kpi_daily_rollups"
+    __table_args__ = (
+        UniqueConstraint("source_id", "day", "dim", "dim_value"),
+        Index("ix_kpi_daily_rollups_dim_day", "dim", "dim_value", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    dim: Mapped[str] = mapped_column(String(16))
+    dim_value: Mapped[str] = mapped_column(String(200), default="")
+    tickets_created: Mapped[float] = mapped_column(Float, default=0)
+    tickets_closed: Mapped[float] = mapped_column(Float, default=0)
+    response_met: Mapped[float] = mapped_column(Float, default=0)
+    response_decided: Mapped[float] = mapped_column(Float, default=0)
+    resolution_met: Mapped[float] = mapped_column(Float, default=0)
+    resolution_decided: Mapped[float] = mapped_column(Float, default=0)
+    response_hours_sum: Mapped[float] = mapped_column(Float, default=0)
+    response_count: Mapped[float] = mapped_column(Float, default=0)
+    resolution_hours_sum: Mapped[float] = mapped_column(Float, default=0)
+    resolution_count: Mapped[float] = mapped_column(Float, default=0)
+    csat_good: Mapped[float] = mapped_column(Float, default=0)
+    csat_count: Mapped[float] = mapped_column(Float, default=0)
+    csat_score_sum: Mapped[float] = mapped_column(Float, default=0)
+    time_entries: Mapped[float] = mapped_column(Float, default=0)
+    hours: Mapped[float] = mapped_column(Float, default=0)
+    utilization_hours: Mapped[float] = mapped_column(Float, default=0)
+    billable_hours: Mapped[float] = mapped_column(Float, default=0)
+    client_hours: Mapped[float] = mapped_column(Float, default=0)
+
+
+class KpiDirtyDay(Base):
+    """A local day whose facts changed and whose rollups must be recomputed.
+
+    Written in the same transaction as the facts, so a crash between storing a page and
+    re-aggregating loses nothing: the next refresh picks the day up.
+    """
+
+    __tablename__ = "kpi_dirty_days"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class ManualKpi(Base):
+    """A KPI no PSA holds (KPIS.md §4.5), fed by posted observations."""
+
+    __tablename__ = "manual_kpis"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(32))
+    direction: Mapped[str] = mapped_column(String(10))
+    aggregation: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,264 @@
+"""`/api/v1/kpis`: the catalogue, values by period and scope, breakdowns, manual KPIs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from app.api.deps import AdminKey, ContextDep, ReadKey, SessionDep
+from app.api.tabular import csv_response, wants_csv
+from app.errors import Unsupported
+from app.kpis import manual
+from app.kpis.breakdown import kpi_breakdown
+from app.kpis.catalogue import Grain, Scope
+from app.kpis.compute import kpi_values
+from app.kpis.periods import parse_period, period_containing, periods_between
+from app.kpis.schemas import (
+    BreakdownOut,
+    BreakdownRowOut,
+    KpiOut,
+    ManualKpiIn,
+    ObservationIn,
+    ObservationOut,
+    ObservationsResult,
+    ScopeOut,
+    SeriesOut,
+    ValueOut,
+)
+from app.kpis.scope import resolve_scope
+
+router = APIRouter(prefix="/kpis", tags=["kpis"])
+
+Format = Annotated[
+    Literal["json", "csv"] | None,
+    Query(description="`csv` for a CSV file (or send `Accept: text/csv`)."),
+]
+VALUE_COLUMNS = ["period_start", "period_end", "value", "numerator", "denominator", "sample_size"]
+
+
+@router.get("", response_model=list[KpiOut], summary="The KPI catalogue")
+def list_kpis(session: SessionDep, _key: ReadKey) -> Any:
+    """Every KPI with its unit, direction and exact definition, manual ones included."""
+    return [KpiOut.of(k) for k in manual.all_kpis(session)]
+
+
+@router.post("", response_model=KpiOut, status_code=201, summary="Declare a manual KPI")
+def declare_kpi(body: ManualKpiIn, session: SessionDep, _key: AdminKey) -> Any:
+    """For what no PSA measures: a team-confidence pulse, NPS... Feed it with observations."""
+    return KpiOut.of(
+        manual.declare_manual_kpi(
+            session,
+            key=body.key,
+            name=body.name,
+            unit=body.unit,
+            direction=body.direction,
+            aggregation=body.aggregation,
+            description=body.description,
+        )
+    )
+
+
+@router.get("/{key}", response_model=KpiOut, summary="One KPI's definition")
+def get_kpi(key: str, session: SessionDep, _key: ReadKey) -> Any:
+    return KpiOut.of(manual.get_kpi(session, key))
+
+
+def _default_range(today: date, grain: Grain) -> tuple[date, date]:
+    end = period_containing(today, grain).end
+    start = end
+    for _ in range(12):
+        start = period_containing(start.fromordinal(start.toordinal() - 1), grain).start
+    return start, end
+
+
+@router.get(
+    "/{key}/values",
+    response_model=SeriesOut,
+    summary="A KPI over time",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def kpi_series(
+    key: str,
+    request: Request,
+    session: SessionDep,
+    context: ContextDep,
+    _key: ReadKey,
+    grain: Annotated[Grain, Query(description="day, week (ISO), month, quarter or year")] = (
+        Grain.MONTH
+    ),
+    from_: Annotated[
+        date | None, Query(alias="from", description="First day (default: 12 periods ago).")
+    ] = None,
+    to: Annotated[date | None, Query(description="Day after the last day (exclusive).")] = None,
+    source: Annotated[int | None, Query(description="Only this source (PSA).")] = None,
+    client: Annotated[
+        str | None,
+        Query(description="Northstar's client id, or the PSA's own id together with `source`."),
+    ] = None,
+    technician: Annotated[
+        str | None,
+        Query(description="Northstar's technician id, or the PSA's own id together with `source`."),
+    ] = None,
+    board: Annotated[
+        str | None, Query(description="Board (ConnectWise) or queue (Autotask) name.")
+    ] = None,
+    priority: Annotated[str | None, Query(description="P1–P4, or a priority's name.")] = None,
+    format: Format = None,
+) -> Any:
+    """One row per period: the value, with its numerator, denominator and sample size.
+    Periods are calendar periods in the reporting time zone; `value` is null when there was
+    nothing to measure."""
+    kpi = manual.get_kpi(session, key)
+    if grain not in kpi.grains:
+        allowed = ", ".join(g.value for g in kpi.grains)
+        raise Unsupported(
+            f"{kpi.name} ({kpi.key}) is not defined by {grain.value}. Use one of: {allowed}.",
+            code="grain_not_supported",
+        )
+    scope = resolve_scope(
+        session,
+        kpi,
+        source=source,
+        client=client,
+        technician=technician,
+        board=board,
+        priority=priority,
+    )
+    if from_ is None or to is None:
+        default_from, default_to = _default_range(datetime.now(context.settings.tz).date(), grain)
+        from_, to = from_ or default_from, to or default_to
+    periods = periods_between(from_, to, grain)
+    values = [
+        ValueOut(
+            period_start=v.start,
+            period_end=v.end,
+            value=_round(v.value),
+            numerator=_round(v.numerator),
+            denominator=_round(v.denominator),
+            sample_size=v.sample_size,
+        )
+        for v in kpi_values(session, kpi, scope, periods)
+    ]
+    if wants_csv(request, format):
+        return csv_response(
+            (v.model_dump() for v in values), VALUE_COLUMNS, f"{kpi.key}-{grain.value}.csv"
+        )
+    return SeriesOut(
+        kpi=KpiOut.of(kpi),
+        grain=grain.value,
+        timezone=context.settings.reporting_timezone,
+        scope=ScopeOut(
+            source=source, client=client, technician=technician, board=board, priority=priority
+        ),
+        values=values,
+    )
+
+
+@router.get(
+    "/{key}/breakdown",
+    response_model=BreakdownOut,
+    summary="A KPI per client, technician, board or priority",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def kpi_breakdown_route(
+    key: str,
+    request: Request,
+    session: SessionDep,
+    context: ContextDep,
+    _key: ReadKey,
+    by: Annotated[Literal["client", "technician", "board", "priority"], Query()],
+    period: Annotated[str, Query(description="2025-11-03, 2025-W45, 2025-11, 2025-Q4 or 2025")],
+    source: Annotated[int | None, Query(description="Only this source (PSA).")] = None,
+    order: Annotated[Literal["desc", "asc"], Query(description="Highest first, or lowest.")] = (
+        "desc"
+    ),
+    format: Format = None,
+) -> Any:
+    """The KPI for one period, one row per member, sorted by value (members with no value
+    last): which clients miss SLA, who is over-utilised."""
+    kpi = manual.get_kpi(session, key)
+    window, grain = parse_period(period)
+    if grain not in kpi.grains:
+        raise Unsupported(
+            f"{kpi.name} ({kpi.key}) is not defined by {grain.value}.",
+            code="grain_not_supported",
+        )
+    if source is not None:
+        resolve_scope(session, kpi, source=source)
+    rows = [
+        BreakdownRowOut(
+            key=r.key,
+            name=r.name,
+            source=r.source_id,
+            external_id=r.external_id,
+            value=_round(r.value),
+            numerator=_round(r.numerator),
+            denominator=_round(r.denominator),
+            sample_size=r.sample_size,
+        )
+        for r in kpi_breakdown(
+            session, kpi, Scope(by), window, source_id=source, descending=order == "desc"
+        )
+    ]
+    if wants_csv(request, format):
+        columns = ["key", "name", "source", "external_id", *VALUE_COLUMNS[2:]]
+        return csv_response(
+            (r.model_dump() for r in rows), columns, f"{kpi.key}-by-{by}-{period}.csv"
+        )
+    return BreakdownOut(
+        kpi=KpiOut.of(kpi),
+        by=by,
+        period_start=window.start,
+        period_end=window.end,
+        timezone=context.settings.reporting_timezone,
+        rows=rows,
+    )
+
+
+@router.post(
+    "/{key}/observations",
+    response_model=ObservationsResult,
+    summary="Record values of a manual KPI",
+)
+def post_observations(
+    key: str,
+    body: ObservationIn | list[ObservationIn],
+    session: SessionDep,
+    _key: AdminKey,
+) -> Any:
+    """One observation or a list. One value per day: posting a day again replaces its value,
+    so re-sending a batch is safe."""
+    kpi = manual.get_kpi(session, key)
+    if not kpi.manual:
+        raise Unsupported(
+            f"{kpi.name} is measured from your PSA; only manual KPIs take observations.",
+            code="kpi_not_manual",
+        )
+    items = body if isinstance(body, list) else [body]
+    by_day = {o.date: (o.date, o.value, o.note) for o in items}  # the last of a day wins
+    created, updated = manual.record_observations(session, kpi, list(by_day.values()))
+    return ObservationsResult(created=created, updated=updated)
+
+
+@router.get(
+    "/{key}/observations", response_model=list[ObservationOut], summary="A manual KPI's values"
+)
+def get_observations(
+    key: str, request: Request, session: SessionDep, _key: ReadKey, format: Format = None
+) -> Any:
+    kpi = manual.get_kpi(session, key)
+    rows = [
+        ObservationOut(date=o.observed_on, value=o.value, note=o.note)
+        for o in manual.list_observations(session, kpi)
+    ]
+    if wants_csv(request, format):
+        return csv_response(
+            (r.model_dump() for r in rows), ["date", "value", "note"], f"{kpi.key}-observations.csv"
+        )
+    return rows
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)

@@ -1,0 +1,116 @@
+"""Turning the API's scope filters into the rollup dimension to read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound, Unsupported
+from app.facts.models import ClientRow, TechnicianRow
+from app.kpis.catalogue import KpiDefinition, Scope
+from app.sources.models import Source
+
+LEVELS = {"P1": "1", "P2": "2", "P3": "3", "P4": "4"}
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeFilter:
+    """Rows of `dim` = `value`, of one source or all. `dim` is `all` when unscoped."""
+
+    dim: str = "all"
+    value: str = ""
+    source_id: int | None = None
+    technician_id: int | None = None  # canonical id, for utilisation by technician
+    client_id: int | None = None
+
+    @property
+    def scope(self) -> Scope | None:
+        return {
+            "client": Scope.CLIENT,
+            "technician": Scope.TECHNICIAN,
+            "board": Scope.BOARD,
+            "priority": Scope.PRIORITY,
+            "priority_level": Scope.PRIORITY,
+        }.get(self.dim)
+
+
+def _unsupported(kpi: KpiDefinition, scope: Scope) -> Unsupported:
+    supported = ", ".join(s.value for s in kpi.scopes) or "none (company-wide only)"
+    return Unsupported(
+        f"{kpi.name} ({kpi.key}) cannot be scoped by {scope.value}. It supports: {supported}.",
+        code="scope_not_supported",
+    )
+
+
+def resolve_scope(
+    session: Session,
+    kpi: KpiDefinition,
+    *,
+    source: int | None = None,
+    client: str | None = None,
+    technician: str | None = None,
+    board: str | None = None,
+    priority: str | None = None,
+) -> ScopeFilter:
+    given = {
+        Scope.CLIENT: client,
+        Scope.TECHNICIAN: technician,
+        Scope.BOARD: board,
+        Scope.PRIORITY: priority,
+    }
+    chosen = [(scope, value) for scope, value in given.items() if value not in (None, "")]
+    if source is not None and Scope.SOURCE not in kpi.scopes:
+        raise _unsupported(kpi, Scope.SOURCE)
+    for scope, _ in chosen:
+        if scope not in kpi.scopes:
+            raise _unsupported(kpi, scope)
+    if len(chosen) > 1:
+        names = " and ".join(s.value for s, _ in chosen)
+        raise Unsupported(
+            f"Filter by one of client, technician, board or priority at a time (with source "
+            f"if you like), not {names} together.",
+            code="too_many_scopes",
+        )
+    if source is not None and session.get(Source, source) is None:
+        raise NotFound(f"There is no source with id {source}.", code="source_not_found")
+    if not chosen:
+        return ScopeFilter(source_id=source)
+    scope, value = chosen[0]
+    assert value is not None
+    if scope is Scope.CLIENT:
+        row = _find(session, ClientRow, value, source, "client")
+        return ScopeFilter("client", row.external_id, row.source_id, client_id=row.id)
+    if scope is Scope.TECHNICIAN:
+        row = _find(session, TechnicianRow, value, source, "technician")
+        return ScopeFilter("technician", row.external_id, row.source_id, technician_id=row.id)
+    if scope is Scope.BOARD:
+        return ScopeFilter("board", value, source)
+    level = LEVELS.get(value.strip().upper())
+    if level is not None:
+        return ScopeFilter("priority_level", level, source)
+    return ScopeFilter("priority", value, source)
+
+
+def _find(
+    session: Session,
+    row_class: type[ClientRow] | type[TechnicianRow],
+    value: str,
+    source: int | None,
+    what: str,
+) -> ClientRow | TechnicianRow:
+    """A canonical id, or with `source` the PSA's own id (tried first)."""
+    row: ClientRow | TechnicianRow | None = None
+    if source is not None:
+        row = session.scalar(  # type: ignore[assignment]
+            select(row_class).where(row_class.source_id == source, row_class.external_id == value)
+        )
+    if row is None and value.isdigit():
+        row = session.get(row_class, int(value))  # type: ignore[assignment]
+        if row is not None and source is not None and row.source_id != source:
+            row = None
+    if row is None:
+        hint = "" if source is not None else " (a PSA's own id needs `source` too)"
+        raise NotFound(f"There is no {what} {value!r}{hint}.", code=f"{what}_not_found")
+    return row
