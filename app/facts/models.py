@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Date,
     Float,
@@ -127,8 +126,9 @@ class RecurringRevenueRow(FactRow, Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     cancelled_on: Mapped[date | None] = mapped_column(Date)
-    # The schedule as stored, to tell whether an upsert changed it.
-    amount_schedule: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The schedule as canonical JSON text, so an upsert can tell whether it changed (JSON
+    # values cannot be compared on PostgreSQL). Queries read recurring_revenue_amounts.
+    amount_schedule: Mapped[str] = mapped_column(Text, default="[]")
 
 
 class RecurringAmountRow(Base):

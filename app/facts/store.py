@@ -7,6 +7,7 @@ nothing and the counts returned are the rows that really changed.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -65,14 +66,16 @@ def _columns_of(fact: Fact) -> dict[str, Any]:
         for day, hours in zip(WEEKDAY_COLUMNS, values.pop("capacity_hours"), strict=True):
             values[f"capacity_{day}"] = float(hours)
     if isinstance(fact, RecurringRevenueFact):
-        values["amount_schedule"] = [
+        values["amount_schedule"] = json.dumps(
             [
-                p.valid_from.isoformat(),
-                p.valid_to.isoformat() if p.valid_to else None,
-                str(p.monthly_amount),
+                [
+                    p.valid_from.isoformat(),
+                    p.valid_to.isoformat() if p.valid_to else None,
+                    str(p.monthly_amount),
+                ]
+                for p in values.pop("amount_schedule")
             ]
-            for p in values.pop("amount_schedule")
-        ]
+        )
     return values
 
 
@@ -136,14 +139,16 @@ def write_facts(session: Session, source_id: int, items: Sequence[FactOrDeletion
 def _replace_amounts(
     session: Session, source_id: int, facts: Sequence[RecurringRevenueFact]
 ) -> None:
-    ids = dict(
-        session.execute(
+    # A Result has .keys(), so dict(result) would treat it as a mapping: build it by hand.
+    ids = {
+        external_id: row_id
+        for external_id, row_id in session.execute(
             select(RecurringRevenueRow.external_id, RecurringRevenueRow.id).where(
                 RecurringRevenueRow.source_id == source_id,
                 RecurringRevenueRow.external_id.in_([f.external_id for f in facts]),
             )
-        ).tuples()
-    )
+        )
+    }
     session.execute(
         delete(RecurringAmountRow).where(RecurringAmountRow.revenue_id.in_(ids.values()))
     )

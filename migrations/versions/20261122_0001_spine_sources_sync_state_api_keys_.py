@@ -81,7 +81,7 @@ def upgrade() -> None:
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('ends_on', sa.Date(), nullable=True),
     sa.Column('cancelled_on', sa.Date(), nullable=True),
-    sa.Column('amount_schedule', sa.JSON(), nullable=False),
+    sa.Column('amount_schedule', sa.Text(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source_id', sa.Integer(), nullable=False),
     sa.Column('external_id', sa.String(length=64), nullable=False),
