@@ -1,0 +1,83 @@
+"""Incremental maintenance: a sync re-aggregates only the days it changed, and the result
+equals a full rebuild."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from kpi_world import FACTS, NY, T4, ny
+from sqlalchemy import select
+
+from app.kpis.dirty import store_facts
+from app.kpis.models import KpiDailyRollup
+from app.kpis.rollup import rebuild, refresh_dirty_days
+
+
+def rollups(session: Any) -> list[tuple[Any, ...]]:
+    rows = session.execute(
+        select(KpiDailyRollup).order_by(
+            KpiDailyRollup.day, KpiDailyRollup.dim, KpiDailyRollup.dim_value
+        )
+    ).scalars()
+    return [
+        (
+            r.day,
+            r.dim,
+            r.dim_value,
+            *(
+                round(getattr(r, m), 9)
+                for m in (
+                    "tickets_created",
+                    "tickets_closed",
+                    "response_met",
+                    "response_decided",
+                    "resolution_hours_sum",
+                    "hours",
+                    "utilization_hours",
+                    "csat_count",
+                )
+            ),
+        )
+        for r in rows
+    ]
+
+
+def test_an_unchanged_page_re_aggregates_nothing(kpi_source: Any) -> None:
+    context = kpi_source.setup.context
+    with context.db.session() as session:
+        store_facts(session, kpi_source.setup.source_id, FACTS, NY)
+        assert refresh_dirty_days(session, kpi_source.setup.source_id, NY) == 0
+
+
+def test_a_change_re_aggregates_only_the_days_it_touched_and_equals_a_rebuild(
+    kpi_source: Any,
+) -> None:
+    context = kpi_source.setup.context
+    source_id = kpi_source.setup.source_id
+    # T4 moves to priority P1 and its resolution to Feb 10: its own event days (Feb 3, 5 → 10,
+    # 6), its time entry's day (Feb 3) and its survey's day (Feb 7) change.
+    changed = dataclasses.replace(
+        T4, priority="Emergency", priority_level=1, resolved_at=ny(2025, 2, 10)
+    )
+
+    with context.db.session() as session:
+        store_facts(session, source_id, [changed], NY)
+        reaggregated = refresh_dirty_days(session, source_id, NY)
+        incremental = rollups(session)
+
+    assert reaggregated == 5  # Feb 3, 5, 6, 7 and 10: nothing else
+    with context.db.session() as session:
+        rebuild(session, source_id, NY)
+        assert rollups(session) == incremental
+
+
+def test_a_sync_through_the_runner_refreshes_the_kpis(fake: Any) -> None:
+    import asyncio
+
+    outcomes = asyncio.run(fake.context.runner.sync_source(fake.source_id, trigger="cli"))
+
+    tickets = next(o for o in outcomes if o.stream == "tickets")
+    assert tickets.days_reaggregated == 30  # the fake's 35 tickets span 30 creation days
+    again = asyncio.run(fake.context.runner.sync_source(fake.source_id, trigger="cli", full=True))
+    assert sum(o.days_reaggregated for o in again) == 0
