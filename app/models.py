@@ -12,7 +12,7 @@ from app.facts.models import (
     TimeEntryRow,
 )
 from app.ingest.models import SyncCursor, SyncRun
-from app.kpis.models import KpiDailyRollup, KpiDirtyDay, ManualKpi
+from app.kpis.models import KpiDailyRollup, KpiDirtyDay, KpiMonthlyRollup, ManualKpi
 from app.security.models import ApiKey
 from app.sources.models import Source
 
@@ -23,6 +23,7 @@ __all__ = [
     "ClientRow",
     "KpiDailyRollup",
     "KpiDirtyDay",
+    "KpiMonthlyRollup",
     "ManualKpi",
     "ObservationRow",
     "RecurringAmountRow",

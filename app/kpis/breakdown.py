@@ -17,9 +17,10 @@ from app.kpis.compute import (
     _amount_rows,
     kpi_values,
     mrr_on,
+    rollup_table,
     value_from_sums,
 )
-from app.kpis.models import MEASURES, KpiDailyRollup
+from app.kpis.models import MEASURES
 from app.kpis.periods import Period
 from app.kpis.scope import LEVELS, ScopeFilter
 
@@ -63,20 +64,15 @@ def _values(
 ) -> dict[tuple[int | None, str], Measured]:
     if kpi.key in REVENUE_KPIS:
         return _revenue_by_client(session, kpi, period, source_id)
+    table = rollup_table([period])
     per_source = dim in PER_SOURCE
-    group = (
-        [KpiDailyRollup.source_id, KpiDailyRollup.dim_value]
-        if per_source
-        else [KpiDailyRollup.dim_value]
-    )
-    only_source = () if source_id is None else (KpiDailyRollup.source_id == source_id,)
+    group = [table.source_id, table.dim_value] if per_source else [table.dim_value]
+    only_source = () if source_id is None else (table.source_id == source_id,)
     result: dict[tuple[int | None, str], Measured] = {}
     if kpi.key in TEAM_KPIS or kpi.key == "open_backlog":
         # Per-member evaluation through the ordinary path keeps one definition of each KPI.
         members = session.execute(
-            select(*group)
-            .where(KpiDailyRollup.dim == dim, KpiDailyRollup.day < period.end, *only_source)
-            .distinct()
+            select(*group).where(table.dim == dim, table.day < period.end, *only_source).distinct()
         ).all()
         for member in members:
             member_source, value = (member[0], member[1]) if per_source else (source_id, member[0])
@@ -98,11 +94,11 @@ def _values(
             )
         return result
     query = (
-        select(*group, *[func.sum(getattr(KpiDailyRollup, m)) for m in MEASURES])
+        select(*group, *[func.sum(getattr(table, m)) for m in MEASURES])
         .where(
-            KpiDailyRollup.dim == dim,
-            KpiDailyRollup.day >= period.start,
-            KpiDailyRollup.day < period.end,
+            table.dim == dim,
+            table.day >= period.start,
+            table.day < period.end,
             *only_source,
         )
         .group_by(*group)

@@ -23,7 +23,7 @@ from app.facts.models import (
     TechnicianRow,
 )
 from app.kpis.catalogue import KpiDefinition
-from app.kpis.models import MEASURES, KpiDailyRollup
+from app.kpis.models import MEASURES, KpiDailyRollup, KpiMonthlyRollup
 from app.kpis.periods import Period
 from app.kpis.scope import ScopeFilter
 
@@ -80,23 +80,31 @@ def value_from_sums(key: str, s: Sums) -> tuple[float | None, float | None, floa
     return _ratio(n, d, scale), n, d, int(d)
 
 
-def _rollup_query(scope: ScopeFilter, columns: Sequence[Any]) -> Select[Any]:
-    query = select(*columns).where(
-        KpiDailyRollup.dim == scope.dim, KpiDailyRollup.dim_value == scope.value
-    )
+def rollup_table(periods: Sequence[Period]) -> Any:
+    """Monthly rollups when every period is made of whole months, else daily ones."""
+    whole_months = all(p.start.day == 1 and p.end.day == 1 for p in periods)
+    return KpiMonthlyRollup if whole_months else KpiDailyRollup
+
+
+def _rollup_query(table: Any, scope: ScopeFilter, columns: Sequence[Any]) -> Select[Any]:
+    query = select(*columns).where(table.dim == scope.dim, table.dim_value == scope.value)
     if scope.source_id is not None:
-        query = query.where(KpiDailyRollup.source_id == scope.source_id)
+        query = query.where(table.source_id == scope.source_id)
     return query
 
 
-SUM_COLUMNS = [func.sum(getattr(KpiDailyRollup, m)) for m in MEASURES]
+def sum_columns(table: Any) -> list[Any]:
+    return [func.sum(getattr(table, m)) for m in MEASURES]
 
 
-def daily_sums(session: Session, scope: ScopeFilter, start: date, end: date) -> dict[date, Sums]:
+def dated_sums(
+    session: Session, table: Any, scope: ScopeFilter, start: date, end: date
+) -> dict[date, Sums]:
+    """Sums per stored day (or month) in `[start, end)`."""
     rows = session.execute(
-        _rollup_query(scope, [KpiDailyRollup.day, *SUM_COLUMNS])
-        .where(KpiDailyRollup.day >= start, KpiDailyRollup.day < end)
-        .group_by(KpiDailyRollup.day)
+        _rollup_query(table, scope, [table.day, *sum_columns(table)])
+        .where(table.day >= start, table.day < end)
+        .group_by(table.day)
     ).all()
     return {row[0]: dict(zip(MEASURES, (v or 0.0 for v in row[1:]), strict=True)) for row in rows}
 
@@ -104,7 +112,8 @@ def daily_sums(session: Session, scope: ScopeFilter, start: date, end: date) -> 
 def period_sums(session: Session, scope: ScopeFilter, periods: Sequence[Period]) -> list[Sums]:
     sums = [_empty() for _ in periods]
     starts = [p.start for p in periods]
-    for day, values in daily_sums(session, scope, periods[0].start, periods[-1].end).items():
+    table = rollup_table(periods)
+    for day, values in dated_sums(session, table, scope, periods[0].start, periods[-1].end).items():
         index = bisect.bisect_right(starts, day) - 1
         if 0 <= index < len(periods) and day < periods[index].end:
             for measure, amount in values.items():
@@ -116,12 +125,10 @@ def backlog_values(
     session: Session, scope: ScopeFilter, periods: Sequence[Period]
 ) -> list[KpiValue]:
     """Open backlog at each period's end: created before the end minus closed before it."""
-    created, closed = (
-        func.sum(KpiDailyRollup.tickets_created),
-        func.sum(KpiDailyRollup.tickets_closed),
-    )
+    table = rollup_table(periods)
+    created, closed = func.sum(table.tickets_created), func.sum(table.tickets_closed)
     before = session.execute(
-        _rollup_query(scope, [created, closed]).where(KpiDailyRollup.day < periods[0].start)
+        _rollup_query(table, scope, [created, closed]).where(table.day < periods[0].start)
     ).one()
     open_count = (before[0] or 0.0) - (before[1] or 0.0)
     sums = period_sums(session, scope, periods)
@@ -185,13 +192,14 @@ def _inactive_with_time(
         return found
     starts = [p.start for p in periods]
     values = sorted({external_id for _, external_id in team.inactive})
+    table = rollup_table(periods)
     rows = session.execute(
-        select(KpiDailyRollup.source_id, KpiDailyRollup.dim_value, KpiDailyRollup.day).where(
-            KpiDailyRollup.dim == "technician",
-            KpiDailyRollup.dim_value.in_(values),
-            KpiDailyRollup.day >= periods[0].start,
-            KpiDailyRollup.day < periods[-1].end,
-            KpiDailyRollup.hours > 0,
+        select(table.source_id, table.dim_value, table.day).where(
+            table.dim == "technician",
+            table.dim_value.in_(values),
+            table.day >= periods[0].start,
+            table.day < periods[-1].end,
+            table.hours > 0,
         )
     ).all()
     for source_id, external_id, day in rows:

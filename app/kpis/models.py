@@ -1,10 +1,10 @@
 """The KPI store's tables.
 
-`kpi_daily_rollups` holds additive daily sums per scope: one row per (source, local day,
+`kpi_daily_rollups` holds additive sums per scope: one row per (source, local day,
 dimension, value), where dimension is `all`, `client`, `technician`, `board`,
-`priority_level` or `priority`. Numerators and denominators are kept apart, so every grain
-rolls up exactly, and a query costs what the number of days asked for costs, whatever the
-number of tickets.
+`priority_level` or `priority`; `kpi_monthly_rollups` holds the same summed per month.
+Numerators and denominators are kept apart, so every grain rolls up exactly, and a query
+costs what the number of days (or months) asked for costs, whatever the number of tickets.
 """
 
 from __future__ import annotations
@@ -39,16 +39,11 @@ MEASURES = (
 )
 
 
-class KpiDailyRollup(Base):
-    __tablename__ = "kpi_daily_rollups"
-    __table_args__ = (
-        UniqueConstraint("source_id", "day", "dim", "dim_value"),
-        Index("ix_kpi_daily_rollups_dim_day", "dim", "dim_value", "day"),
-    )
+class RollupRow:
+    """The additive measures of one (source, day or month, dimension, value)."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
-    day: Mapped[date] = mapped_column(Date)
     dim: Mapped[str] = mapped_column(String(16))
     dim_value: Mapped[str] = mapped_column(String(200), default="")
     tickets_created: Mapped[float] = mapped_column(Float, default=0)
@@ -69,6 +64,32 @@ class KpiDailyRollup(Base):
     utilization_hours: Mapped[float] = mapped_column(Float, default=0)
     billable_hours: Mapped[float] = mapped_column(Float, default=0)
     client_hours: Mapped[float] = mapped_column(Float, default=0)
+
+
+class KpiDailyRollup(RollupRow, Base):
+    __tablename__ = "kpi_daily_rollups"
+    __table_args__ = (
+        UniqueConstraint("source_id", "day", "dim", "dim_value"),
+        # Series read one member over many days; breakdowns read every member over a period.
+        Index("ix_kpi_daily_rollups_member_day", "dim", "dim_value", "day"),
+        Index("ix_kpi_daily_rollups_dim_day", "dim", "day"),
+    )
+
+    day: Mapped[date] = mapped_column(Date)
+
+
+class KpiMonthlyRollup(RollupRow, Base):
+    """The daily rollups summed per calendar month (`day` is the month's first day), so
+    monthly, quarterly and yearly reads cost what the number of months costs."""
+
+    __tablename__ = "kpi_monthly_rollups"
+    __table_args__ = (
+        UniqueConstraint("source_id", "day", "dim", "dim_value"),
+        Index("ix_kpi_monthly_rollups_member_day", "dim", "dim_value", "day"),
+        Index("ix_kpi_monthly_rollups_dim_day", "dim", "day"),
+    )
+
+    day: Mapped[date] = mapped_column(Date)
 
 
 class KpiDirtyDay(Base):

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Date, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from app.facts.models import SurveyResponseRow, TechnicianRow, TicketRow, TimeEntryRow
-from app.kpis.models import MEASURES, KpiDailyRollup, KpiDirtyDay
+from app.kpis.models import MEASURES, KpiDailyRollup, KpiDirtyDay, KpiMonthlyRollup
 
 CSAT_SATISFIED = 0.75
 CHUNK_DAYS = 31
@@ -108,11 +108,15 @@ def _tickets_with_events(
         TicketRow.resolved_at,
         TicketRow.closed_at,
     ):
-        rows = session.execute(
-            select(*TICKET_COLUMNS).where(
-                TicketRow.source_id == source_id, column >= start, column < end
+        rows = (
+            session.connection()
+            .execute(
+                select(*TICKET_COLUMNS).where(
+                    TicketRow.source_id == source_id, column >= start, column < end
+                )
             )
-        ).all()
+            .all()
+        )
         for row in rows:
             found[row.external_id] = row
     return found
@@ -175,21 +179,25 @@ def _aggregate_run(
                 values |= {"resolution_decided": 1, "resolution_met": float(t.resolution_met)}
             _add(sums, day, dims, values)
 
-    entries = session.execute(
-        select(
-            TimeEntryRow.work_date,
-            TimeEntryRow.technician_external_id,
-            TimeEntryRow.client_external_id,
-            TimeEntryRow.ticket_external_id,
-            TimeEntryRow.hours,
-            TimeEntryRow.billable_hours,
-            TimeEntryRow.counts_toward_utilization,
-        ).where(
-            TimeEntryRow.source_id == source_id,
-            TimeEntryRow.work_date >= first,
-            TimeEntryRow.work_date <= last,
+    entries = (
+        session.connection()
+        .execute(
+            select(
+                TimeEntryRow.work_date,
+                TimeEntryRow.technician_external_id,
+                TimeEntryRow.client_external_id,
+                TimeEntryRow.ticket_external_id,
+                TimeEntryRow.hours,
+                TimeEntryRow.billable_hours,
+                TimeEntryRow.counts_toward_utilization,
+            ).where(
+                TimeEntryRow.source_id == source_id,
+                TimeEntryRow.work_date >= first,
+                TimeEntryRow.work_date <= last,
+            )
         )
-    ).all()
+        .all()
+    )
     tickets = _ticket_lookup(
         session, source_id, {e.ticket_external_id for e in entries if e.ticket_external_id}
     )
@@ -218,19 +226,23 @@ def _aggregate_run(
             },
         )
 
-    surveys = session.execute(
-        select(
-            SurveyResponseRow.completed_at,
-            SurveyResponseRow.score,
-            SurveyResponseRow.client_external_id,
-            SurveyResponseRow.technician_external_id,
-            SurveyResponseRow.ticket_external_id,
-        ).where(
-            SurveyResponseRow.source_id == source_id,
-            SurveyResponseRow.completed_at >= start,
-            SurveyResponseRow.completed_at < end,
+    surveys = (
+        session.connection()
+        .execute(
+            select(
+                SurveyResponseRow.completed_at,
+                SurveyResponseRow.score,
+                SurveyResponseRow.client_external_id,
+                SurveyResponseRow.technician_external_id,
+                SurveyResponseRow.ticket_external_id,
+            ).where(
+                SurveyResponseRow.source_id == source_id,
+                SurveyResponseRow.completed_at >= start,
+                SurveyResponseRow.completed_at < end,
+            )
         )
-    ).all()
+        .all()
+    )
     tickets = _ticket_lookup(
         session, source_id, {s.ticket_external_id for s in surveys if s.ticket_external_id}
     )
@@ -257,6 +269,23 @@ def _aggregate_run(
     return sums
 
 
+ROLLUP_COLUMNS = ("source_id", "day", "dim", "dim_value", *MEASURES)
+
+
+def _insert_rollups(session: Session, source_id: int, sums: Sums) -> None:
+    """Plain executemany through the driver: rollup rows carry only dates, strings and
+    floats, and SQLAlchemy's per-parameter processing would cost more than the insert."""
+    connection = session.connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        f"INSERT INTO {KpiDailyRollup.__tablename__} ({', '.join(ROLLUP_COLUMNS)}) "  # noqa: S608
+        f"VALUES ({', '.join([marker] * len(ROLLUP_COLUMNS))})"
+    )
+    rows = [(source_id, day, dim, value, *measures) for (day, dim, value), measures in sums.items()]
+    for i in range(0, len(rows), 5000):
+        connection.exec_driver_sql(statement, rows[i : i + 5000])
+
+
 def counted_technician_ids(session: Session, source_id: int) -> set[str]:
     return set(
         session.scalars(
@@ -268,9 +297,11 @@ def counted_technician_ids(session: Session, source_id: int) -> set[str]:
 
 
 def aggregate_days(session: Session, source_id: int, days: Iterable[date], tz: tzinfo) -> int:
-    """Recompute and replace the rollups of `days` for one source; returns the day count."""
+    """Recompute and replace the rollups of `days` for one source, then the monthly sums of
+    their months; returns how many days were recomputed."""
     counted = counted_technician_ids(session, source_id)
     total = 0
+    months: set[date] = set()
     for first, last in day_runs(days):
         sums = _aggregate_run(session, source_id, first, last, tz, counted)
         session.execute(
@@ -280,20 +311,36 @@ def aggregate_days(session: Session, source_id: int, days: Iterable[date], tz: t
                 KpiDailyRollup.day <= last,
             )
         )
-        rows = [
-            {
-                "source_id": source_id,
-                "day": day,
-                "dim": dim,
-                "dim_value": value,
-                **dict(zip(MEASURES, measures, strict=True)),
-            }
-            for (day, dim, value), measures in sums.items()
-        ]
-        for i in range(0, len(rows), 1000):
-            session.execute(insert(KpiDailyRollup), rows[i : i + 1000])
+        _insert_rollups(session, source_id, sums)
         total += (last - first).days + 1
+        months.update(d.replace(day=1) for d in _span(first, last))
+    for month in sorted(months):
+        _sum_month(session, source_id, month)
     return total
+
+
+def _sum_month(session: Session, source_id: int, month: date) -> None:
+    following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    session.execute(
+        delete(KpiMonthlyRollup).where(
+            KpiMonthlyRollup.source_id == source_id, KpiMonthlyRollup.day == month
+        )
+    )
+    daily = KpiDailyRollup
+    session.execute(
+        insert(KpiMonthlyRollup).from_select(
+            ["source_id", "day", "dim", "dim_value", *MEASURES],
+            select(
+                literal(source_id),
+                literal(month, Date),
+                daily.dim,
+                daily.dim_value,
+                *(func.sum(getattr(daily, m)) for m in MEASURES),
+            )
+            .where(daily.source_id == source_id, daily.day >= month, daily.day < following)
+            .group_by(daily.dim, daily.dim_value),
+        )
+    )
 
 
 def mark_dirty(session: Session, source_id: int, days: Iterable[date]) -> None:

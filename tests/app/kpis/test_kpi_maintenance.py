@@ -10,16 +10,12 @@ from kpi_world import FACTS, NY, T4, ny
 from sqlalchemy import select
 
 from app.kpis.dirty import store_facts
-from app.kpis.models import KpiDailyRollup
+from app.kpis.models import KpiDailyRollup, KpiMonthlyRollup
 from app.kpis.rollup import rebuild, refresh_dirty_days
 
 
-def rollups(session: Any) -> list[tuple[Any, ...]]:
-    rows = session.execute(
-        select(KpiDailyRollup).order_by(
-            KpiDailyRollup.day, KpiDailyRollup.dim, KpiDailyRollup.dim_value
-        )
-    ).scalars()
+def rollups(session: Any, table: Any = KpiDailyRollup) -> list[tuple[Any, ...]]:
+    rows = session.execute(select(table).order_by(table.day, table.dim, table.dim_value)).scalars()
     return [
         (
             r.day,
@@ -64,12 +60,12 @@ def test_a_change_re_aggregates_only_the_days_it_touched_and_equals_a_rebuild(
     with context.db.session() as session:
         store_facts(session, source_id, [changed], NY)
         reaggregated = refresh_dirty_days(session, source_id, NY)
-        incremental = rollups(session)
+        incremental = rollups(session), rollups(session, KpiMonthlyRollup)
 
     assert reaggregated == 5  # Feb 3, 5, 6, 7 and 10: nothing else
     with context.db.session() as session:
         rebuild(session, source_id, NY)
-        assert rollups(session) == incremental
+        assert (rollups(session), rollups(session, KpiMonthlyRollup)) == incremental
 
 
 def test_a_sync_through_the_runner_refreshes_the_kpis(fake: Any) -> None:

@@ -1,0 +1,262 @@
+"""KPI query benchmark: a 12-month series and a client breakdown, through the API.
+
+Loads N tickets (each with 2 time entries, and a survey response on every tenth) straight into
+the canonical fact tables, builds the KPI rollups, then times requests through the ASGI app
+in-process. Run:
+
+    .venv/bin/python bench/kpi_query.py                      # 100k and 1M, SQLite and PostgreSQL
+    .venv/bin/python bench/kpi_query.py --tickets 100000 --db sqlite
+
+Query cost must not grow with the number of tickets: p95 at 1M ≤ 1.5 × p95 at 100k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, insert, text
+
+from app.api.context import ServiceContext
+from app.cli import migrate_database
+from app.db import Database
+from app.facts.models import ClientRow, SurveyResponseRow, TechnicianRow, TicketRow, TimeEntryRow
+from app.kpis.rollup import rebuild
+from app.main import create_app
+from app.security.apikeys import create_api_key
+from app.security.models import KeyScope
+from app.settings import Settings
+from app.sources.models import Source
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+START = datetime(2023, 1, 1, tzinfo=UTC)
+DAYS = 3 * 365
+CLIENTS, TECHNICIANS = 400, 80
+BOARDS = ("Service Desk", "Escalations", "Projects Support", "Onboarding")
+CHUNK = 20_000
+
+
+def load(db: Database, tickets: int, seed: int = 11) -> int:
+    rng = random.Random(seed)
+    with db.session() as session:
+        source = Source(name="bench", kind="bench", config={}, secrets_encrypted="")
+        session.add(source)
+        session.flush()
+        source_id = source.id
+        session.execute(
+            insert(ClientRow),
+            [
+                {
+                    "source_id": source_id,
+                    "external_id": str(i),
+                    "name": f"Client {i}",
+                    "active": True,
+                }
+                for i in range(CLIENTS)
+            ],
+        )
+        session.execute(
+            insert(TechnicianRow),
+            [
+                {
+                    "source_id": source_id,
+                    "external_id": str(i),
+                    "name": f"Tech {i}",
+                    "active": i % 20 != 0,
+                    "included_in_utilization": i % 10 != 0,
+                }
+                for i in range(TECHNICIANS)
+            ],
+        )
+    entry_id = survey_id = 0
+    for start in range(0, tickets, CHUNK):
+        ticket_rows, entry_rows, survey_rows = [], [], []
+        for n in range(start, min(tickets, start + CHUNK)):
+            created = START + timedelta(seconds=rng.randrange(DAYS * 86400))
+            responded = created + timedelta(minutes=rng.randrange(5, 600))
+            resolved = responded + timedelta(hours=rng.randrange(1, 96))
+            closed = resolved + timedelta(hours=rng.randrange(0, 48))
+            is_closed = rng.random() < 0.97
+            level = rng.choice((1, 2, 3, 3, 4, 4))
+            assignee = str(rng.randrange(TECHNICIANS))
+            client = str(rng.randrange(CLIENTS))
+            ticket_rows.append(
+                {
+                    "source_id": source_id,
+                    "external_id": str(n),
+                    "number": str(n),
+                    "title": "bench",
+                    "client_external_id": client,
+                    "board": rng.choice(BOARDS),
+                    "status": "Closed" if is_closed else "In Progress",
+                    "is_closed": is_closed,
+                    "priority": f"Priority {level}",
+                    "priority_level": level,
+                    "assignee_external_id": assignee,
+                    "created_at": created,
+                    "first_response_at": responded,
+                    "resolved_at": resolved if is_closed else None,
+                    "closed_at": closed if is_closed else None,
+                    "response_met": rng.random() < 0.9,
+                    "resolution_met": rng.random() < 0.85,
+                    "updated_at": closed,
+                }
+            )
+            for _ in range(2):
+                entry_id += 1
+                hours = rng.choice((0.25, 0.5, 1.0, 1.5, 2.0))
+                entry_rows.append(
+                    {
+                        "source_id": source_id,
+                        "external_id": str(entry_id),
+                        "technician_external_id": assignee,
+                        "client_external_id": client,
+                        "ticket_external_id": str(n),
+                        "work_date": responded.date(),
+                        "hours": hours,
+                        "billable_hours": hours if rng.random() < 0.7 else 0.0,
+                        "counts_toward_utilization": True,
+                    }
+                )
+            if n % 10 == 0 and is_closed:
+                survey_id += 1
+                survey_rows.append(
+                    {
+                        "source_id": source_id,
+                        "external_id": str(survey_id),
+                        "ticket_external_id": str(n),
+                        "client_external_id": client,
+                        "completed_at": closed + timedelta(hours=2),
+                        "score": rng.choice((0.0, 0.5, 0.75, 1.0, 1.0)),
+                    }
+                )
+        with db.session() as session:
+            session.execute(insert(TicketRow), ticket_rows)
+            session.execute(insert(TimeEntryRow), entry_rows)
+            if survey_rows:
+                session.execute(insert(SurveyResponseRow), survey_rows)
+    return source_id
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def measure(
+    client: TestClient, headers: dict[str, str], url: str, requests: int
+) -> dict[str, float]:
+    for _ in range(5):  # warm caches and connections
+        assert client.get(url, headers=headers).status_code == 200
+    samples = []
+    for _ in range(requests):
+        began = time.perf_counter()
+        response = client.get(url, headers=headers)
+        samples.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200, response.text
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(percentile(samples, 0.95), 2),
+    }
+
+
+def run(db_kind: str, tickets: int, requests: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        if db_kind == "sqlite":
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        else:
+            url = PG_URL
+            engine = create_engine(url)
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            engine.dispose()
+        settings = Settings(
+            _env_file=None,
+            database_url=url,  # type: ignore[call-arg]
+            encryption_key=Fernet.generate_key().decode(),
+            scheduler_enabled=False,
+            log_level="WARNING",
+        )
+        migrate_database(settings)
+        db = Database(url)
+        began = time.perf_counter()
+        source_id = load(db, tickets)
+        load_s = time.perf_counter() - began
+        began = time.perf_counter()
+        with db.session() as session:
+            rebuild(session, source_id, settings.tz)
+        rollup_s = time.perf_counter() - began
+        with db.session() as session:
+            key = create_api_key(session, name="bench", scope=KeyScope.READ).key
+        context = ServiceContext.build(settings, db=db)
+        headers = {"Authorization": f"Bearer {key}"}
+        with TestClient(create_app(context=context, run_scheduler=False)) as client:
+            series = measure(
+                client,
+                headers,
+                "/api/v1/kpis/sla_resolution_pct/values?grain=month&from=2025-01-01&to=2026-01-01",
+                requests,
+            )
+            utilization = measure(
+                client,
+                headers,
+                "/api/v1/kpis/utilization_pct/values?grain=month&from=2025-01-01&to=2026-01-01",
+                requests,
+            )
+            breakdown = measure(
+                client,
+                headers,
+                "/api/v1/kpis/sla_response_pct/breakdown?by=client&period=2025-11",
+                requests,
+            )
+        db.dispose()
+    return {
+        "db": db_kind,
+        "tickets": tickets,
+        "time_entries": 2 * tickets,
+        "load_s": round(load_s, 1),
+        "rollup_rebuild_s": round(rollup_s, 1),
+        "series_12_months": series,
+        "utilization_12_months": utilization,
+        "client_breakdown": breakdown,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--tickets", type=int, action="append")
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    sizes = args.tickets or [100_000, 1_000_000]
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    results = []
+    for kind in kinds:
+        for size in sizes:
+            result = run(kind, size, args.requests)
+            results.append(result)
+            print(json.dumps(result), flush=True)
+    for kind in kinds:
+        rows = [r for r in results if r["db"] == kind]
+        if len(rows) == 2:
+            for query in ("series_12_months", "utilization_12_months", "client_breakdown"):
+                small, large = (r[query]["p95_ms"] for r in rows)
+                print(
+                    f"{kind} {query}: p95 {small} ms → {large} ms "
+                    f"(×{large / small:.2f}; target ≤ ×1.5 and ≤ 50 ms)"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
