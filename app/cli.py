@@ -110,19 +110,26 @@ def _run_sync(
             console.print(f"[yellow]{name} is being synced by another process; try later.[/yellow]")
             return 3
         started = datetime.now(UTC)
-        with sync_progress(console) as progress:
-            outcomes = asyncio.run(
-                context.runner.sync_source(
-                    source_id,
-                    trigger=trigger,
-                    full=full,
-                    since=since,
-                    streams=streams,
-                    progress=progress,
+        try:
+            with sync_progress(console) as progress:
+                outcomes = asyncio.run(
+                    context.runner.sync_source(
+                        source_id,
+                        trigger=trigger,
+                        full=full,
+                        since=since,
+                        streams=streams,
+                        progress=progress,
+                    )
                 )
-            )
+        except NorthstarError as exc:
+            console.print(f"[red]{exc.message}[/red]")
+            return 2
     elapsed = (datetime.now(UTC) - started).total_seconds()
     out.print(summary_table(f"{name}: synced in {elapsed:,.1f} s", outcomes))
+    out.print(
+        f"KPIs: {outcomes.days_reaggregated:,} days re-aggregated in {outcomes.kpi_seconds:,.1f} s."
+    )
     with context.db.session() as session:
         source = find_source(session, str(source_id))
         if source.status != "active":

@@ -1,36 +1,118 @@
 """`northstar demo` / `make demo`: a working Northstar on the embedded defaults.
 
-For now it prepares the database, prints an admin key and serves. The sandbox PSA sources
-are added by the connector packages as they land.
+It prepares the database, adds two sandbox PSAs (the MSP's ConnectWise, and the Autotask of
+the company it just acquired) served by the built-in simulators, syncs them with a progress
+display, prints an admin key and the addresses to open, and serves. Running it again reuses
+the sources and syncs what changed.
 """
 
 from __future__ import annotations
 
-from rich.console import Console
+import asyncio
+from dataclasses import dataclass
 
+from rich.console import Console
+from sqlalchemy import select
+
+from app.api.context import ServiceContext
+from app.ingest.locks import source_sync_lock
+from app.ingest.runner import StreamOutcome, Trigger
+from app.ingest.sandbox import sandbox_base_url, sandbox_support
 from app.settings import Settings
+from app.sources.models import Source
+from app.sources.service import create_source
 
 console = Console(stderr=True)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSource:
+    name: str
+    kind: str
+    seed: int
+    tickets: int
+
+
+DEMO_SOURCES = (
+    DemoSource("Northwind IT (ConnectWise sandbox)", "connectwise", seed=7, tickets=3000),
+    DemoSource("Contoso Support (Autotask sandbox, acquired)", "autotask", seed=21, tickets=1200),
+)
+
+
+def ensure_demo_sources(context: ServiceContext) -> list[int]:
+    """The demo's sources, created on first use; kinds without a simulator are skipped."""
+    ids = []
+    settings = context.settings
+    with context.db.session() as session:
+        for demo in DEMO_SOURCES:
+            existing = session.scalar(select(Source).where(Source.name == demo.name))
+            if existing is not None:
+                ids.append(existing.id)
+                continue
+            support = sandbox_support(demo.kind)
+            if support is None:
+                console.print(f"[yellow]No {demo.kind} simulator installed; skipping.[/yellow]")
+                continue
+            source = create_source(
+                session,
+                context.cipher,
+                name=demo.name,
+                kind=demo.kind,
+                config=support.source_config(sandbox_base_url(demo.seed, demo.tickets)),
+                fast_interval_minutes=settings.default_fast_interval_minutes,
+                slow_interval_minutes=settings.default_slow_interval_minutes,
+            )
+            ids.append(source.id)
+    return ids
+
+
+def sync_demo_sources(context: ServiceContext, source_ids: list[int]) -> list[StreamOutcome]:
+    from app.progress import summary_table, sync_progress
+
+    outcomes: list[StreamOutcome] = []
+    for source_id in source_ids:
+        with source_sync_lock(context.db, source_id) as held:
+            if not held:
+                continue
+            with sync_progress(console) as progress:
+                done = asyncio.run(
+                    context.runner.sync_source(source_id, trigger=Trigger.CLI, progress=progress)
+                )
+            with context.db.session() as session:
+                source = session.get(Source, source_id)
+                name = source.name if source else str(source_id)
+            console.print(summary_table(name, done))
+            outcomes.extend(done)
+    return outcomes
 
 
 def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: bool) -> int:
     import uvicorn
 
-    from app.api.context import ServiceContext
     from app.cli import migrate_database
+    from app.logging import configure_logging
     from app.main import create_app
     from app.security.apikeys import create_api_key
     from app.security.models import KeyScope
 
+    configure_logging(log_format=settings.log_format, level="WARNING")
     migrate_database(settings)
     context = ServiceContext.build(settings)
+    console.print("[bold]Syncing the sandbox PSAs…[/bold]")
+    sync_demo_sources(context, ensure_demo_sources(context))
     with context.db.session() as session:
         key = create_api_key(session, name="demo admin", scope=KeyScope.ADMIN)
     host = host or settings.host
     port = port or settings.port
+    base = f"http://{host}:{port}/api/v1"
     console.print(f"\n[bold]Northstar is ready.[/bold] Admin API key (shown once): {key.key}")
-    console.print(f"  Health:   http://{host}:{port}/api/v1/health")
-    console.print(f"  API docs: http://{host}:{port}/api/v1/docs")
+    console.print(f"  API docs (click Authorize, paste the key): {base}/docs")
+    console.print(f"  Health:        {base}/health")
+    console.print(f"  Your sources:  curl -H 'X-API-Key: {key.key}' {base}/sources")
+    console.print(
+        f"  SLA by month:  curl -H 'X-API-Key: {key.key}' "
+        f"'{base}/kpis/sla_response_pct/values?grain=month&from=2025-01-01&to=2026-01-01'"
+    )
     if not serve:
         return 0
     uvicorn.run(create_app(settings, context=context), host=host, port=port, log_config=None)

@@ -11,6 +11,7 @@ from app.facts.models import (
     TicketRow,
     TimeEntryRow,
 )
+from app.goals.models import AlignmentSnapshot, CheckIn, Goal, Milestone, Objective
 from app.ingest.models import SyncCursor, SyncRun
 from app.kpis.models import KpiDailyRollup, KpiDirtyDay, KpiMonthlyRollup, ManualKpi
 from app.security.models import ApiKey
@@ -19,12 +20,17 @@ from app.sources.models import Source
 metadata = Base.metadata
 
 __all__ = [
+    "AlignmentSnapshot",
     "ApiKey",
+    "CheckIn",
     "ClientRow",
+    "Goal",
     "KpiDailyRollup",
     "KpiDirtyDay",
     "KpiMonthlyRollup",
     "ManualKpi",
+    "Milestone",
+    "Objective",
     "ObservationRow",
     "RecurringAmountRow",
     "RecurringRevenueRow",

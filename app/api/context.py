@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.db import Database
 from app.ingest.runner import SyncRunner, TransportResolver
+from app.ingest.sandbox import sandbox_transport
 from app.ingest.scheduler import SyncScheduler
 from app.security.crypto import CredentialCipher, cipher_from_settings
 from app.settings import Settings
@@ -29,7 +30,8 @@ class ServiceContext:
     ) -> ServiceContext:
         db = db or Database(settings.database_url)
         cipher = cipher_from_settings(settings)
-        runner = SyncRunner(db, settings, cipher, transports=transports)
+        # Sandbox sources are served by their connector's simulator, in-process.
+        runner = SyncRunner(db, settings, cipher, transports=transports or sandbox_transport)
         return cls(settings=settings, db=db, cipher=cipher, runner=runner)
 
     def make_scheduler(self) -> SyncScheduler:

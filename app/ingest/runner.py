@@ -15,6 +15,7 @@ What a failure does:
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ import structlog
 from sqlalchemy import select, update
 
 from app.db import Database, utcnow
+from app.errors import InvalidInput
 from app.facts.store import WriteResult, unseen_ids
 from app.ingest.models import RunStatus, SyncCursor, SyncRun
 from app.kpis.dirty import store_facts
@@ -90,7 +92,16 @@ class StreamOutcome:
     error_message: str | None = None
     # The failure would repeat for the source's other streams (credentials, PSA down).
     stops_source: bool = False
+    # Seconds spent normalising and storing pages (the rest is waiting for the PSA).
+    store_seconds: float = 0.0
+
+
+class SyncResult(list[StreamOutcome]):
+    """The outcome of each stream synced, in order, and the KPI days re-aggregated after
+    them (once per source sync, not per stream: a backfill's days are summed once)."""
+
     days_reaggregated: int = 0
+    kpi_seconds: float = 0.0
 
 
 def failure_backoff(failures: int, retry_after: float | None = None) -> timedelta:
@@ -161,8 +172,9 @@ class SyncRunner:
         full: bool = False,
         since: datetime | None = None,
         progress: ProgressCallback | None = None,
-    ) -> list[StreamOutcome]:
-        """Sync the given (or all, or only the due) streams of a source, in declared order.
+    ) -> SyncResult:
+        """Sync the given (or all, or only the due) streams of a source, in declared order,
+        then re-aggregate the KPI days their facts changed.
 
         The caller holds the source's sync lock. `full` ignores stored cursors (a complete
         re-read); `since` starts reads without a cursor at that time (backfill).
@@ -171,11 +183,11 @@ class SyncRunner:
         with self.db.session() as session:
             source = session.get(Source, source_id)
             if source is None:
-                return []
+                return SyncResult()
             self._mark_interrupted_runs(session, source_id)
             session.expunge(source)
         if trigger == Trigger.SCHEDULE and not source.schedulable:
-            return []
+            return SyncResult()
         bound = structlog.contextvars.bound_contextvars(source=source.name, source_id=source.id)
         with bound:
             try:
@@ -187,18 +199,22 @@ class SyncRunner:
                 )
             except (ConnectorError, CredentialCipherError) as exc:
                 self._needs_attention(source.id, exc.code, str(exc))
-                return []
+                return SyncResult()
             try:
                 specs = list(connector.streams.values())
                 if streams is not None:
                     unknown = set(streams) - {s.name for s in specs}
                     if unknown:
-                        raise ValueError(f"unknown stream(s): {', '.join(sorted(unknown))}")
+                        raise InvalidInput(
+                            f"Unknown stream(s) {', '.join(sorted(unknown))}. This source has: "
+                            + ", ".join(s.name for s in specs),
+                            code="unknown_stream",
+                        )
                     specs = [s for s in specs if s.name in streams]
                 if only_due:
                     wanted = set(self.due_streams(source, specs, started))
                     specs = [s for s in specs if s.name in wanted]
-                outcomes = []
+                outcomes = SyncResult()
                 for spec in specs:
                     outcome = await self._run_stream(
                         source,
@@ -214,9 +230,14 @@ class SyncRunner:
                     if outcome.stops_source:
                         break
                 self._clear_request(source.id, started)
-                return outcomes
             finally:
                 await connector.aclose()
+                # Also after a failure: what was stored is true, and its days are dirty.
+                kpi_started = time.perf_counter()
+                days = self._refresh_kpis(source.id)
+            outcomes.days_reaggregated = days
+            outcomes.kpi_seconds = time.perf_counter() - kpi_started
+            return outcomes
 
     async def _run_stream(
         self,
@@ -254,6 +275,7 @@ class SyncRunner:
             log.info("sync_stream_started", trigger=trigger, resuming=cursor is not None)
             try:
                 async for page in connector.read(spec.name, cursor, since=since):
+                    store_started = time.perf_counter()
                     facts = [f for r in page.records for f in connector.normalize(spec.name, r)]
                     if spec.sweeps is not None:
                         seen.update(page.seen_ids)
@@ -263,6 +285,7 @@ class SyncRunner:
                     outcome.records += len(page.records) or len(page.seen_ids)
                     outcome.facts_changed += written.changed
                     outcome.facts_deleted += written.deleted
+                    outcome.store_seconds += time.perf_counter() - store_started
                     tracker.pages, tracker.records = outcome.pages, outcome.records
                     tracker.total_hint = page.total_hint
                     if progress:
@@ -289,7 +312,6 @@ class SyncRunner:
                 retry_after = None
                 log.exception("sync_stream_crashed")
             outcome.requests = stats.requests - requests_before
-            outcome.days_reaggregated = self._refresh_kpis(source.id)
             self._finish_run(source.id, spec, outcome, retry_after if outcome.error_code else None)
             log.info(
                 "sync_stream_finished",

@@ -1,0 +1,158 @@
+"""Objectives, goals (key results), milestones, check-ins and daily alignment snapshots
+(GOALS.md §1 and §3).
+
+A goal keeps its scope as the filters a person gave (source id, client, technician, board,
+priority), not as resolved rollup keys: they are resolved when the goal is evaluated, so a
+client synced later, or a renamed board, is read the way the KPI API reads it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+
+
+class GoalKind(StrEnum):
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    STAY_ABOVE = "stay_above"
+    STAY_BELOW = "stay_below"
+    BAND = "band"
+
+    @property
+    def moves(self) -> bool:
+        """From a baseline to a target (as opposed to a threshold or band to hold)."""
+        return self in (GoalKind.INCREASE, GoalKind.DECREASE)
+
+
+class Objective(Base):
+    """A strategic intent in words. It has no KPI of its own: its progress and status roll
+    up from its goals and child objectives."""
+
+    __tablename__ = "objectives"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # No ON DELETE: an objective with children cannot be deleted (the API says so first).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("objectives.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    horizon: Mapped[str | None] = mapped_column(String(50))
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Goal(Base):
+    """A key result: a KPI in a scope, a kind, a baseline and a target (or band), dates."""
+
+    __tablename__ = "goals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    objective_id: Mapped[int] = mapped_column(
+        ForeignKey("objectives.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    kpi_key: Mapped[str] = mapped_column(String(64))
+    # Scope as given; no foreign key on source so deleting a source leaves the goal readable
+    # (its alignment then says the source is gone).
+    scope_source: Mapped[int | None] = mapped_column(Integer)
+    scope_client: Mapped[str | None] = mapped_column(String(200))
+    scope_technician: Mapped[str | None] = mapped_column(String(200))
+    scope_board: Mapped[str | None] = mapped_column(String(200))
+    scope_priority: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    baseline: Mapped[float | None] = mapped_column(Float)
+    baseline_start: Mapped[date | None] = mapped_column(Date)
+    baseline_end: Mapped[date | None] = mapped_column(Date)  # exclusive
+    baseline_computed: Mapped[bool] = mapped_column(Boolean, default=False)
+    target: Mapped[float | None] = mapped_column(Float)
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    start_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    evaluation_grain: Mapped[str] = mapped_column(String(10), default="month")
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def goal_kind(self) -> GoalKind:
+        return GoalKind(self.kind)
+
+
+class Milestone(Base):
+    """A dated intermediate target of a goal; reported as hit, missed or pending."""
+
+    __tablename__ = "goal_milestones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str | None] = mapped_column(String(200))
+    due_date: Mapped[date] = mapped_column(Date)
+    # None on threshold and band goals: the milestone is the goal's own condition, held then.
+    target: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CheckIn(Base):
+    """A person's dated confidence (1–10) and note on a goal or an objective: the leading
+    signal kept apart from measured (lagging) progress."""
+
+    __tablename__ = "goal_check_ins"
+    __table_args__ = (Index("ix_goal_check_ins_day", "check_in_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    goal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("goals.id", ondelete="CASCADE"), index=True
+    )
+    objective_id: Mapped[int | None] = mapped_column(
+        ForeignKey("objectives.id", ondelete="CASCADE"), index=True
+    )
+    check_in_date: Mapped[date] = mapped_column(Date)
+    confidence: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlignmentSnapshot(Base):
+    """A goal's alignment as computed on `day` (as of that day), kept so a later review reads
+    what was known then. One row per goal and day; the first one written is kept."""
+
+    __tablename__ = "goal_alignment_snapshots"
+    __table_args__ = (
+        UniqueConstraint("goal_id", "day"),
+        Index("ix_goal_alignment_snapshots_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[float | None] = mapped_column(Float)
+    progress_raw: Mapped[float | None] = mapped_column(Float)
+    expected_progress: Mapped[float | None] = mapped_column(Float)
+    current_value: Mapped[float | None] = mapped_column(Float)
+    window_start: Mapped[date | None] = mapped_column(Date)
+    window_end: Mapped[date | None] = mapped_column(Date)
+    baseline: Mapped[float | None] = mapped_column(Float)
+    forecast: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
