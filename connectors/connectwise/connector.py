@@ -1,0 +1,104 @@
+"""`ConnectWiseConnector`: the SDK contract over the ConnectWise PSA REST API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from connectors.connectwise.api import ConnectWiseApi, RecordGone
+from connectors.connectwise.config import ConnectWiseConfig
+from connectors.connectwise.normalize import Record, normalizers
+from connectors.connectwise.reader import ConnectWiseReader
+from connectors.connectwise.reference import ReferenceData
+from connectors.connectwise.streams import STREAMS
+from connectors.sdk import (
+    ConfigError,
+    ConnectorContext,
+    Cursor,
+    FactOrDeletion,
+    FatalError,
+    Page,
+    StreamSpec,
+)
+from connectors.sdk.http import Sleep
+
+
+class ConnectWiseConnector:
+    """Reads a ConnectWise PSA tenant. Construction makes no request.
+
+    `sleep` replaces `asyncio.sleep` for waits between retries (tests assert on it).
+    """
+
+    kind: ClassVar[str] = "connectwise"
+    display_name: ClassVar[str] = "ConnectWise PSA"
+    config_model: ClassVar[type[BaseModel]] = ConnectWiseConfig
+    streams: ClassVar[Mapping[str, StreamSpec]] = STREAMS
+
+    def __init__(
+        self,
+        config: ConnectWiseConfig,
+        context: ConnectorContext,
+        *,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.config = config
+        self.context = context
+        self._sleep = sleep
+        self._api: ConnectWiseApi | None = None
+        self._reader: ConnectWiseReader | None = None
+        self._normalizers = normalizers(context.reporting_tz)
+
+    @property
+    def api(self) -> ConnectWiseApi:
+        """The HTTP session, created on first use (creating it sends nothing)."""
+        if self._api is None:
+            self._api = ConnectWiseApi(self.config, self.context, sleep=self._sleep)
+        return self._api
+
+    @property
+    def reader(self) -> ConnectWiseReader:
+        if self._reader is None:
+            reference = ReferenceData(self.api, self.config)
+            self._reader = ConnectWiseReader(self.api, reference, self.config, self.context)
+        return self._reader
+
+    async def check(self) -> None:
+        """Discover the codebase (unless configured) and make one authenticated call.
+
+        Raises AuthError (keys or clientId refused), ConfigError (unknown company or host)
+        or TransientError.
+        """
+        try:
+            info = await self.api.get_json("/system/info")
+        except RecordGone as gone:
+            raise ConfigError(
+                "ConnectWise has no API at this address and codebase; check the site "
+                "and leave the codebase empty to discover it."
+            ) from gone
+        if not isinstance(info, Mapping):
+            raise FatalError("ConnectWise's /system/info did not answer with an object.")
+
+    async def read(
+        self, stream: str, cursor: Cursor | None, *, since: datetime | None = None
+    ) -> AsyncIterator[Page]:
+        """Pages of `stream` in cursor order; see `passes.py` for the cursor contract."""
+        try:
+            async for page in self.reader.read(stream, cursor, since):
+                yield page
+        except RecordGone as gone:
+            raise FatalError(str(gone), code="psa_http_404") from gone
+
+    def normalize(self, stream: str, record: Record) -> list[FactOrDeletion]:
+        """Pure: one raw (reader-enriched) record of `stream` to canonical facts."""
+        normalizer = self._normalizers.get(stream)
+        if normalizer is None:
+            raise FatalError(f"ConnectWise has no stream called '{stream}'.")
+        return normalizer(record)
+
+    async def aclose(self) -> None:
+        if self._api is not None:
+            await self._api.aclose()
