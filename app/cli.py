@@ -16,8 +16,9 @@ from rich.console import Console
 
 from app.settings import Settings, get_settings
 
-console = Console(stderr=True)
-out = Console()
+# Outside a terminal (CI, logs) rich would wrap at 80 columns; tables need more.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+out = Console(width=None if sys.stdout.isatty() else 140)
 
 
 def _settings() -> Settings:

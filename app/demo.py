@@ -9,6 +9,7 @@ the sources and syncs what changed.
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -22,7 +23,8 @@ from app.settings import Settings
 from app.sources.models import Source
 from app.sources.service import create_source
 
-console = Console(stderr=True)
+# Outside a terminal (CI, logs) rich would wrap at 80 columns; tables need more.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +107,15 @@ def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: b
     host = host or settings.host
     port = port or settings.port
     base = f"http://{host}:{port}/api/v1"
-    console.print(f"\n[bold]Northstar is ready.[/bold] Admin API key (shown once): {key.key}")
-    console.print(f"  API docs (click Authorize, paste the key): {base}/docs")
-    console.print(f"  Health:        {base}/health")
-    console.print(f"  Your sources:  curl -H 'X-API-Key: {key.key}' {base}/sources")
-    console.print(
+
+    def say(text: str) -> None:
+        console.print(text, soft_wrap=True, highlight=False)
+
+    say(f"\n[bold]Northstar is ready.[/bold] Admin API key (shown once): {key.key}")
+    say(f"  API docs (click Authorize, paste the key): {base}/docs")
+    say(f"  Health:        {base}/health")
+    say(f"  Your sources:  curl -H 'X-API-Key: {key.key}' {base}/sources")
+    say(
         f"  SLA by month:  curl -H 'X-API-Key: {key.key}' "
         f"'{base}/kpis/sla_response_pct/values?grain=month&from=2025-01-01&to=2026-01-01'"
     )

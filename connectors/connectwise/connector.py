@@ -14,6 +14,7 @@ from connectors.connectwise.config import ConnectWiseConfig
 from connectors.connectwise.normalize import Record, normalizers
 from connectors.connectwise.reader import ConnectWiseReader
 from connectors.connectwise.reference import ReferenceData
+from connectors.connectwise.sandbox import ConnectWiseSandbox
 from connectors.connectwise.streams import STREAMS
 from connectors.sdk import (
     ConfigError,
@@ -25,6 +26,7 @@ from connectors.sdk import (
     StreamSpec,
 )
 from connectors.sdk.http import Sleep
+from connectors.sdk.sandbox import SandboxSupport
 
 
 class ConnectWiseConnector:
@@ -37,6 +39,7 @@ class ConnectWiseConnector:
     display_name: ClassVar[str] = "ConnectWise PSA"
     config_model: ClassVar[type[BaseModel]] = ConnectWiseConfig
     streams: ClassVar[Mapping[str, StreamSpec]] = STREAMS
+    sandbox: ClassVar[SandboxSupport] = ConnectWiseSandbox()
 
     def __init__(
         self,
