@@ -45,8 +45,6 @@ ROW_FOR_FACT: dict[FactType, Any] = {
     FactType.SURVEY_RESPONSE: SurveyResponseRow,
 }
 WEEKDAY_COLUMNS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# Bound parameters per statement stay well under SQLite's limit of 32,766.
-MAX_PARAMS = 30_000
 
 
 @dataclasses.dataclass
@@ -80,25 +78,28 @@ def _columns_of(fact: Fact) -> dict[str, Any]:
 
 
 def _upsert(session: Session, table: Table, rows: list[dict[str, Any]]) -> int:
+    """Insert or update `rows`; returns how many rows were inserted or really changed.
+
+    One statement compiled once and executed for many rows (SQLAlchemy batches them into
+    multi-row INSERTs itself); compiling a fresh 1,000-row VALUES clause per page cost more
+    than the database work.
+    """
     dialect = session.get_bind().dialect.name
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    changed = 0
-    per_statement = max(1, MAX_PARAMS // max(1, len(rows[0])))
     updatable = [c for c in rows[0] if c not in ("source_id", "external_id")]
-    for start in range(0, len(rows), per_statement):
-        insert_rows = upsert(table).values(rows[start : start + per_statement])
-        excluded = insert_rows.excluded
-        set_ = {c: excluded[c] for c in updatable}
-        differs = or_(
-            *(table.c[c].is_distinct_from(excluded[c]) for c in updatable if c != "synced_at")
-        )
-        stmt = insert_rows.on_conflict_do_update(
-            index_elements=[table.c.source_id, table.c.external_id], set_=set_, where=differs
-        ).returning(table.c.id)
-        # RETURNING lists only rows inserted or really updated: rowcount is not reliable for
-        # multi-row statements on every driver.
-        changed += len(session.execute(stmt).all())
-    return changed
+    insert_rows = upsert(table)
+    excluded = insert_rows.excluded
+    differs = or_(
+        *(table.c[c].is_distinct_from(excluded[c]) for c in updatable if c != "synced_at")
+    )
+    stmt = insert_rows.on_conflict_do_update(
+        index_elements=[table.c.source_id, table.c.external_id],
+        set_={c: excluded[c] for c in updatable},
+        where=differs,
+    ).returning(table.c.id)
+    # RETURNING lists only rows inserted or really updated (rowcount is not reliable for
+    # batched statements on every driver).
+    return len(session.connection().execute(stmt, rows).all())
 
 
 def _rowcount(result: object) -> int:

@@ -54,4 +54,5 @@ def sandbox_transport(source: Source) -> httpx.AsyncBaseTransport | None:
     if world is None or support is None:
         return None
     # A fresh app per sync: simulators keep per-run state (request counts, limits).
-    return httpx.ASGITransport(app=support.create_app(sandbox_world(*world)))
+    app = support.create_app(sandbox_world(*world), sandbox_base_url(*world))
+    return httpx.ASGITransport(app=app)

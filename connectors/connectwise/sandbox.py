@@ -17,7 +17,7 @@ SANDBOX_CREDENTIALS = {
 
 
 class ConnectWiseSandbox:
-    def create_app(self, world: SandboxWorld) -> Any:
+    def create_app(self, world: SandboxWorld, base_url: str) -> Any:
         return create_connectwise_simulator(
             world,
             company_id=SANDBOX_CREDENTIALS["company_id"],

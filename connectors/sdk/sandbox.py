@@ -12,8 +12,9 @@ from typing import Any, Protocol, runtime_checkable
 
 @runtime_checkable
 class SandboxSupport(Protocol):
-    def create_app(self, world: Any) -> Any:
-        """An ASGI app rendering `world` (a `connectors.sandbox.model.SandboxWorld`)."""
+    def create_app(self, world: Any, base_url: str) -> Any:
+        """An ASGI app rendering `world` (a `connectors.sandbox.model.SandboxWorld`), as
+        served at `base_url`."""
 
     def source_config(self, base_url: str) -> dict[str, Any]:
         """Settings for a source of this kind that reads the simulator at `base_url`

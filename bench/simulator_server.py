@@ -1,0 +1,89 @@
+"""Serve a PSA simulator over a sandbox world on 127.0.0.1, for benchmarks.
+
+    .venv/bin/python bench/simulator_server.py --vendor connectwise --tickets 100000 \\
+        --port 8765 --latency 0.05
+
+`POST /__bench/mutate?fraction=0.01` changes the world as between two syncs and answers what
+changed; `GET /__bench/requests` the simulator's request counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+import uvicorn
+
+from connectors.autotask.simulator import create_autotask_simulator
+from connectors.connectwise.sandbox import SANDBOX_CREDENTIALS
+from connectors.connectwise.simulator import create_connectwise_simulator
+from connectors.sandbox.world import build_world, mutate_world
+
+Scope = dict[str, Any]
+
+
+def make_app(vendor: str, tickets: int, port: int, latency: float) -> Any:
+    world = build_world(tickets=tickets)
+    base = f"http://127.0.0.1:{port}"
+    if vendor == "connectwise":
+        simulator: Any = create_connectwise_simulator(
+            world,
+            latency=latency,
+            **SANDBOX_CREDENTIALS,  # type: ignore[arg-type]
+        )
+    else:
+        simulator = create_autotask_simulator(
+            world, zone_url=f"{base}/ATServicesRest/", latency=latency
+        )
+    seeds = iter(range(100, 10_000))
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/__bench/"):
+            if scope["path"] == "/__bench/mutate":
+                query = dict(
+                    part.split("=", 1) for part in scope["query_string"].decode().split("&") if part
+                )
+                summary = mutate_world(world, seed=next(seeds), fraction=float(query["fraction"]))
+                body: Any = {
+                    k: (list(v) if isinstance(v, tuple) else str(v))
+                    for k, v in asdict(summary).items()
+                }
+            else:
+                body = {
+                    "requests": getattr(simulator, "stats", None).__dict__
+                    if hasattr(simulator, "stats")
+                    else None
+                }
+            payload = json.dumps(body, default=str).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": payload})
+            return
+        await simulator(scope, receive, send)
+
+    return app
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Serve a PSA simulator for benchmarks.")
+    parser.add_argument("--vendor", choices=["connectwise", "autotask"], required=True)
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--latency", type=float, default=0.05)
+    args = parser.parse_args()
+    app = make_app(args.vendor, args.tickets, args.port, args.latency)
+    print("ready", flush=True)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
