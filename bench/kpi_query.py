@@ -7,6 +7,9 @@ in-process. Run:
     .venv/bin/python bench/kpi_query.py                      # 100k and 1M, SQLite and PostgreSQL
     .venv/bin/python bench/kpi_query.py --tickets 100000 --db sqlite
 
+Each size loads once into its own database (bench/out/*.db, PostgreSQL `northstar_bench_N`)
+and later runs only measure; `--reload` loads again.
+
 Query cost must not grow with the number of tickets: p95 at 1M ≤ 1.5 × p95 at 100k.
 """
 
@@ -17,7 +20,6 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,7 +40,8 @@ from app.security.models import KeyScope
 from app.settings import Settings
 from app.sources.models import Source
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+OUT = Path(__file__).with_name("out")
 START = datetime(2023, 1, 1, tzinfo=UTC)
 DAYS = 3 * 365
 CLIENTS, TECHNICIANS = 400, 80
@@ -170,62 +173,100 @@ def measure(
     }
 
 
-def run(db_kind: str, tickets: int, requests: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
+def prepare(db_kind: str, tickets: int) -> tuple[str, bool]:
+    """The benchmark database for this size (its own, never the test suite's) and whether
+    it already holds the data: loading a million tickets takes minutes, measuring seconds."""
+    if db_kind == "sqlite":
+        OUT.mkdir(exist_ok=True)
+        path = OUT / f"kpi_query_{tickets}.db"
+        return f"sqlite:///{path}", path.exists() and (OUT / f"{path.name}.done").exists()
+    name = f"northstar_bench_{tickets}"
+    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = f"{PG_SERVER}/{name}"
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        done = conn.execute(text("SELECT to_regclass('public.bench_done')")).scalar()
+    engine.dispose()
+    return url, done is not None
+
+
+def mark_done(db_kind: str, url: str, tickets: int) -> None:
+    if db_kind == "sqlite":
+        (OUT / f"kpi_query_{tickets}.db.done").touch()
+        return
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_done (id integer)"))
+    engine.dispose()
+
+
+def run(db_kind: str, tickets: int, requests: int, reload: bool) -> dict[str, Any]:
+    url, loaded = prepare(db_kind, tickets)
+    if (reload and loaded) or not loaded:
         if db_kind == "sqlite":
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
         else:
-            url = PG_URL
             engine = create_engine(url)
             with engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             engine.dispose()
-        settings = Settings(
-            _env_file=None,
-            database_url=url,  # type: ignore[call-arg]
-            encryption_key=Fernet.generate_key().decode(),
-            scheduler_enabled=False,
-            log_level="WARNING",
-        )
+        loaded = False
+    settings = Settings(
+        _env_file=None,
+        database_url=url,  # type: ignore[call-arg]
+        encryption_key=Fernet.generate_key().decode(),
+        scheduler_enabled=False,
+        log_level="WARNING",
+    )
+    db = Database(url)
+    load_s = rollup_s = None
+    if not loaded:
         migrate_database(settings)
-        db = Database(url)
         began = time.perf_counter()
         source_id = load(db, tickets)
-        load_s = time.perf_counter() - began
+        load_s = round(time.perf_counter() - began, 1)
         began = time.perf_counter()
         with db.session() as session:
             rebuild(session, source_id, settings.tz)
-        rollup_s = time.perf_counter() - began
-        with db.session() as session:
-            key = create_api_key(session, name="bench", scope=KeyScope.READ).key
-        context = ServiceContext.build(settings, db=db)
-        headers = {"Authorization": f"Bearer {key}"}
-        with TestClient(create_app(context=context, run_scheduler=False)) as client:
-            series = measure(
-                client,
-                headers,
-                "/api/v1/kpis/sla_resolution_pct/values?grain=month&from=2025-01-01&to=2026-01-01",
-                requests,
-            )
-            utilization = measure(
-                client,
-                headers,
-                "/api/v1/kpis/utilization_pct/values?grain=month&from=2025-01-01&to=2026-01-01",
-                requests,
-            )
-            breakdown = measure(
-                client,
-                headers,
-                "/api/v1/kpis/sla_response_pct/breakdown?by=client&period=2025-11",
-                requests,
-            )
-        db.dispose()
+        rollup_s = round(time.perf_counter() - began, 1)
+        mark_done(db_kind, url, tickets)
+    with db.session() as session:
+        key = create_api_key(session, name="bench", scope=KeyScope.READ).key
+    context = ServiceContext.build(settings, db=db)
+    headers = {"Authorization": f"Bearer {key}"}
+    with TestClient(create_app(context=context, run_scheduler=False)) as client:
+        series = measure(
+            client,
+            headers,
+            "/api/v1/kpis/sla_resolution_pct/values?grain=month&from=2025-01-01&to=2026-01-01",
+            requests,
+        )
+        utilization = measure(
+            client,
+            headers,
+            "/api/v1/kpis/utilization_pct/values?grain=month&from=2025-01-01&to=2026-01-01",
+            requests,
+        )
+        breakdown = measure(
+            client,
+            headers,
+            "/api/v1/kpis/sla_response_pct/breakdown?by=client&period=2025-11",
+            requests,
+        )
+    db.dispose()
     return {
         "db": db_kind,
         "tickets": tickets,
         "time_entries": 2 * tickets,
-        "load_s": round(load_s, 1),
-        "rollup_rebuild_s": round(rollup_s, 1),
+        "load_s": load_s,
+        "rollup_rebuild_s": rollup_s,
         "series_12_months": series,
         "utilization_12_months": utilization,
         "client_breakdown": breakdown,
@@ -236,14 +277,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--tickets", type=int, action="append")
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--reload", action="store_true", help="Load the data again.")
     args = parser.parse_args()
     sizes = args.tickets or [100_000, 1_000_000]
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     results = []
     for kind in kinds:
         for size in sizes:
-            result = run(kind, size, args.requests)
+            result = run(kind, size, args.requests, args.reload)
             results.append(result)
             print(json.dumps(result), flush=True)
     for kind in kinds:
