@@ -69,7 +69,7 @@ def sandbox_client(
         yield client, {"X-API-Key": key}
 
 
-@pytest.mark.parametrize("kind", ["connectwise"])
+@pytest.mark.parametrize("kind", ["connectwise", "autotask"])
 def test_a_sandbox_source_syncs_and_its_kpis_match_the_world(
     sandbox_client: tuple[CheckedClient, dict[str, str]], kind: str
 ) -> None:
