@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
@@ -46,7 +47,13 @@ def make_app(vendor: str, tickets: int, port: int, latency: float) -> Any:
                 query = dict(
                     part.split("=", 1) for part in scope["query_string"].decode().split("&") if part
                 )
-                summary = mutate_world(world, seed=next(seeds), fraction=float(query["fraction"]))
+                # Stamped now, as a real PSA would: the sync's watermark is our clock.
+                summary = mutate_world(
+                    world,
+                    seed=next(seeds),
+                    fraction=float(query["fraction"]),
+                    at=datetime.now(UTC),
+                )
                 body: Any = {
                     k: (list(v) if isinstance(v, tuple) else str(v))
                     for k, v in asdict(summary).items()

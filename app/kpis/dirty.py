@@ -9,7 +9,6 @@ flips dirties the days of its time.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -113,9 +112,7 @@ def touched_days(
             incoming[item.fact_type][item.external_id] = None
         else:
             fields = ROWS[item.fact_type][1]
-            incoming[item.fact_type][item.external_id] = {
-                f: getattr(item, f) for f in fields if f in _field_names(item)
-            }
+            incoming[item.fact_type][item.external_id] = {f: getattr(item, f) for f in fields}
     days: set[date] = set()
     rescoped_tickets: list[str] = []
     flipped_technicians: list[str] = []
@@ -142,10 +139,6 @@ def touched_days(
                 rescoped_tickets.append(external_id)
     days |= _dependent_days(session, source_id, rescoped_tickets, flipped_technicians, tz)
     return days
-
-
-def _field_names(fact: Any) -> set[str]:
-    return {f.name for f in dataclasses.fields(fact)}
 
 
 def _dependent_days(
