@@ -16,11 +16,11 @@ from app.kpis.compute import (
     TEAM_KPIS,
     _amount_rows,
     kpi_values,
+    measures_of,
     mrr_on,
     rollup_table,
     value_from_sums,
 )
-from app.kpis.models import MEASURES
 from app.kpis.periods import Period
 from app.kpis.scope import LEVELS, ScopeFilter
 
@@ -93,8 +93,9 @@ def _values(
                 v.sample_size,
             )
         return result
+    measures = measures_of(kpi.key)
     query = (
-        select(*group, *[func.sum(getattr(table, m)) for m in MEASURES])
+        select(*group, *[func.sum(getattr(table, m)) for m in measures])
         .where(
             table.dim == dim,
             table.day >= period.start,
@@ -105,7 +106,7 @@ def _values(
     )
     width = len(group)
     for row in session.execute(query):
-        sums = dict(zip(MEASURES, (v or 0.0 for v in row[width:]), strict=True))
+        sums = dict(zip(measures, (v or 0.0 for v in row[width:]), strict=True))
         key = (row[0], row[1]) if per_source else (source_id, row[0])
         result[key] = value_from_sums(kpi.key, sums)
     return result

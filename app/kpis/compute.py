@@ -61,21 +61,36 @@ def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | 
     return None if denominator == 0 else scale * numerator / denominator
 
 
+# Ratio KPIs read straight from the rollups: (numerator measure, denominator measure, scale).
+RATIOS = {
+    "sla_response_pct": ("response_met", "response_decided", 100.0),
+    "sla_resolution_pct": ("resolution_met", "resolution_decided", 100.0),
+    "avg_response_hours": ("response_hours_sum", "response_count", 1.0),
+    "avg_resolution_hours": ("resolution_hours_sum", "resolution_count", 1.0),
+    "csat_pct": ("csat_good", "csat_count", 100.0),
+    "csat_avg": ("csat_score_sum", "csat_count", 100.0),
+}
+COUNTS = {
+    "tickets_created": ("tickets_created",),
+    "tickets_closed": ("tickets_closed",),
+    "hours_logged": ("hours", "time_entries"),
+}
+
+
+def measures_of(key: str) -> tuple[str, ...]:
+    """The rollup measures a rollup-based KPI reads (the others need not be summed)."""
+    if key in COUNTS:
+        return COUNTS[key]
+    return RATIOS[key][:2] if key in RATIOS else MEASURES
+
+
 def value_from_sums(key: str, s: Sums) -> tuple[float | None, float | None, float | None, int]:
     """(value, numerator, denominator, sample size) of a rollup-based KPI."""
     if key in ("tickets_created", "tickets_closed"):
         return s[key], s[key], None, int(s[key])
     if key == "hours_logged":
         return s["hours"], s["hours"], None, int(s["time_entries"])
-    pairs = {
-        "sla_response_pct": ("response_met", "response_decided", 100.0),
-        "sla_resolution_pct": ("resolution_met", "resolution_decided", 100.0),
-        "avg_response_hours": ("response_hours_sum", "response_count", 1.0),
-        "avg_resolution_hours": ("resolution_hours_sum", "resolution_count", 1.0),
-        "csat_pct": ("csat_good", "csat_count", 100.0),
-        "csat_avg": ("csat_score_sum", "csat_count", 100.0),
-    }
-    numerator_key, denominator_key, scale = pairs[key]
+    numerator_key, denominator_key, scale = RATIOS[key]
     n, d = s[numerator_key], s[denominator_key]
     return _ratio(n, d, scale), n, d, int(d)
 
