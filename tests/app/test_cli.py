@@ -105,3 +105,30 @@ def test_serve_starts_and_health_reports_the_scheduler(
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_kpis_rebuild_recomputes_the_store(
+    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str], settings: Settings
+) -> None:
+    from kpi_world import FACTS, NY
+
+    from app.db import Database
+    from app.kpis.dirty import store_facts
+    from app.kpis.models import KpiDailyRollup
+    from app.sources.models import Source
+
+    db = Database(settings.database_url)
+    with db.session() as session:
+        source = Source(name="Hand-made", kind="fakepsa", config={}, secrets_encrypted="")
+        session.add(source)
+        session.flush()
+        store_facts(session, source.id, FACTS, NY)  # facts stored, KPI days left dirty
+    db.dispose()
+
+    assert main(["kpis", "rebuild", "--source", "Hand-made"]) == 0
+
+    assert "days of KPIs rebuilt" in capsys.readouterr().err
+    db = Database(settings.database_url)
+    with db.session() as session:
+        assert session.query(KpiDailyRollup).filter_by(dim="all").count() > 0
+    db.dispose()
