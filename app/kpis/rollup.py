@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Date, delete, func, insert, literal, select
+from sqlalchemy import Date, String, and_, case, cast, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from app.facts.models import SurveyResponseRow, TechnicianRow, TicketRow, TimeEntryRow
@@ -148,7 +148,6 @@ def _aggregate_run(
     first: date,
     last: date,
     tz: tzinfo,
-    counted_technicians: set[str],
 ) -> Sums:
     sums: Sums = {}
     start, end = utc_bounds(first, last, tz)
@@ -179,52 +178,7 @@ def _aggregate_run(
                 values |= {"resolution_decided": 1, "resolution_met": float(t.resolution_met)}
             _add(sums, day, dims, values)
 
-    entries = (
-        session.connection()
-        .execute(
-            select(
-                TimeEntryRow.work_date,
-                TimeEntryRow.technician_external_id,
-                TimeEntryRow.client_external_id,
-                TimeEntryRow.ticket_external_id,
-                TimeEntryRow.hours,
-                TimeEntryRow.billable_hours,
-                TimeEntryRow.counts_toward_utilization,
-            ).where(
-                TimeEntryRow.source_id == source_id,
-                TimeEntryRow.work_date >= first,
-                TimeEntryRow.work_date <= last,
-            )
-        )
-        .all()
-    )
-    tickets = _ticket_lookup(
-        session, source_id, {e.ticket_external_id for e in entries if e.ticket_external_id}
-    )
-    for e in entries:
-        ticket = tickets.get(e.ticket_external_id) if e.ticket_external_id else None
-        dims = _dims(
-            e.client_external_id,
-            e.technician_external_id,
-            ticket.board if ticket else None,
-            ticket.priority_level if ticket else None,
-            ticket.priority if ticket else None,
-        )
-        counted = e.technician_external_id in counted_technicians
-        _add(
-            sums,
-            e.work_date,
-            dims,
-            {
-                "time_entries": 1,
-                "hours": e.hours,
-                # Utilisation numerators count only technicians counted for utilisation
-                # (KPIS.md §4.2); a change of that flag marks the technician's days dirty.
-                "utilization_hours": e.hours if (counted and e.counts_toward_utilization) else 0.0,
-                "billable_hours": e.billable_hours if counted else 0.0,
-                "client_hours": e.hours if e.client_external_id else 0.0,
-            },
-        )
+    _aggregate_time_entries(session, source_id, first, last, sums)
 
     surveys = (
         session.connection()
@@ -286,24 +240,74 @@ def _insert_rollups(session: Session, source_id: int, sums: Sums) -> None:
         connection.exec_driver_sql(statement, rows[i : i + 5000])
 
 
-def counted_technician_ids(session: Session, source_id: int) -> set[str]:
-    return set(
-        session.scalars(
-            select(TechnicianRow.external_id).where(
-                TechnicianRow.source_id == source_id, TechnicianRow.included_in_utilization
-            )
-        )
+# Where a time entry counts, per dimension; board and priority come through its ticket.
+TIME_DIMENSIONS: dict[str, Any] = {
+    "all": literal(""),
+    "client": TimeEntryRow.client_external_id,
+    "technician": TimeEntryRow.technician_external_id,
+    "board": TicketRow.board,
+    "priority_level": cast(TicketRow.priority_level, String),
+    "priority": TicketRow.priority,
+}
+
+
+def _aggregate_time_entries(
+    session: Session, source_id: int, first: date, last: date, sums: Sums
+) -> None:
+    """Time is dated by work date, so the database can sum it per day and dimension: a
+    backfill's 300,000 entries become a few thousand rows before Python sees them."""
+    counted = TechnicianRow.included_in_utilization.is_(True)
+    entry = TimeEntryRow
+    # Utilisation numerators count only technicians counted for utilisation (KPIS.md
+    # §4.2); a change of that flag marks the technician's days dirty (see dirty.py).
+    measures = (
+        func.count(),
+        func.sum(entry.hours),
+        func.sum(case((and_(counted, entry.counts_toward_utilization), entry.hours), else_=0.0)),
+        func.sum(case((counted, entry.billable_hours), else_=0.0)),
+        func.sum(case((entry.client_external_id.is_not(None), entry.hours), else_=0.0)),
     )
+    names = ("time_entries", "hours", "utilization_hours", "billable_hours", "client_hours")
+    for dim, expression in TIME_DIMENSIONS.items():
+        query = (
+            select(entry.work_date, expression, *measures)
+            .select_from(entry)
+            .outerjoin(
+                TechnicianRow,
+                and_(
+                    TechnicianRow.source_id == entry.source_id,
+                    TechnicianRow.external_id == entry.technician_external_id,
+                ),
+            )
+            .where(entry.source_id == source_id, entry.work_date >= first, entry.work_date <= last)
+            .group_by(entry.work_date, expression)
+        )
+        if dim in ("board", "priority_level", "priority"):
+            query = query.join(
+                TicketRow,
+                and_(
+                    TicketRow.source_id == entry.source_id,
+                    TicketRow.external_id == entry.ticket_external_id,
+                ),
+            )
+        if dim != "all":
+            query = query.where(expression.is_not(None), expression != "")
+        for row in session.connection().execute(query):
+            _add(
+                sums,
+                row[0],
+                [(dim, str(row[1]))],
+                dict(zip(names, (float(v or 0.0) for v in row[2:]), strict=True)),
+            )
 
 
 def aggregate_days(session: Session, source_id: int, days: Iterable[date], tz: tzinfo) -> int:
     """Recompute and replace the rollups of `days` for one source, then the monthly sums of
     their months; returns how many days were recomputed."""
-    counted = counted_technician_ids(session, source_id)
     total = 0
     months: set[date] = set()
     for first, last in day_runs(days):
-        sums = _aggregate_run(session, source_id, first, last, tz, counted)
+        sums = _aggregate_run(session, source_id, first, last, tz)
         session.execute(
             delete(KpiDailyRollup).where(
                 KpiDailyRollup.source_id == source_id,
