@@ -10,6 +10,8 @@ from fastapi import APIRouter, FastAPI
 from app.api.context import ServiceContext
 from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
+from app.goals.alignment_router import router as alignment_router
+from app.goals.router import router as goals_router
 from app.kpis.router import router as kpis_router
 from app.logging import configure_logging
 from app.settings import Settings, get_settings
@@ -67,5 +69,7 @@ def create_app(
     api.include_router(health_router)
     api.include_router(sources_router)
     api.include_router(kpis_router)
+    api.include_router(goals_router)
+    api.include_router(alignment_router)
     app.include_router(api)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.db import Database
+from app.goals.snapshots import snapshot_job
 from app.ingest.runner import SyncRunner, TransportResolver
 from app.ingest.sandbox import sandbox_transport
 from app.ingest.scheduler import SyncScheduler
@@ -36,6 +37,9 @@ class ServiceContext:
 
     def make_scheduler(self) -> SyncScheduler:
         self.scheduler = SyncScheduler(
-            self.db, self.runner, tick_seconds=self.settings.scheduler_tick_seconds
+            self.db,
+            self.runner,
+            tick_seconds=self.settings.scheduler_tick_seconds,
+            extra_jobs=[snapshot_job(self.db, self.settings)],
         )
         return self.scheduler

@@ -1,9 +1,9 @@
 """Objectives, goals (key results), milestones, check-ins and daily alignment snapshots
 (GOALS.md §1 and §3).
 
-A goal keeps its scope as the filters a person gave (source id, client, technician, board,
-priority), not as resolved rollup keys: they are resolved when the goal is evaluated, so a
-client synced later, or a renamed board, is read the way the KPI API reads it.
+A goal keeps its scope both as the filters a person gave (source id, client, technician,
+board, priority), which the API shows back, and resolved to the KPI store's terms, which
+evaluation reads.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     Float,
     ForeignKey,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
+from app.kpis.scope import ScopeFilter
 
 
 class GoalKind(StrEnum):
@@ -78,6 +80,14 @@ class Goal(Base):
     scope_technician: Mapped[str | None] = mapped_column(String(200))
     scope_board: Mapped[str | None] = mapped_column(String(200))
     scope_priority: Mapped[str | None] = mapped_column(String(100))
+    # The scope resolved to the KPI store's terms when the goal is written (the same
+    # resolution the KPI API does per request), so a scorecard reads no client or
+    # technician rows. Canonical and PSA ids never change, so this cannot go stale.
+    scope_dim: Mapped[str] = mapped_column(String(16), default="all")
+    scope_value: Mapped[str] = mapped_column(String(200), default="")
+    scope_source_id: Mapped[int | None] = mapped_column(Integer)
+    scope_client_id: Mapped[int | None] = mapped_column(Integer)
+    scope_technician_id: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
     baseline: Mapped[float | None] = mapped_column(Float)
     baseline_start: Mapped[date | None] = mapped_column(Date)
@@ -96,6 +106,21 @@ class Goal(Base):
     @property
     def goal_kind(self) -> GoalKind:
         return GoalKind(self.kind)
+
+    @property
+    def scope_filter(self) -> ScopeFilter:
+        return ScopeFilter(
+            self.scope_dim,
+            self.scope_value,
+            self.scope_source_id,
+            technician_id=self.scope_technician_id,
+            client_id=self.scope_client_id,
+        )
+
+    def resolved_to(self, scope: ScopeFilter) -> None:
+        self.scope_dim, self.scope_value = scope.dim, scope.value
+        self.scope_source_id = scope.source_id
+        self.scope_client_id, self.scope_technician_id = scope.client_id, scope.technician_id
 
 
 class Milestone(Base):
@@ -117,7 +142,12 @@ class CheckIn(Base):
     signal kept apart from measured (lagging) progress."""
 
     __tablename__ = "goal_check_ins"
-    __table_args__ = (Index("ix_goal_check_ins_day", "check_in_date"),)
+    __table_args__ = (
+        Index("ix_goal_check_ins_day", "check_in_date"),
+        # The API says so first, with a message; these keep any other writer honest.
+        CheckConstraint("confidence >= 1 AND confidence <= 10", name="confidence_1_to_10"),
+        CheckConstraint("(goal_id IS NULL) <> (objective_id IS NULL)", name="one_subject"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     goal_id: Mapped[int | None] = mapped_column(
@@ -150,6 +180,8 @@ class AlignmentSnapshot(Base):
     progress: Mapped[float | None] = mapped_column(Float)
     progress_raw: Mapped[float | None] = mapped_column(Float)
     expected_progress: Mapped[float | None] = mapped_column(Float)
+    pace: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(Text)
     current_value: Mapped[float | None] = mapped_column(Float)
     window_start: Mapped[date | None] = mapped_column(Date)
     window_end: Mapped[date | None] = mapped_column(Date)

@@ -1,0 +1,162 @@
+"""Milestones (dated intermediate targets of a goal) and check-ins (a person's confidence
+and note on a goal or objective): create, read, change, delete, validated like the plan."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.goals.models import CheckIn, Goal, GoalKind, Milestone, Objective
+from app.goals.schemas import CheckInIn, CheckInPatch, MilestoneIn, MilestonePatch
+from app.goals.service import get_goal, invalid
+
+# ---- milestones ----------------------------------------------------------------------------
+
+
+def get_milestone(session: Session, milestone_id: int) -> Milestone:
+    row = session.get(Milestone, milestone_id)
+    if row is None:
+        raise NotFound(f"There is no milestone with id {milestone_id}.", code="milestone_not_found")
+    return row
+
+
+def list_milestones(session: Session, goal_id: int) -> list[Milestone]:
+    get_goal(session, goal_id)
+    return list(
+        session.scalars(
+            select(Milestone)
+            .where(Milestone.goal_id == goal_id)
+            .order_by(Milestone.due_date, Milestone.id)
+        )
+    )
+
+
+def _check_milestone(goal: Goal, row: Milestone) -> None:
+    if not goal.start_date < row.due_date <= goal.due_date:
+        raise invalid(
+            "body.due_date",
+            f"A milestone falls after the goal's start ({goal.start_date}) and on or before "
+            f"its due date ({goal.due_date}); got {row.due_date}.",
+            "milestone_outside_goal",
+        )
+    kind = GoalKind(goal.kind)
+    if kind.moves and row.target is None:
+        raise invalid(
+            "body.target",
+            f"A milestone of an {kind.value} goal needs a `target`: the value to reach by then.",
+            "target_required",
+        )
+    if kind is GoalKind.BAND and row.target is not None:
+        raise invalid(
+            "body.target",
+            "A band goal's milestone is the band held on that date; leave `target` out.",
+            "target_not_allowed",
+        )
+
+
+def create_milestone(session: Session, goal_id: int, body: MilestoneIn) -> Milestone:
+    goal = get_goal(session, goal_id)
+    row = Milestone(goal_id=goal.id, **body.model_dump())
+    _check_milestone(goal, row)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update_milestone(session: Session, milestone_id: int, patch: MilestonePatch) -> Milestone:
+    row = get_milestone(session, milestone_id)
+    changes = patch.model_dump(exclude_unset=True)
+    if "due_date" in changes and changes["due_date"] is None:
+        raise invalid("body.due_date", "due_date cannot be empty.", "field_required")
+    for name, value in changes.items():
+        setattr(row, name, value)
+    _check_milestone(get_goal(session, row.goal_id), row)
+    session.flush()
+    return row
+
+
+def delete_milestone(session: Session, milestone_id: int) -> None:
+    session.delete(get_milestone(session, milestone_id))
+    session.flush()
+
+
+# ---- check-ins -----------------------------------------------------------------------------
+
+
+def get_check_in(session: Session, check_in_id: int) -> CheckIn:
+    row = session.get(CheckIn, check_in_id)
+    if row is None:
+        raise NotFound(f"There is no check-in with id {check_in_id}.", code="check_in_not_found")
+    return row
+
+
+def list_check_ins(
+    session: Session,
+    *,
+    goal_id: int | None = None,
+    objective_id: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[CheckIn]:
+    """Oldest first; `end` is exclusive."""
+    query = select(CheckIn).order_by(CheckIn.check_in_date, CheckIn.id)
+    if goal_id is not None:
+        query = query.where(CheckIn.goal_id == goal_id)
+    if objective_id is not None:
+        query = query.where(CheckIn.objective_id == objective_id)
+    if start is not None:
+        query = query.where(CheckIn.check_in_date >= start)
+    if end is not None:
+        query = query.where(CheckIn.check_in_date < end)
+    return list(session.scalars(query))
+
+
+def create_check_in(session: Session, body: CheckInIn, today: date) -> CheckIn:
+    if (body.goal_id is None) == (body.objective_id is None):
+        raise invalid(
+            "body.goal_id",
+            "A check-in is on one goal or one objective: send exactly one of `goal_id` and "
+            "`objective_id`.",
+            "check_in_needs_one_subject",
+        )
+    if body.goal_id is not None and session.get(Goal, body.goal_id) is None:
+        raise invalid("body.goal_id", f"There is no goal with id {body.goal_id}.", "goal_not_found")
+    if body.objective_id is not None and session.get(Objective, body.objective_id) is None:
+        raise invalid(
+            "body.objective_id",
+            f"There is no objective with id {body.objective_id}.",
+            "objective_not_found",
+        )
+    row = CheckIn(
+        goal_id=body.goal_id,
+        objective_id=body.objective_id,
+        check_in_date=body.date or today,
+        confidence=body.confidence,
+        note=body.note,
+        author=body.author,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update_check_in(session: Session, check_in_id: int, patch: CheckInPatch) -> CheckIn:
+    row = get_check_in(session, check_in_id)
+    changes = patch.model_dump(exclude_unset=True)
+    for name in ("date", "confidence"):
+        if name in changes and changes[name] is None:
+            raise invalid(f"body.{name}", f"{name} cannot be empty.", "field_required")
+    if "date" in changes:
+        row.check_in_date = changes.pop("date")
+    for name, value in changes.items():
+        setattr(row, name, value)
+    session.flush()
+    return row
+
+
+def delete_check_in(session: Session, check_in_id: int) -> None:
+    session.delete(get_check_in(session, check_in_id))
+    session.flush()

@@ -1,0 +1,381 @@
+"""`/api/v1/objectives`, `/goals`, `/milestones`, `/check-ins`: writing the plan down.
+
+Read keys read; changes need an admin key. Lists also come as CSV (`Accept: text/csv` or
+`?format=csv`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.api.context import ServiceContext
+from app.api.deps import AdminKey, ContextDep, ReadKey, SessionDep
+from app.api.tabular import csv_response, wants_csv
+from app.goals import checkpoints, service
+from app.goals.schemas import (
+    CheckInIn,
+    CheckInOut,
+    CheckInPatch,
+    GoalIn,
+    GoalOut,
+    GoalPatch,
+    MilestoneIn,
+    MilestoneOut,
+    MilestonePatch,
+    ObjectiveIn,
+    ObjectiveOut,
+    ObjectivePatch,
+)
+
+router = APIRouter()
+
+
+def _today(context: ServiceContext) -> date:
+    return datetime.now(context.settings.tz).date()
+
+
+Format = Annotated[
+    Literal["json", "csv"] | None,
+    Query(description="`csv` for a CSV file (or send `Accept: text/csv`)."),
+]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found (see `code`)."}}
+CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
+
+
+# ---- objectives ----------------------------------------------------------------------------
+
+OBJECTIVE_COLUMNS = list(ObjectiveOut.model_fields)
+
+
+@router.get(
+    "/objectives",
+    response_model=list[ObjectiveOut],
+    tags=["objectives"],
+    summary="List objectives",
+    responses=CSV,
+)
+def list_objectives(
+    request: Request,
+    session: SessionDep,
+    _key: ReadKey,
+    parent_id: Annotated[int | None, Query(description="Only the children of this one.")] = None,
+    format: Format = None,
+) -> Any:
+    """Every objective, oldest first. GET /api/v1/alignment shows them as a tree with their
+    progress and status."""
+    rows = [ObjectiveOut.of(o) for o in service.list_objectives(session, parent_id)]
+    if wants_csv(request, format):
+        return csv_response((r.model_dump() for r in rows), OBJECTIVE_COLUMNS, "objectives.csv")
+    return rows
+
+
+@router.post(
+    "/objectives",
+    response_model=ObjectiveOut,
+    status_code=201,
+    tags=["objectives"],
+    summary="Write down an objective",
+)
+def create_objective(body: ObjectiveIn, session: SessionDep, _key: AdminKey) -> Any:
+    """A strategic intent in words, with its purpose (who it serves, why it matters) and an
+    owner. Nest it under a longer-horizon objective with `parent_id`. Its progress comes from
+    the goals you attach to it and its child objectives."""
+    return ObjectiveOut.of(service.create_objective(session, body))
+
+
+@router.get(
+    "/objectives/{objective_id}",
+    response_model=ObjectiveOut,
+    tags=["objectives"],
+    summary="One objective",
+    responses=NOT_FOUND,
+)
+def get_objective(objective_id: int, session: SessionDep, _key: ReadKey) -> Any:
+    return ObjectiveOut.of(service.get_objective(session, objective_id))
+
+
+@router.patch(
+    "/objectives/{objective_id}",
+    response_model=ObjectiveOut,
+    tags=["objectives"],
+    summary="Change an objective",
+    responses=NOT_FOUND,
+)
+def update_objective(
+    objective_id: int, body: ObjectivePatch, session: SessionDep, _key: AdminKey
+) -> Any:
+    """Only the fields sent change. Moving it under another objective is refused when that
+    would make a loop."""
+    return ObjectiveOut.of(service.update_objective(session, objective_id, body))
+
+
+@router.delete(
+    "/objectives/{objective_id}",
+    status_code=204,
+    tags=["objectives"],
+    summary="Delete an empty objective",
+    responses=NOT_FOUND,
+)
+def delete_objective(objective_id: int, session: SessionDep, _key: AdminKey) -> Response:
+    """Refused (409) while it still has goals or child objectives."""
+    service.delete_objective(session, objective_id)
+    return Response(status_code=204)
+
+
+# ---- goals ---------------------------------------------------------------------------------
+
+GOAL_COLUMNS = [
+    "id",
+    "objective_id",
+    "title",
+    "kpi",
+    "source",
+    "client",
+    "technician",
+    "board",
+    "priority",
+    "kind",
+    "baseline",
+    "baseline_start",
+    "baseline_end",
+    "baseline_computed",
+    "target",
+    "low",
+    "high",
+    "start_date",
+    "due_date",
+    "evaluation_grain",
+    "weight",
+    "created_at",
+    "updated_at",
+]
+
+
+def _goal_row(goal: GoalOut) -> dict[str, Any]:
+    data = goal.model_dump()
+    return {**data, **data.pop("scope")}
+
+
+@router.get(
+    "/goals", response_model=list[GoalOut], tags=["goals"], summary="List goals", responses=CSV
+)
+def list_goals(
+    request: Request,
+    session: SessionDep,
+    _key: ReadKey,
+    objective_id: Annotated[int | None, Query(description="Only this objective's goals.")] = None,
+    format: Format = None,
+) -> Any:
+    rows = [GoalOut.of(g) for g in service.list_goals(session, objective_id)]
+    if wants_csv(request, format):
+        return csv_response((_goal_row(r) for r in rows), GOAL_COLUMNS, "goals.csv")
+    return rows
+
+
+@router.post(
+    "/goals", response_model=GoalOut, status_code=201, tags=["goals"], summary="Set a goal"
+)
+def create_goal(body: GoalIn, session: SessionDep, context: ContextDep, _key: AdminKey) -> Any:
+    """A key result: a KPI (any key of GET /api/v1/kpis, manual ones included), an optional
+    scope, a kind and a target.
+
+    - `increase` / `decrease`: from a `baseline` to a `target`. Leave the baseline out and
+      Northstar computes it over `baseline_start`–`baseline_end` (default: the evaluation
+      period before the start), then keeps it fixed.
+    - `stay_above` / `stay_below`: hold the KPI beyond a threshold (`target`).
+    - `band`: stay within `low`–`high` (utilisation 70–80 %).
+
+    The current value is measured over the last complete `evaluation_grain` (month by
+    default). Every refusal names the field and says what to change."""
+    return GoalOut.of(service.create_goal(session, body, _today(context)))
+
+
+@router.get(
+    "/goals/{goal_id}",
+    response_model=GoalOut,
+    tags=["goals"],
+    summary="One goal",
+    responses=NOT_FOUND,
+)
+def get_goal(goal_id: int, session: SessionDep, _key: ReadKey) -> Any:
+    return GoalOut.of(service.get_goal(session, goal_id))
+
+
+@router.patch(
+    "/goals/{goal_id}",
+    response_model=GoalOut,
+    tags=["goals"],
+    summary="Change a goal",
+    responses=NOT_FOUND,
+)
+def update_goal(
+    goal_id: int, body: GoalPatch, session: SessionDep, context: ContextDep, _key: AdminKey
+) -> Any:
+    """Only the fields sent change; the goal as a whole is checked again. A computed baseline
+    is recomputed when the KPI, scope, grain, start or baseline period change."""
+    return GoalOut.of(service.update_goal(session, goal_id, body, _today(context)))
+
+
+@router.delete(
+    "/goals/{goal_id}",
+    status_code=204,
+    tags=["goals"],
+    summary="Delete a goal",
+    responses=NOT_FOUND,
+)
+def delete_goal(goal_id: int, session: SessionDep, _key: AdminKey) -> Response:
+    """Its milestones, check-ins and alignment history go with it."""
+    service.delete_goal(session, goal_id)
+    return Response(status_code=204)
+
+
+# ---- milestones ----------------------------------------------------------------------------
+
+MILESTONE_COLUMNS = list(MilestoneOut.model_fields)
+
+
+@router.get(
+    "/goals/{goal_id}/milestones",
+    response_model=list[MilestoneOut],
+    tags=["goals"],
+    summary="A goal's milestones",
+    responses={**CSV, **NOT_FOUND},
+)
+def list_milestones(
+    goal_id: int, request: Request, session: SessionDep, _key: ReadKey, format: Format = None
+) -> Any:
+    """Earliest first. GET /api/v1/goals/{id}/alignment says which were hit or missed."""
+    rows = [MilestoneOut.of(m) for m in checkpoints.list_milestones(session, goal_id)]
+    if wants_csv(request, format):
+        return csv_response(
+            (r.model_dump() for r in rows), MILESTONE_COLUMNS, f"goal-{goal_id}-milestones.csv"
+        )
+    return rows
+
+
+@router.post(
+    "/goals/{goal_id}/milestones",
+    response_model=MilestoneOut,
+    status_code=201,
+    tags=["goals"],
+    summary="Add a milestone",
+    responses=NOT_FOUND,
+)
+def create_milestone(goal_id: int, body: MilestoneIn, session: SessionDep, _key: AdminKey) -> Any:
+    """A dated intermediate target between the goal's start and due dates. Expected progress
+    then runs in a straight line from milestone to milestone."""
+    return MilestoneOut.of(checkpoints.create_milestone(session, goal_id, body))
+
+
+@router.patch(
+    "/milestones/{milestone_id}",
+    response_model=MilestoneOut,
+    tags=["goals"],
+    summary="Change a milestone",
+    responses=NOT_FOUND,
+)
+def update_milestone(
+    milestone_id: int, body: MilestonePatch, session: SessionDep, _key: AdminKey
+) -> Any:
+    return MilestoneOut.of(checkpoints.update_milestone(session, milestone_id, body))
+
+
+@router.delete(
+    "/milestones/{milestone_id}",
+    status_code=204,
+    tags=["goals"],
+    summary="Delete a milestone",
+    responses=NOT_FOUND,
+)
+def delete_milestone(milestone_id: int, session: SessionDep, _key: AdminKey) -> Response:
+    checkpoints.delete_milestone(session, milestone_id)
+    return Response(status_code=204)
+
+
+# ---- check-ins -----------------------------------------------------------------------------
+
+CHECK_IN_COLUMNS = list(CheckInOut.model_fields)
+
+
+@router.get(
+    "/check-ins",
+    response_model=list[CheckInOut],
+    tags=["check-ins"],
+    summary="List check-ins",
+    responses=CSV,
+)
+def list_check_ins(
+    request: Request,
+    session: SessionDep,
+    _key: ReadKey,
+    goal_id: Annotated[int | None, Query(description="Only this goal's.")] = None,
+    objective_id: Annotated[int | None, Query(description="Only this objective's.")] = None,
+    from_: Annotated[date | None, Query(alias="from", description="From this day.")] = None,
+    to: Annotated[date | None, Query(description="Before this day (exclusive).")] = None,
+    format: Format = None,
+) -> Any:
+    """Oldest first."""
+    rows = [
+        CheckInOut.of(c)
+        for c in checkpoints.list_check_ins(
+            session, goal_id=goal_id, objective_id=objective_id, start=from_, end=to
+        )
+    ]
+    if wants_csv(request, format):
+        return csv_response((r.model_dump() for r in rows), CHECK_IN_COLUMNS, "check-ins.csv")
+    return rows
+
+
+@router.post(
+    "/check-ins",
+    response_model=CheckInOut,
+    status_code=201,
+    tags=["check-ins"],
+    summary="Record a check-in",
+)
+def create_check_in(
+    body: CheckInIn, session: SessionDep, context: ContextDep, _key: AdminKey
+) -> Any:
+    """How confident someone is (1–10) that a goal or objective will be reached, and why.
+    Confidence is kept apart from measured progress: progress lags, confidence leads, and
+    reviews show both."""
+    return CheckInOut.of(checkpoints.create_check_in(session, body, _today(context)))
+
+
+@router.get(
+    "/check-ins/{check_in_id}",
+    response_model=CheckInOut,
+    tags=["check-ins"],
+    summary="One check-in",
+    responses=NOT_FOUND,
+)
+def get_check_in(check_in_id: int, session: SessionDep, _key: ReadKey) -> Any:
+    return CheckInOut.of(checkpoints.get_check_in(session, check_in_id))
+
+
+@router.patch(
+    "/check-ins/{check_in_id}",
+    response_model=CheckInOut,
+    tags=["check-ins"],
+    summary="Change a check-in",
+    responses=NOT_FOUND,
+)
+def update_check_in(
+    check_in_id: int, body: CheckInPatch, session: SessionDep, _key: AdminKey
+) -> Any:
+    return CheckInOut.of(checkpoints.update_check_in(session, check_in_id, body))
+
+
+@router.delete(
+    "/check-ins/{check_in_id}",
+    status_code=204,
+    tags=["check-ins"],
+    summary="Delete a check-in",
+    responses=NOT_FOUND,
+)
+def delete_check_in(check_in_id: int, session: SessionDep, _key: AdminKey) -> Response:
+    checkpoints.delete_check_in(session, check_in_id)
+    return Response(status_code=204)

@@ -1,0 +1,309 @@
+"""Objectives and goals: create, read, change, delete, with validation that says what to fix
+(milestones and check-ins are in `app.goals.checkpoints`).
+
+Problems with what was sent are `InvalidInput` (422) whose `details` name the field, the way
+FastAPI's own validation errors do; a missing object addressed by the URL is `NotFound` (404).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, InvalidInput, NorthstarError, NotFound
+from app.goals.evaluate import baseline_period, compute_baseline
+from app.goals.models import Goal, GoalKind, Objective
+from app.goals.schemas import (
+    GoalIn,
+    GoalPatch,
+    GoalScope,
+    ObjectiveIn,
+    ObjectivePatch,
+)
+from app.kpis.catalogue import Grain, KpiDefinition
+from app.kpis.manual import get_kpi
+from app.kpis.scope import ScopeFilter, resolve_scope
+
+
+def invalid(field: str, message: str, code: str) -> InvalidInput:
+    return InvalidInput(message, code=code, details=[{"field": field, "problem": message}])
+
+
+# ---- objectives ----------------------------------------------------------------------------
+
+
+def get_objective(session: Session, objective_id: int) -> Objective:
+    row = session.get(Objective, objective_id)
+    if row is None:
+        raise NotFound(
+            f"There is no objective with id {objective_id}. GET /api/v1/objectives lists them.",
+            code="objective_not_found",
+        )
+    return row
+
+
+def list_objectives(session: Session, parent_id: int | None = None) -> list[Objective]:
+    query = select(Objective).order_by(Objective.id)
+    if parent_id is not None:
+        query = query.where(Objective.parent_id == parent_id)
+    return list(session.scalars(query))
+
+
+def _check_parent(session: Session, objective_id: int | None, parent_id: int | None) -> None:
+    """The parent exists, and is neither the objective itself nor one of its descendants."""
+    if parent_id is None:
+        return
+    seen: set[int] = set()
+    current: int | None = parent_id
+    while current is not None and current not in seen:
+        if current == objective_id:
+            raise invalid(
+                "body.parent_id",
+                "An objective cannot sit under itself or under one of its own children: "
+                "that would make a loop. Choose another parent, or null for a top-level one.",
+                "objective_cycle",
+            )
+        row = session.get(Objective, current)
+        if row is None:
+            raise invalid(
+                "body.parent_id",
+                f"There is no objective with id {current} to sit under.",
+                "parent_not_found",
+            )
+        seen.add(current)
+        current = row.parent_id
+
+
+def create_objective(session: Session, body: ObjectiveIn) -> Objective:
+    _check_parent(session, None, body.parent_id)
+    row = Objective(**body.model_dump())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update_objective(session: Session, objective_id: int, patch: ObjectivePatch) -> Objective:
+    row = get_objective(session, objective_id)
+    changes = patch.model_dump(exclude_unset=True)
+    for name in ("title", "weight"):
+        if name in changes and changes[name] is None:
+            raise invalid(f"body.{name}", f"{name} cannot be empty.", "field_required")
+    if "parent_id" in changes:
+        _check_parent(session, row.id, changes["parent_id"])
+    for name, value in changes.items():
+        setattr(row, name, value)
+    session.flush()
+    return row
+
+
+def delete_objective(session: Session, objective_id: int) -> None:
+    row = get_objective(session, objective_id)
+    children = session.scalar(select(func.count()).where(Objective.parent_id == row.id)) or 0
+    goals = session.scalar(select(func.count()).where(Goal.objective_id == row.id)) or 0
+    if children or goals:
+        raise Conflict(
+            f"Objective {row.id} still has {children} child objective(s) and {goals} goal(s). "
+            "Delete or move them first, so nothing disappears by surprise.",
+            code="objective_not_empty",
+        )
+    session.delete(row)
+    session.flush()
+
+
+# ---- goals ---------------------------------------------------------------------------------
+
+
+def get_goal(session: Session, goal_id: int) -> Goal:
+    row = session.get(Goal, goal_id)
+    if row is None:
+        raise NotFound(
+            f"There is no goal with id {goal_id}. GET /api/v1/goals lists them.",
+            code="goal_not_found",
+        )
+    return row
+
+
+def list_goals(session: Session, objective_id: int | None = None) -> list[Goal]:
+    query = select(Goal).order_by(Goal.id)
+    if objective_id is not None:
+        query = query.where(Goal.objective_id == objective_id)
+    return list(session.scalars(query))
+
+
+SCOPE_COLUMNS = {
+    "source": "scope_source",
+    "client": "scope_client",
+    "technician": "scope_technician",
+    "board": "scope_board",
+    "priority": "scope_priority",
+}
+
+
+def _set_scope(row: Goal, scope: GoalScope) -> None:
+    for name, column in SCOPE_COLUMNS.items():
+        setattr(row, column, getattr(scope, name))
+
+
+def _goal_kpi(session: Session, row: Goal) -> tuple[KpiDefinition, ScopeFilter]:
+    """The goal's KPI, grain and scope are ones the KPI supports."""
+    if session.get(Objective, row.objective_id) is None:
+        raise invalid(
+            "body.objective_id",
+            f"There is no objective with id {row.objective_id}; create it first.",
+            "objective_not_found",
+        )
+    try:
+        kpi = get_kpi(session, row.kpi_key)
+    except NotFound as exc:
+        raise invalid("body.kpi", exc.message, "kpi_not_found") from exc
+    if Grain(row.evaluation_grain) not in kpi.grains:
+        allowed = ", ".join(g.value for g in kpi.grains)
+        raise invalid(
+            "body.evaluation_grain",
+            f"{kpi.name} ({kpi.key}) is not defined by {row.evaluation_grain}. "
+            f"Use one of: {allowed}.",
+            "grain_not_supported",
+        )
+    try:
+        scope = resolve_scope(
+            session,
+            kpi,
+            source=row.scope_source,
+            client=row.scope_client,
+            technician=row.scope_technician,
+            board=row.scope_board,
+            priority=row.scope_priority,
+        )
+    except NorthstarError as exc:
+        raise invalid("body.scope", exc.message, exc.code) from exc
+    row.resolved_to(scope)
+    return kpi, scope
+
+
+def _check_terms(row: Goal) -> None:
+    """Dates in order, and the numbers this kind of goal needs (GOALS.md §1)."""
+    if row.due_date <= row.start_date:
+        raise invalid(
+            "body.due_date",
+            f"The due date ({row.due_date}) must be after the start date ({row.start_date}).",
+            "due_before_start",
+        )
+    kind = GoalKind(row.kind)
+    if kind is GoalKind.BAND:
+        if row.low is None or row.high is None:
+            raise invalid(
+                "body.low" if row.low is None else "body.high",
+                "A band goal needs both `low` and `high` (e.g. utilisation 70 to 80).",
+                "band_bounds_required",
+            )
+        if row.low >= row.high:
+            raise invalid(
+                "body.high",
+                f"A band needs low < high; got low {row.low:g} and high {row.high:g}.",
+                "band_invalid",
+            )
+        if row.target is not None:
+            raise invalid(
+                "body.target",
+                "A band goal has `low` and `high`, not a `target`; leave `target` out.",
+                "target_not_allowed",
+            )
+    else:
+        what = "the threshold to hold" if not kind.moves else "the value to reach"
+        if row.target is None:
+            raise invalid(
+                "body.target", f"A {kind.value} goal needs a `target` ({what}).", "target_required"
+            )
+        if row.low is not None or row.high is not None:
+            raise invalid(
+                "body.low" if row.low is not None else "body.high",
+                f"`low` and `high` are for band goals; a {kind.value} goal has a `target`.",
+                "bounds_not_allowed",
+            )
+    if kind.moves and row.baseline is not None and not row.baseline_computed:
+        assert row.target is not None
+        wrong = (
+            row.target <= row.baseline
+            if kind is GoalKind.INCREASE
+            else (row.target >= row.baseline)
+        )
+        if wrong:
+            side = "above" if kind is GoalKind.INCREASE else "below"
+            raise invalid(
+                "body.target",
+                f"An {kind.value} goal needs a target {side} its baseline ({row.baseline:g}); "
+                f"got {row.target:g}. Swap the kind, or check the numbers.",
+                "target_wrong_side",
+            )
+    if (row.baseline_start is None) != (row.baseline_end is None):
+        raise invalid(
+            "body.baseline_end" if row.baseline_end is None else "body.baseline_start",
+            "A baseline period needs both `baseline_start` and `baseline_end`.",
+            "baseline_period_incomplete",
+        )
+    if row.baseline_start and row.baseline_end and row.baseline_end <= row.baseline_start:
+        raise invalid(
+            "body.baseline_end",
+            "`baseline_end` (the day after the period's last day) must be after `baseline_start`.",
+            "invalid_baseline_period",
+        )
+
+
+def _fill_baseline(
+    session: Session, row: Goal, kpi: KpiDefinition, scope: ScopeFilter, today: date
+) -> None:
+    """Compute a missing baseline now, if its period is over; it stays empty (and the daily
+    snapshot retries) while the period runs or has no data."""
+    if row.baseline is None and GoalKind(row.kind).moves and baseline_period(row).end <= today:
+        value = compute_baseline(session, row, kpi, scope)
+        row.baseline, row.baseline_computed = value, value is not None
+
+
+def create_goal(session: Session, body: GoalIn, today: date) -> Goal:
+    values = body.model_dump(exclude={"scope", "kpi"})
+    row = Goal(**values, kpi_key=body.kpi, baseline_computed=False)
+    _set_scope(row, body.scope)
+    kpi, scope = _goal_kpi(session, row)
+    _check_terms(row)
+    _fill_baseline(session, row, kpi, scope, today)
+    session.add(row)
+    session.flush()
+    return row
+
+
+RECOMPUTE_ON = {"kpi", "scope", "baseline_start", "baseline_end", "evaluation_grain", "start_date"}
+
+
+def update_goal(session: Session, goal_id: int, patch: GoalPatch, today: date) -> Goal:
+    row = get_goal(session, goal_id)
+    changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
+    for name in ("objective_id", "title", "kpi", "kind", "start_date", "due_date", "weight"):
+        if name in changes and changes[name] is None:
+            raise invalid(f"body.{name}", f"{name} cannot be empty.", "field_required")
+    if "scope" in changes:
+        _set_scope(row, patch.scope or GoalScope())
+    if "kpi" in changes:
+        row.kpi_key = changes["kpi"]
+    for name, value in changes.items():
+        if name not in ("scope", "kpi"):
+            setattr(row, name, value)
+    if "evaluation_grain" in changes and changes["evaluation_grain"] is None:
+        row.evaluation_grain = Grain.MONTH.value
+    if "baseline" in changes:
+        row.baseline_computed = False
+    elif row.baseline_computed and RECOMPUTE_ON & changes.keys():
+        row.baseline, row.baseline_computed = None, False
+    kpi, scope = _goal_kpi(session, row)
+    _check_terms(row)
+    _fill_baseline(session, row, kpi, scope, today)
+    session.flush()
+    return row
+
+
+def delete_goal(session: Session, goal_id: int) -> None:
+    """Its milestones, check-ins and snapshots go with it."""
+    session.delete(get_goal(session, goal_id))
+    session.flush()

@@ -1,0 +1,91 @@
+"""Daily alignment snapshots (GOALS.md §3: "how did this look on 1 March" is a read).
+
+The scheduler runs `take_alignment_snapshots` for yesterday every hour at :05 (reporting time
+zone): the first run of a day writes the snapshots, the others find them and do nothing, so
+a service that was down at midnight catches up within the hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import structlog
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.db import Database
+from app.goals.config import get_thresholds
+from app.goals.evaluate import AlignmentEngine
+from app.goals.models import AlignmentSnapshot, Goal
+from app.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+SNAPSHOT_JOB = "goal-alignment-snapshots"
+
+
+def take_alignment_snapshots(db: Database, settings: Settings, day: date) -> int:
+    """Snapshot every goal's alignment as of `day` and return how many were written.
+
+    Idempotent per day: a goal that already has a snapshot for `day` keeps it (history is
+    not rewritten with what is known later). Computed baselines whose period is over are
+    stored on the way, so they stay fixed from then on. When another process snapshots the
+    same day at the same moment, this one writes nothing and says so in the log."""
+    del settings  # the thresholds have their own settings; kept for the scheduler's call
+    try:
+        with db.session() as session:
+            done = set(
+                session.scalars(
+                    select(AlignmentSnapshot.goal_id).where(AlignmentSnapshot.day == day)
+                )
+            )
+            goals = [g for g in session.scalars(select(Goal).order_by(Goal.id)) if g.id not in done]
+            if not goals:
+                return 0
+            engine = AlignmentEngine(
+                session, thresholds=get_thresholds(), persist_baselines=True, use_snapshots=False
+            )
+            evaluated = engine.evaluate_goals(goals, day, sparkline=0)
+            for goal in goals:
+                result = evaluated[goal.id]
+                session.add(
+                    AlignmentSnapshot(
+                        goal_id=goal.id,
+                        day=day,
+                        status=result.status.value,
+                        progress=result.progress,
+                        progress_raw=result.progress_raw,
+                        expected_progress=result.expected_progress,
+                        pace=result.pace,
+                        reason=result.reason,
+                        current_value=result.current_value,
+                        window_start=result.window.start if result.window else None,
+                        window_end=result.window.end if result.window else None,
+                        baseline=result.baseline,
+                        forecast=result.forecast.model_dump(mode="json")
+                        if result.forecast
+                        else None,
+                    )
+                )
+            session.flush()
+    except IntegrityError:
+        log.info("goal_snapshots_taken_elsewhere", day=day.isoformat())
+        return 0
+    log.info("goal_snapshots_taken", day=day.isoformat(), goals=len(goals))
+    return len(goals)
+
+
+def snapshot_job(db: Database, settings: Settings) -> tuple[Callable[[], Any], Any, str]:
+    """The scheduler job (`SyncScheduler(extra_jobs=[...])`): yesterday's snapshots."""
+
+    def run() -> None:
+        yesterday = datetime.now(settings.tz).date() - timedelta(days=1)
+        try:
+            take_alignment_snapshots(db, settings, yesterday)
+        except Exception:
+            log.exception("goal_snapshots_failed", day=yesterday.isoformat())
+
+    return run, CronTrigger(minute=5, timezone=settings.tz), SNAPSHOT_JOB

@@ -1,0 +1,205 @@
+"""Alignment through the API over the hand-made KPI world (tests/kpi_world.py), with values
+worked out by hand.
+
+The world, monthly in New York time: MRR 1,500 in January (Acme 1,000 + Globex 500), 1,000 in
+February and March (Globex cancelled on 15 February), 1,000 on 31 December 2024. SLA response
+on the Service board: 100 % in January, 50 % in February (T2 missed, T4 met), none in March.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+GOAL_DAYS = 181  # 1 January to 1 July 2025
+
+
+@pytest.fixture
+def world(world_plan: Any) -> dict[str, Any]:
+    grow = world_plan.objective(
+        "Reach a recurring run rate that funds the team", purpose="Owners sleep", owner="Sam"
+    )
+    trust = world_plan.objective("Clients trust us", parent_id=grow["id"], weight=1)
+    mrr = world_plan.goal(grow["id"], title="MRR to 2,000", kpi="mrr", kind="increase", target=2000)
+    sla = world_plan.goal(
+        trust["id"],
+        title="Answer in time",
+        kpi="sla_response_pct",
+        scope={"board": "Service"},
+        kind="stay_above",
+        target=95,
+    )
+    return {"grow": grow, "trust": trust, "mrr": mrr, "sla": sla, "plan": world_plan}
+
+
+def test_the_baseline_is_computed_from_the_month_before_the_start_and_kept(world: Any) -> None:
+    mrr = world["mrr"]
+
+    assert (mrr["baseline"], mrr["baseline_computed"]) == (1000.0, True)
+    assert world["plan"].get(f"/goals/{mrr['id']}")["baseline"] == 1000.0
+
+
+def test_mrr_goal_as_of_1_april_by_hand(world: Any) -> None:
+    got = world["plan"].get(f"/goals/{world['mrr']['id']}/alignment", as_of="2025-04-01")
+
+    # On 1 April the last complete month is March.
+    assert got["window"] == {
+        "start": "2025-03-01",
+        "end": "2025-04-01",
+        "complete": True,
+        "rule": "The last complete month on or before as_of.",
+    }
+    assert got["current_value"] == 1000.0
+    assert (got["progress_raw"], got["progress"]) == (0.0, 0.0)  # (1000 − 1000) ÷ 1000
+    assert got["expected_progress"] == pytest.approx(90 / GOAL_DAYS, abs=1e-6)
+    assert got["status"] == "off_track"
+    # Least squares through (31 Jan, 1500), (28 Feb, 1000), (31 Mar, 1000): x = 0, 28, 59
+    # days; mean x 29, mean y 3500/3; Sxy = −14,500, Sxx = 1,742. 1 July is day 151.
+    slope = -14500 / 1742
+    projected = 3500 / 3 + slope * (151 - 29)
+    forecast = got["forecast"]
+    assert forecast["points"] == 3
+    assert forecast["slope_per_day"] == pytest.approx(slope, abs=1e-6)
+    assert forecast["projected_value"] == pytest.approx(projected, abs=1e-3)
+    assert (forecast["meets_target"], forecast["crossing_date"]) == (False, None)
+    assert "Least-squares" in forecast["method"]
+    assert [(p["period_start"], p["value"]) for p in got["series"][-3:]] == [
+        ("2025-01-01", 1500.0),
+        ("2025-02-01", 1000.0),
+        ("2025-03-01", 1000.0),
+    ]
+    assert len(got["series"]) == 12
+
+
+def test_sla_goal_held_in_january_and_missed_in_february(world: Any) -> None:
+    url = f"/goals/{world['sla']['id']}/alignment"
+
+    january = world["plan"].get(url, as_of="2025-02-15")
+    february = world["plan"].get(url, as_of="2025-03-01")
+
+    assert (january["current_value"], january["status"]) == (100.0, "achieved")
+    assert february["current_value"] == 50.0
+    assert february["progress_raw"] == pytest.approx(1 - 45 / 95, abs=1e-6)
+    assert february["status"] == "off_track"  # 45 points short: 47 % of the threshold
+    assert "47%" in february["reason"]
+
+
+def test_the_current_window_reads_the_month_so_far(world: Any) -> None:
+    got = world["plan"].get(
+        f"/goals/{world['sla']['id']}/alignment", as_of="2025-02-15", window="current"
+    )
+
+    assert got["window"]["start"] == "2025-02-01"
+    assert got["window"]["complete"] is False
+    assert (got["current_value"], got["status"]) == (50.0, "off_track")
+
+
+def test_fewer_than_three_months_give_no_forecast_and_say_why(world: Any) -> None:
+    got = world["plan"].get(f"/goals/{world['mrr']['id']}/alignment", as_of="2025-03-01")
+
+    assert got["forecast"] is None
+    assert "at least 3 months" in got["forecast_note"]
+
+
+def test_milestones_hit_missed_pending_and_the_path_between_them(world: Any) -> None:
+    plan, goal_id = world["plan"], world["mrr"]["id"]
+    plan.milestone(goal_id, "2025-01-31", 1200)  # January: 1,500 → hit
+    plan.milestone(goal_id, "2025-02-28", 1500)  # February: 1,000 → missed
+    plan.milestone(goal_id, "2025-06-30", 1800)
+
+    got = plan.get(f"/goals/{goal_id}/alignment", as_of="2025-04-01")
+
+    assert [(m["due_date"], m["status"], m["value"]) for m in got["milestones"]] == [
+        ("2025-01-31", "hit", 1500.0),
+        ("2025-02-28", "missed", 1000.0),
+        ("2025-06-30", "pending", None),
+    ]
+    assert got["next_milestone"]["due_date"] == "2025-06-30"
+    # Milestone progress 0.2, 0.5, 0.8; 1 April is 32 of the 122 days from 28 Feb to 30 Jun.
+    assert got["expected_progress"] == pytest.approx(0.5 + 0.3 * 32 / 122, abs=1e-6)
+
+
+def test_scorecard_rolls_goals_up_into_nested_objectives(world: Any) -> None:
+    plan = world["plan"]
+    plan.check_in(objective_id=world["grow"]["id"], date="2025-02-20", confidence=6, note="ok")
+
+    card = plan.get("/alignment", as_of="2025-03-01")
+
+    (grow,) = card["objectives"]
+    (trust,) = grow["objectives"]
+    assert card["timezone"] == "America/New_York"
+    assert [g["title"] for g in grow["goals"]] == ["MRR to 2,000"]
+    assert trust["progress"] == pytest.approx(1 - 45 / 95, abs=1e-6)
+    assert trust["status"] == "off_track"
+    # The MRR goal (progress 0) and the child objective, weight 1 each.
+    assert grow["progress"] == pytest.approx((0 + (1 - 45 / 95)) / 2, abs=1e-6)
+    assert (grow["status"], grow["status_words"], grow["no_data"]) == ("off_track", "Off track", 0)
+    assert grow["latest_check_in"]["confidence"] == 6
+
+
+def test_a_goal_without_data_is_shown_apart(world: Any) -> None:
+    card = world["plan"].get("/alignment", as_of="2025-04-01")  # no SLA result in March
+
+    (grow,) = card["objectives"]
+    (trust,) = grow["objectives"]
+    assert (trust["status"], trust["progress"], trust["no_data"]) == ("no_data", None, 1)
+    assert (grow["status"], grow["progress"], grow["no_data"]) == ("off_track", 0.0, 1)
+
+
+def test_scorecard_as_csv_has_one_row_per_goal(world: Any) -> None:
+    response = world["plan"].api.client.get(
+        "/api/v1/alignment",
+        params={"as_of": "2025-03-01", "format": "csv"},
+        headers=world["plan"].api.read,
+    )
+
+    assert response.status_code == 200
+    lines = response.text.splitlines()
+    assert lines[0].startswith("objective_id,objective,goal_id,goal,kpi,kind")
+    assert len(lines) == 3
+
+
+def test_an_as_of_in_the_future_is_refused(world: Any) -> None:
+    response = world["plan"].api.client.get(
+        "/api/v1/alignment", params={"as_of": "2999-01-01"}, headers=world["plan"].api.read
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "as_of_in_future"
+
+
+def test_alignment_of_a_missing_goal_is_a_404(world: Any) -> None:
+    response = world["plan"].api.client.get(
+        "/api/v1/goals/999/alignment", headers=world["plan"].api.read
+    )
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "goal_not_found"
+
+
+def test_scorecard_rolls_up_across_three_levels(world: Any) -> None:
+    plan = world["plan"]
+    calm = plan.objective("Calm weeks", parent_id=world["trust"]["id"])
+    plan.goal(calm["id"], title="Hours in a band", kpi="hours_logged", kind="band", low=4, high=8)
+
+    (grow,) = plan.get("/alignment", as_of="2025-03-01")["objectives"]
+
+    (trust,) = grow["objectives"]
+    (calm_out,) = trust["objectives"]
+    sla = 1 - 45 / 95
+    # February: 6 hours logged, inside 4–8: achieved, progress 1.
+    assert (calm_out["progress"], calm_out["status"]) == (1.0, "achieved")
+    assert trust["progress"] == pytest.approx((sla + 1) / 2, abs=1e-6)
+    assert trust["status"] == "off_track"  # the SLA goal, its worst child
+    assert grow["progress"] == pytest.approx((0 + (sla + 1) / 2) / 2, abs=1e-6)
+    assert grow["status"] == "off_track"
+
+
+def test_the_sparkline_length_is_a_parameter(world: Any) -> None:
+    got = world["plan"].get(
+        f"/goals/{world['mrr']['id']}/alignment", as_of="2025-04-01", sparkline=24
+    )
+
+    assert len(got["series"]) == 24
+    assert got["series"][0]["period_start"] == "2023-04-01"
