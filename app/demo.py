@@ -1,9 +1,10 @@
 """`northstar demo` / `make demo`: a working Northstar on the embedded defaults.
 
 It prepares the database, adds two sandbox PSAs (the MSP's ConnectWise, and the Autotask of
-the company it just acquired) served by the built-in simulators, syncs them with a progress
-display, prints an admin key and the addresses to open, and serves. Running it again reuses
-the sources and syncs what changed.
+the company it just acquired) served by the built-in simulators with the year up to today,
+syncs them with a progress display, writes down the example plan of GOALS.md §4 (with the
+team-confidence and NPS readings no PSA holds), prints an admin key and the addresses to
+open, and serves. Running it again reuses the sources and the plan and syncs what changed.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from rich.console import Console
 from sqlalchemy import select
 
 from app.api.context import ServiceContext
+from app.goals.examples import seed_example_plan, shift_months
 from app.ingest.locks import source_sync_lock
 from app.ingest.runner import StreamOutcome, Trigger
 from app.ingest.sandbox import sandbox_base_url, sandbox_support
@@ -55,12 +58,14 @@ def ensure_demo_sources(context: ServiceContext) -> list[int]:
             if support is None:
                 console.print(f"[yellow]No {demo.kind} simulator installed; skipping.[/yellow]")
                 continue
+            # The simulated year ends today, so the scorecard has this year's numbers.
+            today = datetime.now(UTC).date()
             source = create_source(
                 session,
                 context.cipher,
                 name=demo.name,
                 kind=demo.kind,
-                config=support.source_config(sandbox_base_url(demo.seed, demo.tickets)),
+                config=support.source_config(sandbox_base_url(demo.seed, demo.tickets, today)),
                 fast_interval_minutes=settings.default_fast_interval_minutes,
                 slow_interval_minutes=settings.default_slow_interval_minutes,
             )
@@ -88,6 +93,18 @@ def sync_demo_sources(context: ServiceContext, source_ids: list[int]) -> list[St
     return outcomes
 
 
+def seed_demo_plan(context: ServiceContext) -> None:
+    """The GOALS.md §4 plan, its goals started five months ago and due next month."""
+    today = datetime.now(context.settings.tz).date()
+    with context.db.session() as session:
+        seed_example_plan(session, start=shift_months(today.replace(day=1), -5), today=today)
+
+
+def last_quarter(today: date) -> str:
+    quarter = (today.month - 1) // 3  # the one before the current quarter, 0-based
+    return f"{today.year}-Q{quarter}" if quarter else f"{today.year - 1}-Q4"
+
+
 def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: bool) -> int:
     import uvicorn
 
@@ -102,6 +119,7 @@ def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: b
     context = ServiceContext.build(settings)
     console.print("[bold]Syncing the sandbox PSAs…[/bold]")
     sync_demo_sources(context, ensure_demo_sources(context))
+    seed_demo_plan(context)
     with context.db.session() as session:
         key = create_api_key(session, name="demo admin", scope=KeyScope.ADMIN)
     host = host or settings.host
@@ -113,11 +131,14 @@ def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: b
 
     say(f"\n[bold]Northstar is ready.[/bold] Admin API key (shown once): {key.key}")
     say(f"  API docs (click Authorize, paste the key): {base}/docs")
+    say(f"  Scorecard:     curl -H 'X-API-Key: {key.key}' {base}/alignment")
+    quarter = last_quarter(datetime.now(settings.tz).date())
+    say(f"  Last quarter:  {base}/reviews/{quarter}?format=html  (send the key as X-API-Key)")
     say(f"  Health:        {base}/health")
     say(f"  Your sources:  curl -H 'X-API-Key: {key.key}' {base}/sources")
     say(
-        f"  SLA by month:  curl -H 'X-API-Key: {key.key}' "
-        f"'{base}/kpis/sla_response_pct/values?grain=month&from=2025-01-01&to=2026-01-01'"
+        f"  SLA by month (the last 12):  curl -H 'X-API-Key: {key.key}' "
+        f"'{base}/kpis/sla_response_pct/values?grain=month'"
     )
     if not serve:
         return 0

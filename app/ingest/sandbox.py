@@ -1,14 +1,16 @@
 """Sandbox sources: PSAs simulated in-process from a seeded world, for the demo and trials.
 
-A sandbox source is an ordinary source whose URL host is `world-{seed}-{tickets}.sandbox.invalid`
-(`.invalid` can never resolve, so nothing leaves the machine by mistake). Any process that
-syncs it (API, scheduler, CLI) rebuilds the same world from the seed and serves the
-connector's own simulator to it through an in-process transport.
+A sandbox source is an ordinary source whose URL host is
+`world-{seed}-{tickets}[-{yyyymmdd}].sandbox.invalid` (`.invalid` can never resolve, so nothing
+leaves the machine by mistake): a world of that seed and size covering the year before the
+date (default: the year 2025). Any process that syncs it (API, scheduler, CLI) rebuilds the
+same world and serves the connector's own simulator to it through an in-process transport.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -20,16 +22,25 @@ from connectors.sandbox.model import SandboxWorld
 from connectors.sandbox.world import build_world
 from connectors.sdk.sandbox import SandboxSupport
 
-SANDBOX_HOST = re.compile(r"^world-(\d+)-(\d+)\.sandbox\.invalid$")
+SANDBOX_HOST = re.compile(r"^world-(\d+)-(\d+)(?:-(\d{8}))?\.sandbox\.invalid$")
+WorldKey = tuple[int, int, date | None]
 
 
-def sandbox_base_url(seed: int, tickets: int) -> str:
-    return f"http://world-{seed}-{tickets}.sandbox.invalid"
+def sandbox_base_url(seed: int, tickets: int, end: date | None = None) -> str:
+    dated = f"-{end:%Y%m%d}" if end else ""
+    return f"http://world-{seed}-{tickets}{dated}.sandbox.invalid"
 
 
 @lru_cache(maxsize=4)
-def sandbox_world(seed: int, tickets: int) -> SandboxWorld:
-    return build_world(seed=seed, tickets=tickets)
+def sandbox_world(seed: int, tickets: int, end: date | None = None) -> SandboxWorld:
+    if end is None:
+        return build_world(seed=seed, tickets=tickets)
+    start = (
+        end.replace(year=end.year - 1)
+        if (end.month, end.day) != (2, 29)
+        else end - timedelta(days=365)
+    )
+    return build_world(seed=seed, tickets=tickets, start=start, end=end)
 
 
 def sandbox_support(kind: str) -> SandboxSupport | None:
@@ -38,12 +49,13 @@ def sandbox_support(kind: str) -> SandboxSupport | None:
     return support if isinstance(support, SandboxSupport) else None
 
 
-def _world_of(config: dict[str, Any]) -> tuple[int, int] | None:
+def _world_of(config: dict[str, Any]) -> WorldKey | None:
     for value in config.values():
         if isinstance(value, str) and "sandbox.invalid" in value:
             match = SANDBOX_HOST.match(httpx.URL(value).host)
             if match:
-                return int(match.group(1)), int(match.group(2))
+                end = datetime.strptime(match.group(3), "%Y%m%d").date() if match.group(3) else None
+                return int(match.group(1)), int(match.group(2)), end
     return None
 
 
