@@ -12,7 +12,7 @@ from app.facts.models import (
     TimeEntryRow,
 )
 from app.goals.models import AlignmentSnapshot, CheckIn, Goal, Milestone, Objective
-from app.ingest.models import SyncCursor, SyncRun
+from app.ingest.models import SweepSeenId, SyncCursor, SyncRun
 from app.kpis.models import KpiDailyRollup, KpiDirtyDay, KpiMonthlyRollup, ManualKpi
 from app.security.models import ApiKey
 from app.sources.models import Source
@@ -36,6 +36,7 @@ __all__ = [
     "RecurringRevenueRow",
     "Source",
     "SurveyResponseRow",
+    "SweepSeenId",
     "SyncCursor",
     "SyncRun",
     "TechnicianRow",

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Table, and_, delete, insert, or_, select
+from sqlalchemy import CursorResult, Table, delete, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from app.facts.models import (
     TicketRow,
     TimeEntryRow,
 )
+from app.ingest.models import SweepSeenId
 from connectors.sdk import (
     Deletion,
     Fact,
@@ -184,22 +185,43 @@ def delete_facts(
     return deleted
 
 
+def remember_seen(session: Session, run_id: int, external_ids: Iterable[str]) -> None:
+    """Note ids a listing run saw (idempotent within the run)."""
+    rows = [{"run_id": run_id, "external_id": e} for e in set(external_ids)]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert_rows = upsert(SweepSeenId).on_conflict_do_nothing()
+    session.connection().execute(insert_rows, rows)
+
+
 def unseen_ids(
     session: Session,
     source_id: int,
     fact_type: FactType,
-    seen: set[str],
+    run_id: int,
     *,
     synced_before: datetime,
 ) -> list[str]:
-    """After a complete listing: the stored facts the PSA no longer has.
+    """After a complete listing: the stored facts the PSA no longer has (not seen by the run).
 
     Rows written after the listing began are kept (they were seen by a newer read).
     """
     row_class = ROW_FOR_FACT[fact_type]
-    stored = session.scalars(
-        select(row_class.external_id).where(
-            and_(row_class.source_id == source_id, row_class.synced_at < synced_before)
+    seen = select(SweepSeenId.external_id).where(
+        SweepSeenId.run_id == run_id, SweepSeenId.external_id == row_class.external_id
+    )
+    return list(
+        session.scalars(
+            select(row_class.external_id).where(
+                row_class.source_id == source_id,
+                row_class.synced_at < synced_before,
+                ~seen.exists(),
+            )
         )
-    ).all()
-    return [external_id for external_id in stored if external_id not in seen]
+    )
+
+
+def forget_seen(session: Session, run_id: int) -> None:
+    session.execute(delete(SweepSeenId).where(SweepSeenId.run_id == run_id))

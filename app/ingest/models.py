@@ -54,3 +54,18 @@ class SyncRun(Base):
     requests: Mapped[int] = mapped_column(Integer, default=0)
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
+
+
+class SweepSeenId(Base):
+    """An id a listing stream (sweep or full refresh) saw during one run.
+
+    Kept in the database rather than in memory, so a sweep over millions of records runs in
+    flat memory; the rows go when the run ends.
+    """
+
+    __tablename__ = "sweep_seen_ids"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("sync_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)

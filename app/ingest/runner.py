@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 
 from app.db import Database, utcnow
 from app.errors import InvalidInput
-from app.facts.store import WriteResult, unseen_ids
+from app.facts.store import WriteResult, forget_seen, remember_seen, unseen_ids
 from app.ingest.models import RunStatus, SyncCursor, SyncRun
 from app.kpis.dirty import store_facts
 from app.kpis.rollup import refresh_dirty_days
@@ -269,7 +269,6 @@ class SyncRunner:
             cursor = None if (full or spec.sweeps is not None) else state.cursor
         outcome = StreamOutcome(stream=spec.name, status=RunStatus.RUNNING, run_id=run_id)
         requests_before = stats.requests
-        seen: set[str] = set()
         tracker = StreamProgress(source=source.name, stream=spec.name)
         with structlog.contextvars.bound_contextvars(stream=spec.name, run_id=run_id):
             log.info("sync_stream_started", trigger=trigger, resuming=cursor is not None)
@@ -277,9 +276,6 @@ class SyncRunner:
                 async for page in connector.read(spec.name, cursor, since=since):
                     store_started = time.perf_counter()
                     facts = [f for r in page.records for f in connector.normalize(spec.name, r)]
-                    if spec.sweeps is not None:
-                        seen.update(page.seen_ids)
-                        seen.update(f.external_id for f in facts if f.fact_type == spec.sweeps)
                     written = self._store_page(source.id, spec, run_id, page, facts, outcome)
                     outcome.pages += 1
                     outcome.records += len(page.records) or len(page.seen_ids)
@@ -291,7 +287,7 @@ class SyncRunner:
                     if progress:
                         progress(tracker)
                 if spec.sweeps is not None:
-                    self._remove_unseen(source.id, spec, seen, run_started, outcome)
+                    self._remove_unseen(source.id, spec, run_id, run_started, outcome)
                 outcome.status = RunStatus.SUCCEEDED
             except ConnectorError as exc:
                 outcome.status = RunStatus.FAILED
@@ -335,7 +331,10 @@ class SyncRunner:
     ) -> WriteResult:
         with self.db.session() as session:
             written = store_facts(session, source_id, facts, self.settings.tz)
-            if spec.sweeps is None:
+            if spec.sweeps is not None:
+                seen = [f.external_id for f in facts if f.fact_type == spec.sweeps]
+                remember_seen(session, run_id, [*page.seen_ids, *seen])
+            else:
                 session.execute(
                     update(SyncCursor)
                     .where(SyncCursor.source_id == source_id, SyncCursor.stream == spec.name)
@@ -357,17 +356,18 @@ class SyncRunner:
         self,
         source_id: int,
         spec: StreamSpec,
-        seen: set[str],
+        run_id: int,
         run_started: datetime,
         outcome: StreamOutcome,
     ) -> None:
         assert spec.sweeps is not None
         with self.db.session() as session:
-            gone = unseen_ids(session, source_id, spec.sweeps, seen, synced_before=run_started)
+            gone = unseen_ids(session, source_id, spec.sweeps, run_id, synced_before=run_started)
             deletions = [Deletion(spec.sweeps, external_id) for external_id in gone]
             outcome.facts_deleted += store_facts(
                 session, source_id, deletions, self.settings.tz
             ).deleted
+            forget_seen(session, run_id)
 
     def _refresh_kpis(self, source_id: int) -> int:
         """Re-aggregate the KPI days this run's pages changed (also after a failure: what
@@ -389,6 +389,8 @@ class SyncRunner:
             assert run is not None and state is not None
             run.status = outcome.status
             run.finished_at = now
+            if spec.sweeps is not None:
+                forget_seen(session, outcome.run_id)  # a failed pass starts over next time
             run.requests = outcome.requests
             run.error_code = outcome.error_code
             run.error_message = outcome.error_message
