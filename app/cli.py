@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from pydantic import ValidationError
 from rich.console import Console
 
 from app.settings import Settings, get_settings
@@ -24,8 +25,12 @@ out = Console(width=None if sys.stdout.isatty() else 140)
 def _settings() -> Settings:
     try:
         return get_settings()
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        console.print(f"[red]Settings problem:[/red] {exc}")
+    except ValidationError as exc:
+        for problem in exc.errors(include_url=False, include_input=False):
+            field = ".".join(str(part) for part in problem["loc"])
+            where = f"NORTHSTAR_{field.upper()}: " if field else ""
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            console.print(f"[red]Settings problem:[/red] {where}{message}", soft_wrap=True)
         raise SystemExit(2) from None
 
 

@@ -132,3 +132,20 @@ def test_kpis_rebuild_recomputes_the_store(
     with db.session() as session:
         assert session.query(KpiDailyRollup).filter_by(dim="all").count() > 0
     db.dispose()
+
+
+def test_production_without_a_key_refuses_to_start_and_says_how_to_fix_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NORTHSTAR_ENVIRONMENT", "production")
+    monkeypatch.delenv("NORTHSTAR_ENCRYPTION_KEY", raising=False)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main(["migrate"])
+    finally:
+        get_settings.cache_clear()
+
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "NORTHSTAR_ENCRYPTION_KEY is required" in err and "northstar genkey" in err
