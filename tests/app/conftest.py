@@ -14,11 +14,14 @@ from fake_psa import (
     make_clients,
     make_tickets,
 )
+from kpi_world import FACTS, NY
 from leak_guard import CheckedClient
 
 from app.api.context import ServiceContext
 from app.db import Database
 from app.ingest.registry import registry
+from app.kpis.dirty import store_facts
+from app.kpis.rollup import refresh_dirty_days
 from app.main import create_app
 from app.security.apikeys import create_api_key
 from app.security.models import KeyScope
@@ -67,3 +70,18 @@ def api(fake: FakeSetup) -> Iterator[Api]:
             read={"X-API-Key": read},
             setup=fake,
         )
+
+
+@pytest.fixture
+def kpi_source(api: Api) -> Api:
+    """The hand-made facts of tests/kpi_world.py stored through the sync path (facts, dirty
+    days, refresh), served with New York as the reporting time zone."""
+    context = api.setup.context
+    context.settings = context.settings.model_copy(
+        update={"reporting_timezone": "America/New_York"}
+    )
+    context.runner.settings = context.settings
+    with context.db.session() as session:
+        store_facts(session, api.setup.source_id, FACTS, NY)
+        refresh_dirty_days(session, api.setup.source_id, NY)
+    return api
