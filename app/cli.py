@@ -243,6 +243,53 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(_settings(), host=args.host, port=args.port, serve=not args.no_serve)
 
 
+def cmd_bi(args: argparse.Namespace) -> int:
+    from sqlalchemy import create_engine
+
+    from app.bi.sqlviews import create_readonly_user
+    from app.errors import NorthstarError
+
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    try:
+        if engine.dialect.name != "postgresql":
+            console.print(
+                "SQL views for BI tools are a PostgreSQL feature, and this Northstar uses "
+                f"{engine.dialect.name}. Use the CSV exports or /metrics instead, or move to "
+                "PostgreSQL (see docs/bi.md)."
+            )
+            return 2
+        login = create_readonly_user(engine, args.name, args.password)
+    except NorthstarError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        return 2
+    finally:
+        engine.dispose()
+    console.print(
+        f"Read-only login {login.user} can SELECT these views and nothing else: "
+        f"{', '.join(login.views)}. Paste into Metabase or Grafana (PostgreSQL):"
+    )
+    for label, value in (
+        ("Host", login.host),
+        ("Port", login.port),
+        ("Database", login.database),
+        ("User", login.user),
+        ("Password", login.password),
+    ):
+        out.print(f"{label + ':':<10} {value}", highlight=False)
+    console.print(
+        "If the BI tool runs on another machine, use this server's address as seen from "
+        "there, and allow the login in pg_hba.conf."
+    )
+    if login.can_create_tables:
+        console.print(
+            "[yellow]This PostgreSQL lets every login create tables in the schema (the "
+            "default before version 15). The BI login cannot change Northstar's data, but "
+            "to stop it adding tables run: REVOKE CREATE ON SCHEMA public FROM PUBLIC;[/yellow]"
+        )
+    return 0
+
+
 def _parse_date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -301,6 +348,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kpi_rebuild.add_argument("--source", help="Only this source (id or name).")
     kpi_rebuild.add_argument("--since", type=_parse_date, help="Only from this day, YYYY-MM-DD.")
+    bi = add("bi", cmd_bi, "Connect BI tools: a read-only PostgreSQL login for the bi_* views.")
+    bi_commands = bi.add_subparsers(dest="bi_command", required=True)
+    readonly = bi_commands.add_parser(
+        "create-readonly-user",
+        help="Create (or update) a login that can only read the bi_* views; prints what to "
+        "paste into Metabase or Grafana.",
+    )
+    readonly.add_argument(
+        "--name", default="northstar_bi", help="Role name (default: %(default)s)."
+    )
+    readonly.add_argument(
+        "--password", help="The login's password (default: a new random one, printed once)."
+    )
     add("genkey", cmd_genkey, "Print a new encryption key for NORTHSTAR_ENCRYPTION_KEY.")
     demo = add("demo", cmd_demo, "Set up a demo with the built-in PSA simulators and serve it.")
     demo.add_argument("--host")

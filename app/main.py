@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from app.api.context import ServiceContext
 from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
+from app.bi.router import router as bi_router
 from app.goals.alignment_router import router as alignment_router
 from app.goals.router import router as goals_router
 from app.kpis.router import router as kpis_router
@@ -72,4 +73,5 @@ def create_app(
     api.include_router(goals_router)
     api.include_router(alignment_router)
     app.include_router(api)
+    app.include_router(bi_router)
     return app

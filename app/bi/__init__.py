@@ -1,0 +1,1 @@
+"""Feeds for the BI tools MSPs already use: Prometheus `/metrics` and PostgreSQL views."""
