@@ -38,10 +38,26 @@ Format = Annotated[
 VALUE_COLUMNS = ["period_start", "period_end", "value", "numerator", "denominator", "sample_size"]
 
 
-@router.get("", response_model=list[KpiOut], summary="The KPI catalogue")
-def list_kpis(session: SessionDep, _key: ReadKey) -> Any:
+CATALOGUE_COLUMNS = ["key", "name", "unit", "direction", "category", "manual", "definition"]
+
+
+@router.get(
+    "",
+    response_model=list[KpiOut],
+    summary="The KPI catalogue",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def list_kpis(
+    request: Request,
+    session: SessionDep,
+    _key: ReadKey,
+    format: Format = None,
+) -> Any:
     """Every KPI with its unit, direction and exact definition, manual ones included."""
-    return [KpiOut.of(k) for k in manual.all_kpis(session)]
+    kpis = [KpiOut.of(k) for k in manual.all_kpis(session)]
+    if wants_csv(request, format):
+        return csv_response((k.model_dump() for k in kpis), CATALOGUE_COLUMNS, "kpis.csv")
+    return kpis
 
 
 @router.post("", response_model=KpiOut, status_code=201, summary="Declare a manual KPI")

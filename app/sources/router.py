@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import delete, select
 
 from app.api.deps import AdminKey, ContextDep, ReadKey, SessionDep
+from app.api.tabular import csv_response, wants_csv
 from app.db import utcnow
 from app.errors import InvalidInput
 from app.ingest.models import SyncCursor, SyncRun
@@ -66,10 +67,36 @@ def _out(session: SessionDep, cipher: CredentialCipher, source: Source) -> Sourc
     )
 
 
-@router.get("/connectors", response_model=list[ConnectorOut], summary="Installed PSA connectors")
-def list_connectors(_key: ReadKey) -> Any:
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
+Format = Annotated[
+    Literal["json", "csv"] | None,
+    Query(description="`csv` for a CSV file (or send `Accept: text/csv`)."),
+]
+SOURCE_COLUMNS = [
+    "id",
+    "name",
+    "kind",
+    "status",
+    "status_code",
+    "status_message",
+    "fast_interval_minutes",
+    "slow_interval_minutes",
+    "sync_requested_at",
+    "created_at",
+    "updated_at",
+]
+RUN_COLUMNS = list(RunOut.model_fields)
+
+
+@router.get(
+    "/connectors",
+    response_model=list[ConnectorOut],
+    summary="Installed PSA connectors",
+    responses=CSV_RESPONSE,
+)
+def list_connectors(request: Request, _key: ReadKey, format: Format = None) -> Any:
     """Which PSAs this Northstar can read, with the settings each one needs."""
-    return [
+    connectors = [
         ConnectorOut(
             kind=kind,
             name=cls.display_name,
@@ -78,11 +105,30 @@ def list_connectors(_key: ReadKey) -> Any:
         )
         for kind, cls in sorted(registry.all().items())
     ]
+    if wants_csv(request, format):
+        rows = (
+            {"kind": c.kind, "name": c.name, "streams": " ".join(c.streams)} for c in connectors
+        )
+        return csv_response(rows, ["kind", "name", "streams"], "connectors.csv")
+    return connectors
 
 
-@router.get("/sources", response_model=list[SourceOut], summary="List sources")
-def list_sources(session: SessionDep, context: ContextDep, _key: ReadKey) -> Any:
-    return [_out(session, context.cipher, s) for s in service.list_sources(session)]
+@router.get(
+    "/sources", response_model=list[SourceOut], summary="List sources", responses=CSV_RESPONSE
+)
+def list_sources(
+    request: Request,
+    session: SessionDep,
+    context: ContextDep,
+    _key: ReadKey,
+    format: Format = None,
+) -> Any:
+    """Your PSA connections, their status and the state of each stream (CSV: one row per
+    source, without settings)."""
+    sources = [_out(session, context.cipher, s) for s in service.list_sources(session)]
+    if wants_csv(request, format):
+        return csv_response((s.model_dump() for s in sources), SOURCE_COLUMNS, "sources.csv")
+    return sources
 
 
 @router.post("/sources", response_model=SourceOut, status_code=201, summary="Add a source")
@@ -196,19 +242,33 @@ def request_sync(source_id: int, session: SessionDep, context: ContextDep, _key:
     )
 
 
-@router.get("/sources/{source_id}/runs", response_model=list[RunOut], summary="Sync history")
+@router.get(
+    "/sources/{source_id}/runs",
+    response_model=list[RunOut],
+    summary="Sync history",
+    responses=CSV_RESPONSE,
+)
 def list_runs(
     source_id: int,
+    request: Request,
     session: SessionDep,
     _key: ReadKey,
     limit: Annotated[int, Query(ge=1, le=500, description="How many runs, newest first.")] = 50,
+    format: Format = None,
 ) -> Any:
+    """What each sync did, newest first: records, pages, requests, and what went wrong."""
     service.get_source(session, source_id)
-    return list(
-        session.scalars(
+    runs = [
+        RunOut.model_validate(run)
+        for run in session.scalars(
             select(SyncRun)
             .where(SyncRun.source_id == source_id)
             .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
             .limit(limit)
         )
-    )
+    ]
+    if wants_csv(request, format):
+        return csv_response(
+            (r.model_dump() for r in runs), RUN_COLUMNS, f"source-{source_id}-runs.csv"
+        )
+    return runs

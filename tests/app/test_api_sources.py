@@ -171,3 +171,31 @@ def test_connectors_list_their_config_schema(api: Any) -> None:
     assert fake["kind"] == "fakepsa"
     assert fake["streams"] == ["clients", "tickets", "ticket_sweep"]
     assert "api_token" in fake["config_schema"]["properties"]
+
+
+@pytest.mark.anyio
+async def test_every_sources_list_comes_as_csv_too(api: Any) -> None:
+    await api.setup.context.runner.sync_source(api.setup.source_id, trigger="cli")
+    csv_headers = {**api.read, "Accept": "text/csv"}
+
+    sources = api.client.get("/api/v1/sources", headers=csv_headers)
+    runs = api.client.get(
+        f"/api/v1/sources/{api.setup.source_id}/runs?format=csv", headers=api.read
+    )
+    connectors = api.client.get("/api/v1/connectors?format=csv", headers=api.read)
+
+    assert sources.headers["content-type"].startswith("text/csv")
+    assert sources.text.splitlines()[0].startswith("id,name,kind,status,")
+    assert sources.text.splitlines()[1].startswith(
+        f"{api.setup.source_id},Fake PSA,fakepsa,active,"
+    )
+    assert TOKEN not in sources.text
+    assert [line.split(",")[1] for line in runs.text.splitlines()[1:]] == [
+        "ticket_sweep",
+        "tickets",
+        "clients",
+    ]
+    assert connectors.text.splitlines() == [
+        "kind,name,streams",
+        "fakepsa,Fake PSA,clients tickets ticket_sweep",
+    ]

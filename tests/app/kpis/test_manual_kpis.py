@@ -113,3 +113,14 @@ def test_a_read_key_cannot_declare(api: Any) -> None:
     response = api.client.post("/api/v1/kpis", headers=api.read, json=PULSE)
 
     assert response.status_code == 403
+
+
+def test_the_catalogue_comes_as_csv(api: Any) -> None:
+    declare(api)
+
+    response = api.client.get("/api/v1/kpis", headers={**api.read, "Accept": "text/csv"})
+
+    lines = response.text.splitlines()
+    assert lines[0] == "key,name,unit,direction,category,manual,definition"
+    assert lines[1].startswith("tickets_created,Tickets created,count,neutral,service,false,")
+    assert lines[-1].startswith("team_confidence,Team confidence pulse,score,up,manual,true,")
