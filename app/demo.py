@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from rich.console import Console
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from app.goals.examples import seed_example_plan, shift_months
 from app.ingest.locks import source_sync_lock
 from app.ingest.runner import StreamOutcome, Trigger
 from app.ingest.sandbox import sandbox_base_url, sandbox_support
+from app.kpis.periods import previous_quarter
 from app.settings import Settings
 from app.sources.models import Source
 from app.sources.service import create_source
@@ -100,11 +101,6 @@ def seed_demo_plan(context: ServiceContext) -> None:
         seed_example_plan(session, start=shift_months(today.replace(day=1), -5), today=today)
 
 
-def last_quarter(today: date) -> str:
-    quarter = (today.month - 1) // 3  # the one before the current quarter, 0-based
-    return f"{today.year}-Q{quarter}" if quarter else f"{today.year - 1}-Q4"
-
-
 def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: bool) -> int:
     import uvicorn
 
@@ -132,7 +128,7 @@ def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: b
     say(f"\n[bold]Northstar is ready.[/bold] Admin API key (shown once): {key.key}")
     say(f"  API docs (click Authorize, paste the key): {base}/docs")
     say(f"  Scorecard:     curl -H 'X-API-Key: {key.key}' {base}/alignment")
-    quarter = last_quarter(datetime.now(settings.tz).date())
+    quarter = previous_quarter(datetime.now(settings.tz).date())
     say(f"  Last quarter:  {base}/reviews/{quarter}?format=html  (send the key as X-API-Key)")
     say(f"  Health:        {base}/health")
     say(f"  Your sources:  curl -H 'X-API-Key: {key.key}' {base}/sources")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from app.api.context import ServiceContext
 from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
+from app.bi.odata.router import router as odata_router
 from app.bi.router import router as bi_router
 from app.goals.alignment_router import router as alignment_router
 from app.goals.router import router as goals_router
@@ -17,6 +18,7 @@ from app.kpis.router import router as kpis_router
 from app.logging import configure_logging
 from app.settings import Settings, get_settings
 from app.sources.router import router as sources_router
+from app.web.router import router as web_router
 
 API_PREFIX = "/api/v1"
 
@@ -74,4 +76,6 @@ def create_app(
     api.include_router(alignment_router)
     app.include_router(api)
     app.include_router(bi_router)
+    app.include_router(odata_router)
+    app.include_router(web_router)
     return app

@@ -6,7 +6,12 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import (
+    APIKeyCookie,
+    APIKeyHeader,
+    HTTPAuthorizationCredentials,
+    HTTPBearer,
+)
 from sqlalchemy.orm import Session
 
 from app.api.context import ServiceContext
@@ -15,6 +20,10 @@ from app.security.apikeys import find_active_key
 from app.security.models import ApiKey, KeyScope
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer ns_...`")
+COOKIE_NAME = "northstar_key"
+api_key_cookie = APIKeyCookie(
+    name=COOKIE_NAME, auto_error=False, description="Set by the scorecard page's login form."
+)
 api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An API key in the X-API-Key header."
 )
@@ -75,11 +84,23 @@ def require_read(
     session: SessionDep,
     bearer_credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     header_key: Annotated[str | None, Security(api_key_header)],
+    cookie_key: Annotated[str | None, Security(api_key_cookie)],
 ) -> ApiKey:
-    return authenticate(session, presented_key(bearer_credentials, header_key))
+    # The scorecard page's login cookie lets its links (reviews, CSV) open in the browser.
+    return authenticate(session, presented_key(bearer_credentials, header_key) or cookie_key)
 
 
-def require_admin(key: Annotated[ApiKey, Depends(require_read)]) -> ApiKey:
+def require_admin(
+    key: Annotated[ApiKey, Depends(require_read)],
+    bearer_credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+    header_key: Annotated[str | None, Security(api_key_header)],
+) -> ApiKey:
+    if presented_key(bearer_credentials, header_key) is None:
+        # A cookie is sent by the browser on its own; changes need the key sent on purpose.
+        raise Forbidden(
+            "Changes need the API key in the `Authorization` or `X-API-Key` header.",
+            code="api_key_header_required",
+        )
     if key.scope != KeyScope.ADMIN:
         raise Forbidden(
             "This API key can only read. Changes need a key created with `--scope admin`.",

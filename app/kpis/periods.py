@@ -102,3 +102,9 @@ def parse_period(text: str) -> tuple[Period, Grain]:
         "(2025-11), a quarter (2025-Q4) or a year (2025).",
         code="invalid_period",
     )
+
+
+def previous_quarter(day: date) -> str:
+    """The quarter before the one containing `day`, as `2025-Q4`."""
+    quarter = (day.month - 1) // 3  # the current quarter's 0-based index
+    return f"{day.year}-Q{quarter}" if quarter else f"{day.year - 1}-Q4"
