@@ -82,6 +82,17 @@ def _scrub_rendered(
     return event_dict
 
 
+class DropQueryStrings(logging.Filter):
+    """Access-log lines keep the path and drop the query string: a BI tool may send its API
+    key as `?api_key=` (Power BI can only send it that way)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
 def configure_logging(*, log_format: str = "console", level: str = "INFO") -> None:
     """Route structlog and the standard library through one redacting pipeline."""
     shared: list[Any] = [
@@ -119,5 +130,8 @@ def configure_logging(*, log_format: str = "console", level: str = "INFO") -> No
     root.handlers = [h for h in root.handlers if h.get_name() != _HANDLER_NAME]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, DropQueryStrings) for f in access.filters):
+        access.addFilter(DropQueryStrings())
     for noisy in ("httpx", "httpcore", "apscheduler.executors.default"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -40,3 +40,22 @@ def test_sync_lines_carry_source_stream_and_run(capsys: object) -> None:
     line = LOG_COLLECTOR.lines[before]
     assert '"source": "Acme PSA"' in line and '"stream": "tickets"' in line
     assert '"run_id": 7' in line
+
+
+def test_access_log_lines_drop_query_strings() -> None:
+    import logging
+
+    from app.logging import DropQueryStrings
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/odata/Tickets?api_key=ns_secret&$top=5", "1.1", 200),
+        None,
+    )
+
+    assert DropQueryStrings().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /odata/Tickets HTTP/1.1" 200'

@@ -1,0 +1,224 @@
+"""`/odata`: the OData v4 feed (read-only) for Power BI and Excel.
+
+Every response carries `OData-Version: 4.0`; every error is `{"error": {"code", "message"}}`.
+A read API key is needed, sent as `Authorization: Bearer`, `X-API-Key`, or the `api_key`
+query parameter (Power BI's service can only send a key that way).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request, Security
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyQuery
+
+from app.api.context import ServiceContext
+from app.api.deps import api_key_header, authenticate, bearer
+from app.bi.odata.csdl import metadata_xml, service_document
+from app.bi.odata.entities import ENTITY_SETS, EntitySet
+from app.bi.odata.errors import ODataError
+from app.bi.odata.query import Options, build_select, count_select, parse_options
+from app.errors import NorthstarError
+from app.logging import secrets_registry
+
+KEY_PARAM = "api_key"
+api_key_query = APIKeyQuery(
+    name=KEY_PARAM,
+    auto_error=False,
+    description="An API key as a query parameter (for Power BI's 'Web API' credential).",
+)
+# Declared for OpenAPI only (they never refuse): the key is checked in `_check_key`, so a
+# missing or wrong key is answered in the OData error format.
+router = APIRouter(
+    prefix="/odata",
+    tags=["odata"],
+    dependencies=[Security(bearer), Security(api_key_header), Security(api_key_query)],
+)
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000  # rows per page; a client may ask for fewer with Prefer: odata.maxpagesize
+HEADERS = {"OData-Version": "4.0"}
+JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true"
+_PAGING = ("$skip", "$top", "$skiptoken")
+
+
+def _error(error: ODataError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=HEADERS)
+
+
+def _json(content: dict[str, Any], extra: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(content, headers={**HEADERS, **(extra or {})}, media_type=JSON_TYPE)
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + router.prefix
+
+
+def _presented_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer ") and auth[7:].strip():
+        return auth[7:].strip()
+    return request.headers.get("x-api-key") or request.query_params.get(KEY_PARAM) or None
+
+
+def _check_key(context: ServiceContext, request: Request) -> None:
+    key = _presented_key(request)
+    if not key:
+        raise ODataError(
+            401,
+            "api_key_missing",
+            "This feed needs an API key: in Power BI choose 'Web API' and paste the key "
+            f"(it is sent as the '{KEY_PARAM}' query parameter), or send it as "
+            "'Authorization: Bearer <key>' or 'X-API-Key'. Create one with "
+            "`northstar apikey create`.",
+        )
+    with context.db.session() as session:
+        try:
+            authenticate(session, key)
+        except NorthstarError as exc:
+            raise ODataError(401, exc.code, exc.message) from None
+    if request.query_params.get(KEY_PARAM) == key:
+        # Access logs print the query string: a valid key sent there is masked from now on.
+        # (Only valid keys are registered, so a caller cannot mask arbitrary log text.)
+        secrets_registry.add(key)
+
+
+def _guarded(request: Request, answer: Any) -> Response:
+    """Authenticate, then run `answer()`; every failure becomes an OData error."""
+    try:
+        _check_key(request.app.state.context, request)
+        result: Response = answer()
+        return result
+    except ODataError as error:
+        return _error(error)
+    except Exception:
+        log.exception("odata request failed")
+        return _error(
+            ODataError(500, "internal_error", "The feed failed to answer; see the server log.")
+        )
+
+
+def _entity_set(name: str) -> EntitySet:
+    declared = ENTITY_SETS.get(name)
+    if declared is None:
+        raise ODataError(
+            404,
+            "unknown_entity_set",
+            f"There is no entity set '{name}'. Entity sets: {', '.join(ENTITY_SETS)}.",
+        )
+    return declared
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _page_size(request: Request) -> tuple[int, dict[str, str]]:
+    for part in request.headers.get("prefer", "").split(","):
+        name, _, raw = part.strip().partition("=")
+        if name.strip().lower() == "odata.maxpagesize" and raw.strip().isdigit():
+            size = max(1, min(int(raw.strip()), PAGE_SIZE))
+            return size, {"Preference-Applied": f"odata.maxpagesize={size}"}
+    return PAGE_SIZE, {}
+
+
+def _next_link(request: Request, options: Options, returned: int) -> str:
+    """The URL of the next page: the same options, with `$skip` (and `$top`) moved on."""
+    items = [(k, v) for k, v in request.query_params.multi_items() if k not in _PAGING]
+    items.append(("$skip", str(options.skip + returned)))
+    if options.top is not None:
+        items.append(("$top", str(options.top - returned)))
+    query = urlencode(items, quote_via=quote, safe="$,'():")
+    return f"{request.url.scheme}://{request.url.netloc}{request.url.path}?{query}"
+
+
+@router.get("", include_in_schema=False)
+@router.get("/", summary="OData service document")
+def service(request: Request) -> Response:
+    """The entity sets of the feed (JSON)."""
+    return _guarded(request, lambda: _json(service_document(_base(request))))
+
+
+@router.get("/$metadata", summary="OData metadata (CSDL XML)")
+def metadata(request: Request) -> Response:
+    """Entity types, keys and EDM types of every set, as CSDL XML."""
+    return _guarded(
+        request, lambda: Response(metadata_xml(), media_type="application/xml", headers=HEADERS)
+    )
+
+
+@router.get("/{name}", summary="Rows of one OData entity set")
+def entity_set(name: str, request: Request) -> Response:
+    """Rows of `name`, filtered, sorted, selected and paged as the query options say;
+    `@odata.nextLink` points at the next page while rows remain."""
+
+    def answer() -> Response:
+        declared = _entity_set(name)
+        options = parse_options(declared, request.query_params)
+        size, applied = _page_size(request)
+        wanted = size if options.top is None else min(size, options.top)
+        statement = build_select(declared, options).offset(options.skip).limit(wanted + 1)
+        context: ServiceContext = request.app.state.context
+        with context.db.session() as session:
+            rows = session.execute(statement).all()
+            total = (
+                session.execute(count_select(declared, options)).scalar_one()
+                if options.count
+                else None
+            )
+        page = rows[:wanted]
+        names = [p.name for p in options.select]
+        select_part = f"({','.join(names)})" if options.select != declared.props else ""
+        body: dict[str, Any] = {"@odata.context": f"{_base(request)}/$metadata#{name}{select_part}"}
+        if total is not None:
+            body["@odata.count"] = total
+        body["value"] = [{n: _value(v) for n, v in zip(names, row, strict=True)} for row in page]
+        more = len(rows) > wanted and (options.top is None or options.top > len(page))
+        if more:
+            body["@odata.nextLink"] = _next_link(request, options, len(page))
+        return _json(body, applied)
+
+    return _guarded(request, answer)
+
+
+@router.get("/{name}/$count", summary="Number of rows of one OData entity set")
+def entity_count(name: str, request: Request) -> Response:
+    """The number of rows matching `$filter`, as plain text (OData's `/$count` segment)."""
+
+    def answer() -> Response:
+        declared = _entity_set(name)
+        options = parse_options(declared, request.query_params)
+        context: ServiceContext = request.app.state.context
+        with context.db.session() as session:
+            total = session.execute(count_select(declared, options)).scalar_one()
+        return Response(str(total), media_type="text/plain", headers=HEADERS)
+
+    return _guarded(request, answer)
+
+
+@router.api_route(
+    "/{rest:path}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+def elsewhere(rest: str, request: Request) -> Response:
+    """Anything else under /odata: a 405 for writes (the feed is read-only), else a 404."""
+    if request.method != "GET":
+        return _error(ODataError(405, "read_only", "The OData feed is read-only."))
+    return _error(
+        ODataError(
+            404,
+            "not_found",
+            f"'/odata/{rest}' is not part of the feed: it serves $metadata and the entity "
+            f"sets {', '.join(ENTITY_SETS)} (single entities by key are not supported).",
+        )
+    )

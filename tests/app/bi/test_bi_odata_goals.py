@@ -1,0 +1,69 @@
+"""Goals (with their current alignment), objectives and alignment snapshots in the feed."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from app.goals.snapshots import take_alignment_snapshots
+
+DAY = date(2025, 3, 1)
+
+
+def post(api: Any, url: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = api.client.post(f"/api/v1{url}", headers=api.admin, json=body)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def odata(api: Any, path: str, **params: str) -> list[dict[str, Any]]:
+    response = api.client.get(f"/odata{path}", headers=api.read, params=params)
+    assert response.status_code == 200, response.text
+    rows: list[dict[str, Any]] = response.json()["value"]
+    return rows
+
+
+def test_goals_carry_their_latest_alignment(kpi_source: Any) -> None:
+    api = kpi_source
+    calm = post(api, "/objectives", {"title": "Calm weeks"})
+    goal = post(
+        api,
+        "/goals",
+        {
+            "objective_id": calm["id"],
+            "title": "Hours in a band (4–8)",
+            "kpi": "hours_logged",
+            "kind": "band",
+            "low": 4,
+            "high": 8,
+            "start_date": "2025-01-01",
+            "due_date": "2025-07-01",
+        },
+    )
+    (before,) = odata(api, "/Goals")
+    assert before["Status"] is None and before["AlignmentDate"] is None
+
+    context = api.setup.context
+    assert take_alignment_snapshots(context.db, context.settings, date(2025, 2, 1)) == 1
+    assert take_alignment_snapshots(context.db, context.settings, DAY) == 1
+    (row,) = odata(api, "/Goals", **{"$filter": f"ObjectiveId eq {calm['id']}"})
+    assert row["AlignmentDate"] == DAY.isoformat()
+    rest = api.client.get(
+        f"/api/v1/goals/{goal['id']}/alignment",
+        headers=api.read,
+        params={"as_of": DAY.isoformat()},
+    ).json()
+    assert row["Status"] == rest["status"]
+    assert row["Progress"] == rest["progress"]
+    assert row["CurrentValue"] == rest["current_value"]
+    assert row["Title"] == goal["title"] and row["KpiKey"] == "hours_logged"
+
+    by_status = odata(api, "/Goals", **{"$filter": f"Status eq '{rest['status']}'"})
+    assert [g["Id"] for g in by_status] == [goal["id"]]
+    snapshots = odata(
+        api, "/AlignmentSnapshots", **{"$filter": f"GoalId eq {goal['id']}", "$orderby": "Date"}
+    )
+    assert [s["Date"] for s in snapshots] == ["2025-02-01", DAY.isoformat()]
+    (objective,) = odata(api, "/Objectives", **{"$select": "Id,Title"})
+    assert objective == {"Id": calm["id"], "Title": "Calm weeks"}
