@@ -5,12 +5,19 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
 CSV_MEDIA_TYPE = "text/csv"
+
+# The `format` query parameter of every list endpoint, and its OpenAPI response entry.
+CsvFormat = Annotated[
+    Literal["json", "csv"] | None,
+    Query(description="`csv` for a CSV file (or send `Accept: text/csv`)."),
+]
+CSV_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {CSV_MEDIA_TYPE: {}}}}
 
 
 def wants_csv(request: Request, format_: str | None = None) -> bool:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from app.api.context import ServiceContext
 from app.api.deps import ContextDep, ReadKey, SessionDep
-from app.api.tabular import csv_response, wants_csv
+from app.api.tabular import CSV_RESPONSES, csv_response, wants_csv
 from app.errors import InvalidInput
 from app.goals import service
 from app.goals.config import get_thresholds
@@ -113,7 +113,7 @@ def _flat(objectives: list[ObjectiveAlignmentOut]) -> list[dict[str, Any]]:
     "/alignment",
     response_model=ScorecardOut,
     summary="The scorecard: is the plan on track?",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_RESPONSES,
 )
 def get_scorecard(
     request: Request,

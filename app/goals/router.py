@@ -7,13 +7,13 @@ Read keys read; changes need an admin key. Lists also come as CSV (`Accept: text
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from app.api.context import ServiceContext
 from app.api.deps import AdminKey, ContextDep, ReadKey, SessionDep
-from app.api.tabular import csv_response, wants_csv
+from app.api.tabular import CSV_RESPONSES, CsvFormat, csv_response, wants_csv
 from app.goals import checkpoints, service
 from app.goals.schemas import (
     CheckInIn,
@@ -37,12 +37,7 @@ def _today(context: ServiceContext) -> date:
     return datetime.now(context.settings.tz).date()
 
 
-Format = Annotated[
-    Literal["json", "csv"] | None,
-    Query(description="`csv` for a CSV file (or send `Accept: text/csv`)."),
-]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found (see `code`)."}}
-CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
 
 
 # ---- objectives ----------------------------------------------------------------------------
@@ -55,14 +50,14 @@ OBJECTIVE_COLUMNS = list(ObjectiveOut.model_fields)
     response_model=list[ObjectiveOut],
     tags=["objectives"],
     summary="List objectives",
-    responses=CSV,
+    responses=CSV_RESPONSES,
 )
 def list_objectives(
     request: Request,
     session: SessionDep,
     _key: ReadKey,
     parent_id: Annotated[int | None, Query(description="Only the children of this one.")] = None,
-    format: Format = None,
+    format: CsvFormat = None,
 ) -> Any:
     """Every objective, oldest first. GET /api/v1/alignment shows them as a tree with their
     progress and status."""
@@ -160,14 +155,18 @@ def _goal_row(goal: GoalOut) -> dict[str, Any]:
 
 
 @router.get(
-    "/goals", response_model=list[GoalOut], tags=["goals"], summary="List goals", responses=CSV
+    "/goals",
+    response_model=list[GoalOut],
+    tags=["goals"],
+    summary="List goals",
+    responses=CSV_RESPONSES,
 )
 def list_goals(
     request: Request,
     session: SessionDep,
     _key: ReadKey,
     objective_id: Annotated[int | None, Query(description="Only this objective's goals.")] = None,
-    format: Format = None,
+    format: CsvFormat = None,
 ) -> Any:
     rows = [GoalOut.of(g) for g in service.list_goals(session, objective_id)]
     if wants_csv(request, format):
@@ -242,10 +241,10 @@ MILESTONE_COLUMNS = list(MilestoneOut.model_fields)
     response_model=list[MilestoneOut],
     tags=["goals"],
     summary="A goal's milestones",
-    responses={**CSV, **NOT_FOUND},
+    responses={**CSV_RESPONSES, **NOT_FOUND},
 )
 def list_milestones(
-    goal_id: int, request: Request, session: SessionDep, _key: ReadKey, format: Format = None
+    goal_id: int, request: Request, session: SessionDep, _key: ReadKey, format: CsvFormat = None
 ) -> Any:
     """Earliest first. GET /api/v1/goals/{id}/alignment says which were hit or missed."""
     rows = [MilestoneOut.of(m) for m in checkpoints.list_milestones(session, goal_id)]
@@ -305,7 +304,7 @@ CHECK_IN_COLUMNS = list(CheckInOut.model_fields)
     response_model=list[CheckInOut],
     tags=["check-ins"],
     summary="List check-ins",
-    responses=CSV,
+    responses=CSV_RESPONSES,
 )
 def list_check_ins(
     request: Request,
@@ -315,7 +314,7 @@ def list_check_ins(
     objective_id: Annotated[int | None, Query(description="Only this objective's.")] = None,
     from_: Annotated[date | None, Query(alias="from", description="From this day.")] = None,
     to: Annotated[date | None, Query(description="Before this day (exclusive).")] = None,
-    format: Format = None,
+    format: CsvFormat = None,
 ) -> Any:
     """Oldest first."""
     rows = [

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from app.api.deps import AdminKey, ContextDep, ReadKey, SessionDep
-from app.api.tabular import csv_response, wants_csv
+from app.api.tabular import CSV_RESPONSES, CsvFormat, csv_response, wants_csv
 from app.errors import Unsupported
 from app.kpis import manual
 from app.kpis.breakdown import kpi_breakdown
@@ -31,10 +31,6 @@ from app.kpis.scope import resolve_scope
 
 router = APIRouter(prefix="/kpis", tags=["kpis"])
 
-Format = Annotated[
-    Literal["json", "csv"] | None,
-    Query(description="`csv` for a CSV file (or send `Accept: text/csv`)."),
-]
 VALUE_COLUMNS = ["period_start", "period_end", "value", "numerator", "denominator", "sample_size"]
 
 
@@ -45,13 +41,13 @@ CATALOGUE_COLUMNS = ["key", "name", "unit", "direction", "category", "manual", "
     "",
     response_model=list[KpiOut],
     summary="The KPI catalogue",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_RESPONSES,
 )
 def list_kpis(
     request: Request,
     session: SessionDep,
     _key: ReadKey,
-    format: Format = None,
+    format: CsvFormat = None,
 ) -> Any:
     """Every KPI with its unit, direction and exact definition, manual ones included."""
     kpis = [KpiOut.of(k) for k in manual.all_kpis(session)]
@@ -93,7 +89,7 @@ def _default_range(today: date, grain: Grain) -> tuple[date, date]:
     "/{key}/values",
     response_model=SeriesOut,
     summary="A KPI over time",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_RESPONSES,
 )
 def kpi_series(
     key: str,
@@ -121,7 +117,7 @@ def kpi_series(
         str | None, Query(description="Board (ConnectWise) or queue (Autotask) name.")
     ] = None,
     priority: Annotated[str | None, Query(description="P1–P4, or a priority's name.")] = None,
-    format: Format = None,
+    format: CsvFormat = None,
 ) -> Any:
     """One row per period: the value, with its numerator, denominator and sample size.
     Periods are calendar periods in the reporting time zone; `value` is null when there was
@@ -176,7 +172,7 @@ def kpi_series(
     "/{key}/breakdown",
     response_model=BreakdownOut,
     summary="A KPI per client, technician, board or priority",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_RESPONSES,
 )
 def kpi_breakdown_route(
     key: str,
@@ -190,7 +186,7 @@ def kpi_breakdown_route(
     order: Annotated[Literal["desc", "asc"], Query(description="Highest first, or lowest.")] = (
         "desc"
     ),
-    format: Format = None,
+    format: CsvFormat = None,
 ) -> Any:
     """The KPI for one period, one row per member, sorted by value (members with no value
     last): which clients miss SLA, who is over-utilised."""
@@ -262,7 +258,7 @@ def post_observations(
     "/{key}/observations", response_model=list[ObservationOut], summary="A manual KPI's values"
 )
 def get_observations(
-    key: str, request: Request, session: SessionDep, _key: ReadKey, format: Format = None
+    key: str, request: Request, session: SessionDep, _key: ReadKey, format: CsvFormat = None
 ) -> Any:
     kpi = manual.get_kpi(session, key)
     rows = [

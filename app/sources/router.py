@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import delete, select
 
 from app.api.deps import AdminKey, ContextDep, ReadKey, SessionDep
-from app.api.tabular import csv_response, wants_csv
+from app.api.tabular import CSV_RESPONSES, CsvFormat, csv_response, wants_csv
 from app.db import utcnow
 from app.errors import InvalidInput
 from app.ingest.models import SyncCursor, SyncRun
@@ -67,11 +67,6 @@ def _out(session: SessionDep, cipher: CredentialCipher, source: Source) -> Sourc
     )
 
 
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
-Format = Annotated[
-    Literal["json", "csv"] | None,
-    Query(description="`csv` for a CSV file (or send `Accept: text/csv`)."),
-]
 SOURCE_COLUMNS = [
     "id",
     "name",
@@ -92,9 +87,9 @@ RUN_COLUMNS = list(RunOut.model_fields)
     "/connectors",
     response_model=list[ConnectorOut],
     summary="Installed PSA connectors",
-    responses=CSV_RESPONSE,
+    responses=CSV_RESPONSES,
 )
-def list_connectors(request: Request, _key: ReadKey, format: Format = None) -> Any:
+def list_connectors(request: Request, _key: ReadKey, format: CsvFormat = None) -> Any:
     """Which PSAs this Northstar can read, with the settings each one needs."""
     connectors = [
         ConnectorOut(
@@ -114,14 +109,14 @@ def list_connectors(request: Request, _key: ReadKey, format: Format = None) -> A
 
 
 @router.get(
-    "/sources", response_model=list[SourceOut], summary="List sources", responses=CSV_RESPONSE
+    "/sources", response_model=list[SourceOut], summary="List sources", responses=CSV_RESPONSES
 )
 def list_sources(
     request: Request,
     session: SessionDep,
     context: ContextDep,
     _key: ReadKey,
-    format: Format = None,
+    format: CsvFormat = None,
 ) -> Any:
     """Your PSA connections, their status and the state of each stream (CSV: one row per
     source, without settings)."""
@@ -246,7 +241,7 @@ def request_sync(source_id: int, session: SessionDep, context: ContextDep, _key:
     "/sources/{source_id}/runs",
     response_model=list[RunOut],
     summary="Sync history",
-    responses=CSV_RESPONSE,
+    responses=CSV_RESPONSES,
 )
 def list_runs(
     source_id: int,
@@ -254,7 +249,7 @@ def list_runs(
     session: SessionDep,
     _key: ReadKey,
     limit: Annotated[int, Query(ge=1, le=500, description="How many runs, newest first.")] = 50,
-    format: Format = None,
+    format: CsvFormat = None,
 ) -> Any:
     """What each sync did, newest first: records, pages, requests, and what went wrong."""
     service.get_source(session, source_id)
