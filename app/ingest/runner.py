@@ -19,11 +19,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 import structlog
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from app.db import Database, utcnow
 from app.errors import InvalidInput
@@ -424,7 +424,7 @@ class SyncRunner:
             )
 
     @staticmethod
-    def _mark_interrupted_runs(session: Any, source_id: int) -> None:
+    def _mark_interrupted_runs(session: Session, source_id: int) -> None:
         # The caller holds the source's lock, so a run still "running" belongs to a process
         # that stopped; its stored pages stand and the next run resumes after them.
         session.execute(

@@ -132,8 +132,3 @@ class Connector(Protocol):
 
     async def aclose(self) -> None:
         """Release HTTP clients."""
-
-
-def ordered_streams(connector: type[Connector] | Connector) -> list[StreamSpec]:
-    """The connector's streams in declaration order (dependencies first)."""
-    return list(connector.streams.values())

@@ -31,7 +31,6 @@ from connectors.sdk.errors import (
     AuthError,
     BudgetExhausted,
     ConfigError,
-    ConnectorError,
     FatalError,
     TransientError,
 )
@@ -353,7 +352,3 @@ class VendorClient:
             f"{httpx.URL(url).path}",
             code="psa_invalid_json",
         )
-
-
-def is_retryable(error: ConnectorError) -> bool:
-    return isinstance(error, TransientError)
