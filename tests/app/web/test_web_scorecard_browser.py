@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
+from live_server import serve_on_loopback
 from sqlalchemy import select
 
 from app.api.context import ServiceContext
@@ -39,12 +36,6 @@ if CHROMIUM is None:
     pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def demo_server(settings: Settings, db: Database) -> Iterator[tuple[str, str, list[str]]]:
     """The demo, served on loopback: both sandbox PSAs synced and the example plan seeded."""
@@ -54,25 +45,9 @@ def demo_server(settings: Settings, db: Database) -> Iterator[tuple[str, str, li
     with db.session() as session:
         key = create_api_key(session, name="browser", scope=KeyScope.READ).key
         titles = list(session.scalars(select(Goal.title).order_by(Goal.id)))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(context=context, run_scheduler=False),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", key, titles
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    app = create_app(context=context, run_scheduler=False)
+    with serve_on_loopback(app) as url:
+        yield url, key, titles
 
 
 def test_the_scorecard_page_shows_every_demo_goal_with_its_status(
