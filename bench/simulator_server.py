@@ -59,11 +59,12 @@ def make_app(vendor: str, tickets: int, port: int, latency: float) -> Any:
                     for k, v in asdict(summary).items()
                 }
             else:
-                body = {
-                    "requests": getattr(simulator, "stats", None).__dict__
-                    if hasattr(simulator, "stats")
-                    else None
-                }
+                # Requests answered so far, per API resource (ConnectWise: method and path;
+                # Autotask: entity).
+                stats = getattr(simulator, "stats", None)
+                counts = stats.requests if stats is not None else simulator.requests
+                rows = getattr(stats, "rows_served", {})
+                body = {"requests": dict(counts), "rows_served": dict(rows)}
             payload = json.dumps(body, default=str).encode()
             await send(
                 {

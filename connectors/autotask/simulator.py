@@ -73,6 +73,7 @@ class SimulatorStats:
     """What the simulator saw; tests and benchmarks read it (`vars(stats)` works)."""
 
     requests: Counter[str] = field(default_factory=Counter)  # answered, incl. faults
+    rows_served: Counter[str] = field(default_factory=Counter)  # query result rows, by entity
     next_page_requests: int = 0
     max_in_flight: Counter[str] = field(default_factory=Counter)
     thread_limit_rejections: Counter[str] = field(default_factory=Counter)
@@ -398,6 +399,7 @@ class AutotaskSimulator:
             else None,
         }
         items_out = [self._project(table, row, include_names) for row in page]
+        self.stats.rows_served[table.entity] += len(items_out)
         return 200, {"items": items_out, "pageDetails": page_details}, {}
 
     def _page_url(
