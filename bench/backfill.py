@@ -89,10 +89,15 @@ def start_simulator(vendor: str, tickets: int, port: int, latency: float) -> sub
     raise RuntimeError("the simulator did not start")
 
 
+def simulator_counts(port: int) -> dict[str, Any]:
+    """What the simulator has counted so far: `requests` per API resource and, for
+    Autotask, `rows_served` per entity."""
+    return dict(httpx.get(f"http://127.0.0.1:{port}/__bench/requests", timeout=10).json())
+
+
 def simulator_requests(port: int) -> Counter[str]:
     """Requests the simulator has answered so far, per API resource."""
-    body = httpx.get(f"http://127.0.0.1:{port}/__bench/requests", timeout=10).json()
-    return Counter(body["requests"])
+    return Counter(simulator_counts(port)["requests"])
 
 
 def connector_streams(vendor: str) -> list[Any]:
@@ -117,8 +122,7 @@ RELATED_ENTITIES = {
 
 
 def related_rows(vendor: str, port: int) -> dict[str, int]:
-    body = httpx.get(f"http://127.0.0.1:{port}/__bench/requests", timeout=10).json()
-    served = body.get("rows_served") or {}
+    served = simulator_counts(port).get("rows_served") or {}
     return {entity: int(served.get(entity, 0)) for entity in RELATED_ENTITIES.get(vendor, ())}
 
 
