@@ -1,7 +1,9 @@
 """Which local days a page of facts changes, so only those days are re-aggregated.
 
 Called before the page is written: it compares each incoming fact with the stored row and
-returns the days of both versions' events when anything a rollup reads differs. A ticket
+returns the days whose sums the difference changes. For a ticket that is the day of each
+event whose inputs changed (a ticket resolved today dirties today, not the day it was
+opened), or every event day of both versions when its client or scope changed. A ticket
 whose scope (board, priority, assignee) changes also dirties the days of its time entries
 and survey responses, which are scoped through it; a technician whose utilisation flag
 flips dirties the days of its time.
@@ -33,6 +35,14 @@ TICKET_READ = (
     "resolution_met",
 )
 TICKET_SCOPE = ("assignee_external_id", "board", "priority_level", "priority")
+TICKET_DIMENSIONS = ("client_external_id", *TICKET_SCOPE)
+# What each ticket event adds to its day depends on these fields (and the dimensions).
+TICKET_EVENT_INPUTS = {
+    "created_at": ("created_at",),
+    "closed_at": ("closed_at",),
+    "first_response_at": ("first_response_at", "created_at", "response_met"),
+    "resolved_at": ("resolved_at", "created_at", "resolution_met"),
+}
 ENTRY_READ = (
     "work_date",
     "hours",
@@ -101,6 +111,26 @@ def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return True
 
 
+def _ticket_days(old: dict[str, Any] | None, new: dict[str, Any] | None, tz: tzinfo) -> set[date]:
+    """The days whose sums change when a ticket goes from `old` to `new` (None: absent)."""
+    both = _event_days(FactType.TICKET, old, tz) | _event_days(FactType.TICKET, new, tz)
+    if (
+        old is None
+        or new is None
+        or not _same(_pick(old, TICKET_DIMENSIONS), _pick(new, TICKET_DIMENSIONS))
+    ):
+        return both
+    days: set[date] = set()
+    for event, inputs in TICKET_EVENT_INPUTS.items():
+        if not _same(_pick(old, inputs), _pick(new, inputs)):
+            days |= {local_day(v[event], tz) for v in (old, new) if v[event] is not None}
+    return days
+
+
+def _pick(values: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    return {f: values[f] for f in fields}
+
+
 def touched_days(
     session: Session, source_id: int, items: Iterable[FactOrDeletion], tz: tzinfo
 ) -> set[date]:
@@ -130,7 +160,10 @@ def touched_days(
                 # Its time (maybe stored before the technician was) counts differently now.
                 flipped_technicians.append(external_id)
                 continue
-            days |= _event_days(fact_type, old, tz) | _event_days(fact_type, new, tz)
+            if fact_type is FactType.TICKET:
+                days |= _ticket_days(old, new, tz)
+            else:
+                days |= _event_days(fact_type, old, tz) | _event_days(fact_type, new, tz)
             if (
                 fact_type is FactType.TICKET
                 and old is not None

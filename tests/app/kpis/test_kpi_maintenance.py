@@ -68,6 +68,41 @@ def test_a_change_re_aggregates_only_the_days_it_touched_and_equals_a_rebuild(
         assert (rollups(session), rollups(session, KpiMonthlyRollup)) == incremental
 
 
+def test_a_later_resolution_re_aggregates_only_its_old_and_new_day(kpi_source: Any) -> None:
+    """Its creation, first response and closure still add the same to their days."""
+    context = kpi_source.setup.context
+    source_id = kpi_source.setup.source_id
+    resolved_later = dataclasses.replace(T4, resolved_at=ny(2025, 2, 10), resolution_met=False)
+
+    with context.db.session() as session:
+        store_facts(session, source_id, [resolved_later], NY)
+        reaggregated = refresh_dirty_days(session, source_id, NY)
+        incremental = rollups(session), rollups(session, KpiMonthlyRollup)
+
+    assert reaggregated == 2  # Feb 5 and Feb 10
+    with context.db.session() as session:
+        rebuild(session, source_id, NY)
+        assert (rollups(session), rollups(session, KpiMonthlyRollup)) == incremental
+
+
+def test_a_reopened_ticket_re_aggregates_the_days_its_events_left(kpi_source: Any) -> None:
+    context = kpi_source.setup.context
+    source_id = kpi_source.setup.source_id
+    reopened = dataclasses.replace(
+        T4, resolved_at=None, closed_at=None, is_closed=False, resolution_met=None
+    )
+
+    with context.db.session() as session:
+        store_facts(session, source_id, [reopened], NY)
+        reaggregated = refresh_dirty_days(session, source_id, NY)
+        incremental = rollups(session), rollups(session, KpiMonthlyRollup)
+
+    assert reaggregated == 2  # Feb 5 (resolution) and Feb 6 (closure)
+    with context.db.session() as session:
+        rebuild(session, source_id, NY)
+        assert (rollups(session), rollups(session, KpiMonthlyRollup)) == incremental
+
+
 def test_a_sync_through_the_runner_refreshes_the_kpis(fake: Any) -> None:
     import asyncio
 
