@@ -33,6 +33,7 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(__file__).with_name("out") / "rollup-work.db"
+    work.parent.mkdir(exist_ok=True)
     timings = []
     for _ in range(args.repeat):
         shutil.copy(args.store, work)
