@@ -107,6 +107,15 @@ class _Upsert:
 _UPSERTS: dict[tuple[str, tuple[str, ...], str], _Upsert] = {}
 
 
+def _bind_conversion(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What SQLAlchemy does to a parameter of this type on this backend (the dialect's own
+    implementation: SQLite's writes datetimes in the one text form comparisons rely on)."""
+    conversion: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(
+        dialect
+    )
+    return conversion
+
+
 def _compiled_upsert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Upsert:
     key = (table.name, columns, dialect.name)
     if key not in _UPSERTS:
@@ -129,7 +138,9 @@ def _compiled_upsert(table: Table, columns: tuple[str, ...], dialect: Dialect) -
         _UPSERTS[key] = _Upsert(
             sql=compiled.string,
             columns=order,
-            convert=tuple(table.c[c].type.bind_processor(dialect) for c in order),
+            convert=tuple(
+                table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in order
+            ),
             named=not compiled.positional,
         )
     return _UPSERTS[key]

@@ -4,6 +4,7 @@ equals a full rebuild."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from typing import Any
 
 from kpi_world import FACTS, NY, T4, ny
@@ -46,61 +47,80 @@ def test_an_unchanged_page_re_aggregates_nothing(kpi_source: Any) -> None:
         assert refresh_dirty_days(session, kpi_source.setup.source_id, NY) == 0
 
 
+def store_and_refresh(kpi_source: Any, changed: Any) -> int:
+    """Store one changed fact and refresh its dirty days; checks the rollups then equal a
+    full rebuild and returns how many days were re-aggregated."""
+    context = kpi_source.setup.context
+    source_id = kpi_source.setup.source_id
+    with context.db.session() as session:
+        store_facts(session, source_id, [changed], NY)
+        reaggregated = refresh_dirty_days(session, source_id, NY)
+        incremental = rollups(session), rollups(session, KpiMonthlyRollup)
+    with context.db.session() as session:
+        rebuild(session, source_id, NY)
+        assert (rollups(session), rollups(session, KpiMonthlyRollup)) == incremental
+    return reaggregated
+
+
 def test_a_change_re_aggregates_only_the_days_it_touched_and_equals_a_rebuild(
     kpi_source: Any,
 ) -> None:
-    context = kpi_source.setup.context
-    source_id = kpi_source.setup.source_id
     # T4 moves to priority P1 and its resolution to Feb 10: its own event days (Feb 3, 5 → 10,
     # 6), its time entry's day (Feb 3) and its survey's day (Feb 7) change.
     changed = dataclasses.replace(
         T4, priority="Emergency", priority_level=1, resolved_at=ny(2025, 2, 10)
     )
 
-    with context.db.session() as session:
-        store_facts(session, source_id, [changed], NY)
-        reaggregated = refresh_dirty_days(session, source_id, NY)
-        incremental = rollups(session), rollups(session, KpiMonthlyRollup)
-
-    assert reaggregated == 5  # Feb 3, 5, 6, 7 and 10: nothing else
-    with context.db.session() as session:
-        rebuild(session, source_id, NY)
-        assert (rollups(session), rollups(session, KpiMonthlyRollup)) == incremental
+    assert store_and_refresh(kpi_source, changed) == 5  # Feb 3, 5, 6, 7 and 10: nothing else
 
 
 def test_a_later_resolution_re_aggregates_only_its_old_and_new_day(kpi_source: Any) -> None:
     """Its creation, first response and closure still add the same to their days."""
-    context = kpi_source.setup.context
-    source_id = kpi_source.setup.source_id
     resolved_later = dataclasses.replace(T4, resolved_at=ny(2025, 2, 10), resolution_met=False)
 
-    with context.db.session() as session:
-        store_facts(session, source_id, [resolved_later], NY)
-        reaggregated = refresh_dirty_days(session, source_id, NY)
-        incremental = rollups(session), rollups(session, KpiMonthlyRollup)
-
-    assert reaggregated == 2  # Feb 5 and Feb 10
-    with context.db.session() as session:
-        rebuild(session, source_id, NY)
-        assert (rollups(session), rollups(session, KpiMonthlyRollup)) == incremental
+    assert store_and_refresh(kpi_source, resolved_later) == 2  # Feb 5 and Feb 10
 
 
 def test_a_reopened_ticket_re_aggregates_the_days_its_events_left(kpi_source: Any) -> None:
-    context = kpi_source.setup.context
-    source_id = kpi_source.setup.source_id
     reopened = dataclasses.replace(
         T4, resolved_at=None, closed_at=None, is_closed=False, resolution_met=None
     )
 
-    with context.db.session() as session:
-        store_facts(session, source_id, [reopened], NY)
-        reaggregated = refresh_dirty_days(session, source_id, NY)
-        incremental = rollups(session), rollups(session, KpiMonthlyRollup)
+    assert store_and_refresh(kpi_source, reopened) == 2  # Feb 5 (resolution), Feb 6 (closure)
 
-    assert reaggregated == 2  # Feb 5 (resolution) and Feb 6 (closure)
+
+def test_a_ticket_opened_at_local_midnight_counts_on_that_day(kpi_source: Any) -> None:
+    """The instant stored at a day's first second is compared with the day's bounds: it
+    must be stored in the one form the database compares (SQLite keeps text)."""
+    context = kpi_source.setup.context
+    at_midnight = dataclasses.replace(
+        T4,
+        external_id="T-midnight",
+        created_at=ny(2025, 3, 1, 0, 0),
+        first_response_at=None,
+        resolved_at=None,
+        closed_at=None,
+        is_closed=False,
+        response_met=None,
+        resolution_met=None,
+    )
+
+    def created_on(session: Any, day: date) -> float:
+        return (
+            session.scalar(
+                select(KpiDailyRollup.tickets_created).where(
+                    KpiDailyRollup.day == day, KpiDailyRollup.dim == "all"
+                )
+            )
+            or 0.0
+        )
+
     with context.db.session() as session:
-        rebuild(session, source_id, NY)
-        assert (rollups(session), rollups(session, KpiMonthlyRollup)) == incremental
+        before = created_on(session, date(2025, 3, 1)), created_on(session, date(2025, 2, 28))
+    assert store_and_refresh(kpi_source, at_midnight) == 1
+    with context.db.session() as session:
+        after = created_on(session, date(2025, 3, 1)), created_on(session, date(2025, 2, 28))
+    assert after == (before[0] + 1, before[1])
 
 
 def test_a_sync_through_the_runner_refreshes_the_kpis(fake: Any) -> None:
