@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import time
 from pathlib import Path
@@ -59,6 +60,7 @@ def main() -> None:
                 "daily_rows": rows,
                 "seconds_best": round(min(timings), 2),
                 "seconds_each": [round(t, 2) for t in timings],
+                "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             },
             indent=2,
         )

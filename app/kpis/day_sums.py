@@ -28,6 +28,7 @@ from app.kpis.models import MEASURES
 from app.kpis.sql_time import OffsetSegment, hours_between, local_date, offset_segments
 
 CSAT_SATISFIED = 0.75
+FETCH_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -270,8 +271,9 @@ def sum_days(session: Session, window: Window) -> DaySums:
         try:
             # The driver's own values, without SQLAlchemy's per-row conversion: the day
             # stays the driver's date (text on SQLite), which is also what it writes back.
-            rows = result.cursor.fetchall()
+            # Read in batches: a month of time entries at once would double the memory.
+            while batch := result.cursor.fetchmany(FETCH_BATCH):
+                sums.add_rows(contribution.measures, batch)
         finally:
             result.close()
-        sums.add_rows(contribution.measures, rows)
     return sums
