@@ -233,6 +233,8 @@ def run(vendor: str, tickets: int, latency: float, keep: Path | None = None) -> 
             # stream's page may need rows of other resources (Autotask's SLA results).
             "requests_per_resource": dict(sorted(by_resource.items())),
             "wall_s": inc_report["wall_s"],
+            "kpi_rollup_s": inc_report["kpi_rollup_s"],
+            "days_reaggregated": incremental.days_reaggregated,
         },
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
