@@ -5,19 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from plan_helpers import band_goal
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.ingest.models import SyncCursor, SyncRun
 from app.kpis.catalogue import CATALOGUE
 
 AS_OF = "2025-03-01"  # the last complete month is February 2025
-
-
-def post(api: Any, url: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = api.client.post(f"/api/v1{url}", headers=api.admin, json=body)
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 def scrape(api: Any, **params: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
@@ -41,21 +35,7 @@ def test_metrics_need_an_api_key(api: Any) -> None:
 
 def test_metrics_parse_and_carry_goals_kpis_and_sync_health(kpi_source: Any) -> None:
     api = kpi_source
-    calm = post(api, "/objectives", {"title": "Calm weeks"})
-    goal = post(
-        api,
-        "/goals",
-        {
-            "objective_id": calm["id"],
-            "title": "Hours in a band (4–8)",
-            "kpi": "hours_logged",
-            "kind": "band",
-            "low": 4,
-            "high": 8,
-            "start_date": "2025-01-01",
-            "due_date": "2025-07-01",
-        },
-    )
+    _, goal = band_goal(api)
     source_id = api.setup.source_id
     success = datetime(2025, 2, 28, 12, tzinfo=UTC)
     with api.setup.context.db.session() as session:

@@ -5,16 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from plan_helpers import band_goal
+
 from app.goals.snapshots import take_alignment_snapshots
 
 DAY = date(2025, 3, 1)
-
-
-def post(api: Any, url: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = api.client.post(f"/api/v1{url}", headers=api.admin, json=body)
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 def odata(api: Any, path: str, **params: str) -> list[dict[str, Any]]:
@@ -26,21 +21,7 @@ def odata(api: Any, path: str, **params: str) -> list[dict[str, Any]]:
 
 def test_goals_carry_their_latest_alignment(kpi_source: Any) -> None:
     api = kpi_source
-    calm = post(api, "/objectives", {"title": "Calm weeks"})
-    goal = post(
-        api,
-        "/goals",
-        {
-            "objective_id": calm["id"],
-            "title": "Hours in a band (4–8)",
-            "kpi": "hours_logged",
-            "kind": "band",
-            "low": 4,
-            "high": 8,
-            "start_date": "2025-01-01",
-            "due_date": "2025-07-01",
-        },
-    )
+    calm, goal = band_goal(api)
     (before,) = odata(api, "/Goals")
     assert before["Status"] is None and before["AlignmentDate"] is None
 

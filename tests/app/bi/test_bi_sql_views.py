@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from db_targets import ON_POSTGRES, PG_URL
 from kpi_world import FACTS
+from plan_helpers import band_goal
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from app.bi.sqlviews import create_readonly_user
@@ -122,24 +123,7 @@ def test_fact_views_resolve_names(kpi_source: Any, engine: Engine) -> None:
 @pytest.mark.skipif(not ON_POSTGRES, reason="SQL views are tested in the PostgreSQL pass")
 def test_goal_alignment_view_shows_the_latest_snapshot(kpi_source: Any, engine: Engine) -> None:
     api = kpi_source
-    response = api.client.post("/api/v1/objectives", headers=api.admin, json={"title": "Calm"})
-    objective = response.json()
-    response = api.client.post(
-        "/api/v1/goals",
-        headers=api.admin,
-        json={
-            "objective_id": objective["id"],
-            "title": "Hours in a band",
-            "kpi": "hours_logged",
-            "kind": "band",
-            "low": 4,
-            "high": 8,
-            "start_date": "2025-01-01",
-            "due_date": "2025-07-01",
-        },
-    )
-    assert response.status_code == 201, response.text
-    goal = response.json()
+    _, goal = band_goal(api, objective="Calm", title="Hours in a band")
     context = api.setup.context
     for day in (date(2025, 2, 1), date(2025, 3, 1)):
         take_alignment_snapshots(context.db, context.settings, day)
