@@ -11,18 +11,11 @@ import pytest
 from sqlalchemy import event
 
 import app.bi.odata.router as odata_router
+from app.bi.odata.entities import RATIO_NAMES
 from app.kpis.catalogue import CATALOGUE
 from app.logging import secrets_registry
 
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
-RATIO_COLUMNS = {
-    "sla_response_pct": "SlaResponsePct",
-    "sla_resolution_pct": "SlaResolutionPct",
-    "avg_response_hours": "AvgResponseHours",
-    "avg_resolution_hours": "AvgResolutionHours",
-    "csat_pct": "CsatPct",
-    "csat_avg": "CsatAvg",
-}
 
 
 def get(api: Any, path: str, **params: str) -> Any:
@@ -102,7 +95,7 @@ def test_kpi_monthly_ratios_agree_with_the_rest_api(kpi_source: Any) -> None:
     by_month: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_month.setdefault(row["Date"], []).append(row)
-    keys = {kpi.key for kpi in CATALOGUE} & set(RATIO_COLUMNS)
+    keys = {kpi.key for kpi in CATALOGUE} & set(RATIO_NAMES)
     assert "sla_response_pct" in keys
     checked = 0
     for key in sorted(keys):
@@ -118,7 +111,7 @@ def test_kpi_monthly_ratios_agree_with_the_rest_api(kpi_source: Any) -> None:
                 assert value["value"] is None, (key, value)
                 continue
             (row,) = month  # one source: its row is the company-wide sum
-            assert row[RATIO_COLUMNS[key]] == pytest.approx(value["value"]), (key, value)
+            assert row[RATIO_NAMES[key]] == pytest.approx(value["value"]), (key, value)
             checked += 1
     assert checked >= 6
     february = by_month["2025-02-01"][0]
