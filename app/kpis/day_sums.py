@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session, aliased
 
 from app.facts.models import SurveyResponseRow, TechnicianRow, TicketRow, TimeEntryRow
 from app.kpis.models import MEASURES
-from app.kpis.sql_time import OffsetSegment, hours_between, local_date, offset_segments
+from app.kpis.sql_time import (
+    OffsetSegment,
+    hours_between,
+    local_date,
+    offset_segments,
+    utc_bounds,
+)
 
 CSAT_SATISFIED = 0.75
 FETCH_BATCH = 5000
@@ -38,20 +44,24 @@ class Window:
     source_id: int
     first: date
     last: date
-    start: datetime  # UTC instant where `first` begins in the reporting zone
-    end: datetime  # UTC instant where the day after `last` begins
     tz: tzinfo
     dialect: str
 
     @cached_property
+    def bounds(self) -> tuple[datetime, datetime]:
+        """UTC instants where `first` begins and the day after `last` begins."""
+        return utc_bounds(self.first, self.last, self.tz)
+
+    @cached_property
     def offsets(self) -> list[OffsetSegment]:
-        return offset_segments(self.start, self.end, self.tz)
+        return offset_segments(*self.bounds, self.tz)
 
     def local_date(self, column: Any) -> Any:
         return local_date(column, self.offsets, self.dialect)
 
     def holds(self, column: Any) -> Any:
-        return and_(column >= self.start, column < self.end)
+        start, end = self.bounds
+        return and_(column >= start, column < end)
 
 
 @dataclass(frozen=True)

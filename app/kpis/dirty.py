@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.facts.models import SurveyResponseRow, TechnicianRow, TicketRow, TimeEntryRow
 from app.facts.store import WriteResult, write_facts
-from app.kpis.rollup import IN_BATCH, local_day, mark_dirty
+from app.kpis.rollup import IN_BATCH, mark_dirty
+from app.kpis.sql_time import local_day
 from connectors.sdk import Deletion, FactOrDeletion, FactType
 
 TICKET_EVENTS = ("created_at", "first_response_at", "resolved_at", "closed_at")
@@ -113,13 +114,12 @@ def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 def _ticket_days(old: dict[str, Any] | None, new: dict[str, Any] | None, tz: tzinfo) -> set[date]:
     """The days whose sums change when a ticket goes from `old` to `new` (None: absent)."""
-    both = _event_days(FactType.TICKET, old, tz) | _event_days(FactType.TICKET, new, tz)
     if (
         old is None
         or new is None
         or not _same(_pick(old, TICKET_DIMENSIONS), _pick(new, TICKET_DIMENSIONS))
     ):
-        return both
+        return _event_days(FactType.TICKET, old, tz) | _event_days(FactType.TICKET, new, tz)
     days: set[date] = set()
     for event, inputs in TICKET_EVENT_INPUTS.items():
         if not _same(_pick(old, inputs), _pick(new, inputs)):

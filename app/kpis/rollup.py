@@ -10,7 +10,7 @@ dirty; `rebuild` for a whole history.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, timedelta, tzinfo
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -21,20 +21,10 @@ from sqlalchemy.orm import Session
 from app.facts.models import SurveyResponseRow, TicketRow, TimeEntryRow
 from app.kpis.day_sums import FIRST_MEASURE, ROLLUP_COLUMNS, Window, sum_days
 from app.kpis.models import MEASURES, KpiDailyRollup, KpiDirtyDay, KpiMonthlyRollup
+from app.kpis.sql_time import local_day
 
 IN_BATCH = 900
 _member = itemgetter(0, 2, 3)  # (source_id, dim, dim_value) of a rollup row
-
-
-def local_day(moment: datetime, tz: tzinfo) -> date:
-    return moment.astimezone(tz).date()
-
-
-def utc_bounds(first: date, last: date, tz: tzinfo) -> tuple[datetime, datetime]:
-    """UTC instants of the start of `first` and the end of `last`, in the reporting zone."""
-    start = datetime.combine(first, time.min, tzinfo=tz)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
-    return start, end
 
 
 def day_runs(days: Iterable[date]) -> Iterator[tuple[date, date]]:
@@ -95,8 +85,7 @@ def aggregate_days(session: Session, source_id: int, days: Iterable[date], tz: t
     partly_recomputed: set[date] = set()
     dialect = session.get_bind().dialect.name
     for first, last in day_runs(days):
-        start, end = utc_bounds(first, last, tz)
-        sums = sum_days(session, Window(source_id, first, last, start, end, tz, dialect))
+        sums = sum_days(session, Window(source_id, first, last, tz, dialect))
         daily = sums.rows()
         _replace(session, KpiDailyRollup, source_id, first, last)
         _insert_rollups(session, KpiDailyRollup, daily)

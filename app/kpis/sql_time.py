@@ -12,13 +12,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Date, Float, case, cast, extract, func, literal, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 _PROBE_STEP = timedelta(minutes=30)  # every zone keeps an offset for at least this long
+
+
+def local_day(moment: datetime, tz: tzinfo) -> date:
+    """The reporting-zone calendar day of an instant."""
+    return moment.astimezone(tz).date()
+
+
+def utc_bounds(first: date, last: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """UTC instants of the start of `first` and the end of `last`, in the reporting zone."""
+    start = datetime.combine(first, time.min, tzinfo=tz)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import literal, select
 
 from app.db import Database, UTCDateTime
-from app.kpis.rollup import local_day, utc_bounds
-from app.kpis.sql_time import hours_between, local_date, offset_segments
+from app.kpis.sql_time import hours_between, local_date, local_day, offset_segments, utc_bounds
 
 
 def test_offsets_change_at_the_zones_transition_second() -> None:
