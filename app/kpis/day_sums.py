@@ -152,16 +152,22 @@ def _time_entries(window: Window) -> Select[Any]:
 
 
 def _survey_responses(window: Window) -> Select[Any]:
-    """Responses, dated by completion; the technician is the ticket's current assignee
-    when there is one (KPIS.md §2), and board and priority come through the ticket."""
+    """Responses, dated by completion; board and priority come through the ticket.
+
+    The technician is the ticket's current assignee (KPIS.md §2), none if it has none: a
+    reassignment moves the survey without the PSA re-sending it. Only a survey whose ticket
+    is not stored keeps the technician its connector gave it."""
     survey = SurveyResponseRow
     ticket, on_ticket = _its_ticket(survey)
-    assignee = func.nullif(ticket.assignee_external_id, "")
+    technician = case(
+        (ticket.external_id.is_(None), survey.technician_external_id),
+        else_=func.nullif(ticket.assignee_external_id, ""),
+    )
     return (
         select(
             window.local_date(survey.completed_at),
             survey.client_external_id,
-            func.coalesce(assignee, survey.technician_external_id),
+            technician,
             ticket.board,
             ticket.priority_level,
             ticket.priority,

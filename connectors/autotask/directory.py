@@ -38,17 +38,6 @@ class SourceDirectory:
         for row in rows:
             table[int(row["id"])] = tuple(row.get(name) for name in names)
 
-    def differing(self, entity: str, rows: Iterable[Mapping[str, Any]], field: str) -> set[int]:
-        """Ids of `rows` whose `field` differs from what is known (or that are unknown)."""
-        position = self._fields[entity].index(field)
-        table = self._rows[entity]
-        result: set[int] = set()
-        for row in rows:
-            known = table.get(int(row["id"]))
-            if known is None or known[position] != row.get(field):
-                result.add(int(row["id"]))
-        return result
-
     def split(self, entity: str, ids: Iterable[int]) -> tuple[list[Row], list[int]]:
         """(rows known here, ids to ask Autotask about)."""
         names, table = self._fields[entity], self._rows[entity]

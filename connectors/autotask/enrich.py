@@ -28,7 +28,6 @@ from connectors.autotask.streams import (
     RESOURCES,
     SERVICE_UNIT_FIELDS,
     SLA_RESULT_FIELDS,
-    SURVEY_FIELDS,
     SURVEY_RESULTS,
     TICKET_LOOKUP_FIELDS,
     TICKET_PICKLISTS,
@@ -82,32 +81,16 @@ class PageEnricher:
             DELETED_TASK_TIME_ENTRIES: self._deleted_task_activities,
         }
 
-    async def enrich(self, stream: str, records: Records, *, changes_only: bool = False) -> Records:
-        """`records` with what normalisation needs. `changes_only` (an incremental pass after
-        the first) also attaches the surveys of reassigned tickets: a survey's technician is
-        its ticket's assignee, which changes without the survey changing."""
+    async def enrich(self, stream: str, records: Records) -> Records:
+        """`records` with what normalisation needs.
+
+        A reassigned ticket's surveys are not read again: the KPI rollup attributes a survey
+        to its ticket's current assignee (KPIS.md §2), and a ticket's change of assignee
+        marks its surveys' days for re-aggregation."""
         handler = self._handlers.get(stream)
         if handler is None or not records:
             return records
-        reassigned: set[int] = set()
-        if stream == TICKETS and changes_only:
-            reassigned = self._directory.differing("Tickets", records, "assignedResourceID")
-        enriched = await handler(records)  # notes the tickets in the directory
-        if reassigned:
-            enriched = await self._ticket_surveys(enriched, reassigned)
-        return enriched
-
-    async def _ticket_surveys(self, records: Records, ticket_ids: set[int]) -> Records:
-        """Attach the surveys of `ticket_ids` (tickets whose assignee changed, as far as
-        the directory knows; all of them in a fresh process)."""
-        rows = await self.related("SurveyResults", "ticketID", ticket_ids, SURVEY_FIELDS)
-        by_ticket: dict[int, Records] = defaultdict(list)
-        for row in rows:
-            by_ticket[int(row["ticketID"])].append(row)
-        for record in records:
-            if int(record["id"]) in ticket_ids:
-                record[ENRICHMENT_KEY]["surveys"] = by_ticket.get(int(record["id"]), [])
-        return records
+        return await handler(records)  # the tickets handler notes them in the directory
 
     async def related(
         self, entity: str, field: str, values: Iterable[Any], include_fields: Sequence[str]

@@ -166,13 +166,6 @@ def ticket(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
         )
         if s is not None
     ]
-    surveys: list[FactOrDeletion] = []
-    for survey in extra.get("surveys") or ():
-        with_assignee = {
-            **survey,
-            ENRICHMENT_KEY: {"ticket_assignee_id": record.get("assignedResourceID")},
-        }
-        surveys.extend(survey_result(with_assignee, config))
     return [
         TicketFact(
             external_id=str(record["id"]),
@@ -192,8 +185,7 @@ def ticket(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
             response_met=response_met,
             resolution_met=resolution_met,
             updated_at=max(stamps) if stamps else None,
-        ),
-        *surveys,
+        )
     ]
 
 

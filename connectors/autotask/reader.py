@@ -194,7 +194,7 @@ class AutotaskReader:
             ranges = ranges or [[None, None]]  # changes are few: no probing
 
         async def enrich(records: Records) -> Records:
-            return await self._enricher.enrich(stream, records, changes_only=pass_since is not None)
+            return await self._enricher.enrich(stream, records)
 
         async for records, remaining in self._walk(query, filters, ranges, enrich):
             seen_until = _latest_stamp(records, query.change_stamps, seen_until)

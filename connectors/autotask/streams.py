@@ -60,8 +60,7 @@ _SPECS = (
     StreamSpec(
         name=TICKETS,
         path="Tickets",
-        # A changed ticket re-issues its answered surveys: their technician is its assignee.
-        produces=(FactType.TICKET, FactType.SURVEY_RESPONSE),
+        produces=(FactType.TICKET,),
         cursor_field="lastActivityDate",
         page_size=500,
         description="Service tickets with picklist labels and SLA results.",

@@ -131,3 +131,29 @@ def test_a_sync_through_the_runner_refreshes_the_kpis(fake: Any) -> None:
     assert result.days_reaggregated == 30  # the fake's 35 tickets span 30 creation days
     again = asyncio.run(fake.context.runner.sync_source(fake.source_id, trigger="cli", full=True))
     assert again.days_reaggregated == 0
+
+
+def csat_by_technician(kpi_source: Any, day: date) -> dict[str, float]:
+    with kpi_source.setup.context.db.session() as session:
+        rows = session.execute(
+            select(KpiDailyRollup.dim_value, KpiDailyRollup.csat_count).where(
+                KpiDailyRollup.day == day, KpiDailyRollup.dim == "technician"
+            )
+        )
+        return {technician: count for technician, count in rows if count}
+
+
+def test_a_reassigned_ticket_takes_its_survey_to_the_new_technician(kpi_source: Any) -> None:
+    """The PSA does not re-send a survey when its ticket changes hands: the survey follows
+    the ticket's current assignee, and an unassigned ticket's survey counts for nobody."""
+    survey_day = date(2025, 2, 7)  # s2, on T4, as its connector read it then
+    s2 = next(f for f in FACTS if getattr(f, "external_id", None) == "s2")
+    store_and_refresh(kpi_source, dataclasses.replace(s2, technician_external_id="t1"))
+    assert csat_by_technician(kpi_source, survey_day) == {"t1": 1.0}
+
+    # T4's own days (Feb 3, 5, 6), its time entry's (Feb 3) and its survey's (Feb 7)
+    assert store_and_refresh(kpi_source, dataclasses.replace(T4, assignee_external_id="t3")) == 4
+    assert csat_by_technician(kpi_source, survey_day) == {"t3": 1.0}
+
+    store_and_refresh(kpi_source, dataclasses.replace(T4, assignee_external_id=None))
+    assert csat_by_technician(kpi_source, survey_day) == {}
