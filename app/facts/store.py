@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
@@ -89,21 +90,16 @@ def _field_names(fact: Fact) -> tuple[str, ...]:
     return names
 
 
-def _rows_of(
-    facts: Sequence[Fact], source_id: int, synced_at: datetime
-) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+def _rows_of(facts: Sequence[Fact]) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
     """(column names, a tuple of values per fact) for facts of one type. Most fact fields are
     columns as they are; technicians and recurring revenue are reshaped (`_columns_of`)."""
-    stamp = (source_id, synced_at)
     if isinstance(facts[0], TechnicianFact | RecurringRevenueFact):
         mappings = [_columns_of(f) for f in facts]
         names = tuple(mappings[0])
-        return (*names, "source_id", "synced_at"), [
-            (*(m[n] for n in names), *stamp) for m in mappings
-        ]
+        return names, [tuple(m[n] for n in names) for m in mappings]
     names = _field_names(facts[0])
     values_of = attrgetter(*names)  # every fact type has several fields: a tuple each
-    return (*names, "source_id", "synced_at"), [values_of(f) + stamp for f in facts]
+    return names, [values_of(f) for f in facts]
 
 
 def _utc_text_for_sqlite(value: datetime | None) -> str | None:
@@ -111,9 +107,11 @@ def _utc_text_for_sqlite(value: datetime | None) -> str | None:
     DATETIME writes ("YYYY-MM-DD HH:MM:SS.ffffff"), the one form SQLite compares."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given where an aware UTC datetime is required")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware UTC datetime is required")
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
 
 
 def bind_conversion(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -137,17 +135,24 @@ class _Upsert:
 
     sql: str
     columns: tuple[str, ...]  # in the statement's order
-    positions: tuple[int, ...]  # where each of them is in the rows given
+    positions: tuple[int, ...]  # where each is in a row given, then in the constants
     convert: tuple[Callable[[Any], Any] | None, ...]
     named: bool  # the driver takes a mapping per row (PostgreSQL), not a tuple (SQLite)
 
-    def parameters(self, rows: list[tuple[Any, ...]]) -> list[Any]:
-        """The rows as the driver's executemany takes them, converted column by column."""
+    def parameters(self, rows: list[tuple[Any, ...]], constants: tuple[Any, ...]) -> list[Any]:
+        """The rows, each followed by `constants`, as the driver's executemany takes them:
+        converted column by column, the constants once."""
         given = list(zip(*rows, strict=True))
-        columns = [
-            given[at] if convert is None else list(map(convert, given[at]))
-            for at, convert in zip(self.positions, self.convert, strict=True)
-        ]
+        columns: list[Iterable[Any]] = []
+        for at, convert in zip(self.positions, self.convert, strict=True):
+            if at >= len(given):
+                constant = constants[at - len(given)]
+                converted = constant if convert is None else convert(constant)
+                columns.append(repeat(converted, len(rows)))
+            elif convert is None:
+                columns.append(given[at])
+            else:
+                columns.append(list(map(convert, given[at])))
         if self.named:
             return [
                 dict(zip(self.columns, values, strict=True))
@@ -189,18 +194,22 @@ def _compiled_upsert(table: Table, columns: tuple[str, ...], dialect: Dialect) -
 
 
 def _upsert(
-    session: Session, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+    session: Session,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    constants: Mapping[str, Any],
 ) -> int:
-    """Insert or update `rows` (values of `columns`); returns how many rows were inserted
-    or really changed.
+    """Insert or update `rows` (values of `columns`, then the same `constants` for each);
+    returns how many rows were inserted or really changed.
 
     One statement compiled once, its parameters converted as SQLAlchemy would, and run as
     the driver's own executemany in the session's transaction: SQLAlchemy's per-row
     handling of a page cost more than the database's work.
     """
     connection = session.connection()
-    upsert = _compiled_upsert(table, columns, connection.dialect)
-    parameters = upsert.parameters(rows)
+    upsert = _compiled_upsert(table, (*columns, *constants), connection.dialect)
+    parameters = upsert.parameters(rows, tuple(constants.values()))
     dbapi = connection.connection
     cursor = dbapi.cursor()
     try:
@@ -241,8 +250,9 @@ def write_facts(session: Session, source_id: int, items: Sequence[FactOrDeletion
     for fact_type, facts in by_type.items():
         row_class = ROW_FOR_FACT[fact_type]
         unique = _dedupe_last(facts)
-        columns, rows = _rows_of(unique, source_id, now)
-        result.changed += _upsert(session, row_class.__table__, columns, rows)
+        columns, rows = _rows_of(unique)
+        stamp = {"source_id": source_id, "synced_at": now}
+        result.changed += _upsert(session, row_class.__table__, columns, rows, stamp)
         if fact_type is FactType.RECURRING_REVENUE:
             _replace_amounts(session, source_id, unique)  # type: ignore[arg-type]
     for fact_type, external_ids in deletions.items():
