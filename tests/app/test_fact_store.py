@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -114,3 +115,14 @@ def _in_utc(fact: TicketFact) -> dict[str, object]:
         name: value.astimezone(UTC) if isinstance(value, datetime) else value
         for name, value in dataclasses.asdict(fact).items()
     }
+
+
+def test_sqlite_stores_write_ahead_and_checkpoint_in_large_steps(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'pragmas.db'}")
+    with database.engine.connect() as connection:
+        pragma = connection.exec_driver_sql
+        assert pragma("PRAGMA journal_mode").scalar() == "wal"
+        assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL: safe with WAL
+        assert pragma("PRAGMA wal_autocheckpoint").scalar() == 10000
+        assert pragma("PRAGMA foreign_keys").scalar() == 1
+    database.dispose()
