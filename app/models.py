@@ -13,7 +13,13 @@ from app.facts.models import (
 )
 from app.goals.models import AlignmentSnapshot, CheckIn, Goal, Milestone, Objective
 from app.ingest.models import SweepSeenId, SyncCursor, SyncRun
-from app.kpis.models import KpiDailyRollup, KpiDirtyDay, KpiMonthlyRollup, ManualKpi
+from app.kpis.models import (
+    KpiDailyRollup,
+    KpiDirtyDay,
+    KpiMonthlyRollup,
+    KpiRebuildPending,
+    ManualKpi,
+)
 from app.security.models import ApiKey
 from app.sources.models import Source
 
@@ -28,6 +34,7 @@ __all__ = [
     "KpiDailyRollup",
     "KpiDirtyDay",
     "KpiMonthlyRollup",
+    "KpiRebuildPending",
     "ManualKpi",
     "Milestone",
     "Objective",

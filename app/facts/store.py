@@ -307,6 +307,14 @@ def delete_facts(
     return deleted
 
 
+def has_facts(session: Session, source_id: int) -> bool:
+    """Whether any fact of the source is stored."""
+    return any(
+        session.scalar(select(row.id).where(row.source_id == source_id).limit(1)) is not None
+        for row in ROW_FOR_FACT.values()
+    )
+
+
 def remember_seen(session: Session, run_id: int, external_ids: Iterable[str]) -> None:
     """Note ids a listing run saw (idempotent within the run)."""
     rows = [{"run_id": run_id, "external_id": e} for e in set(external_ids)]

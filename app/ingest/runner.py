@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 
 from app.db import Database, utcnow
 from app.errors import InvalidInput
-from app.facts.store import WriteResult, forget_seen, remember_seen, unseen_ids
+from app.facts.store import WriteResult, forget_seen, has_facts, remember_seen, unseen_ids
 from app.ingest.models import RunStatus, SyncCursor, SyncRun
 from app.kpis.dirty import store_facts
-from app.kpis.rollup import refresh_dirty_days
+from app.kpis.rollup import rebuild_pending, refresh_after_sync, request_rebuild
 from app.logging import secrets_registry
 from app.security.crypto import CredentialCipher, CredentialCipherError
 from app.settings import Settings
@@ -215,6 +215,7 @@ class SyncRunner:
                     wanted = set(self.due_streams(source, specs, started))
                     specs = [s for s in specs if s.name in wanted]
                 outcomes = SyncResult()
+                mark_days = not self._rebuilds_after(source.id, full=full)
                 for spec in specs:
                     outcome = await self._run_stream(
                         source,
@@ -224,6 +225,7 @@ class SyncRunner:
                         trigger=trigger,
                         full=full,
                         since=since,
+                        mark_days=mark_days,
                         progress=progress,
                     )
                     outcomes.append(outcome)
@@ -249,6 +251,7 @@ class SyncRunner:
         trigger: str,
         full: bool,
         since: datetime | None,
+        mark_days: bool,
         progress: ProgressCallback | None,
     ) -> StreamOutcome:
         run_started = utcnow()
@@ -276,7 +279,9 @@ class SyncRunner:
                 async for page in connector.read(spec.name, cursor, since=since):
                     store_started = time.perf_counter()
                     facts = [f for r in page.records for f in connector.normalize(spec.name, r)]
-                    written = self._store_page(source.id, spec, run_id, page, facts, outcome)
+                    written = self._store_page(
+                        source.id, spec, run_id, page, facts, outcome, mark_days=mark_days
+                    )
                     outcome.pages += 1
                     outcome.records += len(page.records) or len(page.seen_ids)
                     outcome.facts_changed += written.changed
@@ -287,7 +292,9 @@ class SyncRunner:
                     if progress:
                         progress(tracker)
                 if spec.sweeps is not None:
-                    self._remove_unseen(source.id, spec, run_id, run_started, outcome)
+                    self._remove_unseen(
+                        source.id, spec, run_id, run_started, outcome, mark_days=mark_days
+                    )
                 outcome.status = RunStatus.SUCCEEDED
             except ConnectorError as exc:
                 outcome.status = RunStatus.FAILED
@@ -328,9 +335,11 @@ class SyncRunner:
         page: Page,
         facts: list[FactOrDeletion],
         outcome: StreamOutcome,
+        *,
+        mark_days: bool,
     ) -> WriteResult:
         with self.db.session() as session:
-            written = store_facts(session, source_id, facts, self.settings.tz)
+            written = store_facts(session, source_id, facts, self.settings.tz, mark_days=mark_days)
             if spec.sweeps is not None:
                 seen = [f.external_id for f in facts if f.fact_type == spec.sweeps]
                 remember_seen(session, run_id, [*page.seen_ids, *seen])
@@ -359,22 +368,35 @@ class SyncRunner:
         run_id: int,
         run_started: datetime,
         outcome: StreamOutcome,
+        *,
+        mark_days: bool,
     ) -> None:
         assert spec.sweeps is not None
         with self.db.session() as session:
             gone = unseen_ids(session, source_id, spec.sweeps, run_id, synced_before=run_started)
             deletions = [Deletion(spec.sweeps, external_id) for external_id in gone]
             outcome.facts_deleted += store_facts(
-                session, source_id, deletions, self.settings.tz
+                session, source_id, deletions, self.settings.tz, mark_days=mark_days
             ).deleted
             forget_seen(session, run_id)
 
+    def _rebuilds_after(self, source_id: int, *, full: bool) -> bool:
+        """Whether this sync ends with a whole rebuild of the source's rollups, so its pages
+        need not mark the days they change: a complete re-read, a first sync (no facts
+        stored yet), or a backfill interrupted before its rebuild."""
+        with self.db.session() as session:
+            if full or not has_facts(session, source_id):
+                request_rebuild(session, source_id)
+                return True
+            return rebuild_pending(session, source_id)
+
     def _refresh_kpis(self, source_id: int) -> int:
-        """Re-aggregate the KPI days this run's pages changed (also after a failure: what
-        was stored is true). A failure here leaves the days dirty for the next run."""
+        """Re-aggregate the KPI days this run's pages changed, or rebuild the source's
+        rollups whole after a backfill (also after a failure: what was stored is true). A
+        failure here leaves the days dirty, or the rebuild pending, for the next run."""
         try:
             with self.db.session() as session:
-                return refresh_dirty_days(session, source_id, self.settings.tz)
+                return refresh_after_sync(session, source_id, self.settings.tz)
         except Exception:
             log.exception("kpi_refresh_failed")
             return 0

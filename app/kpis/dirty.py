@@ -214,9 +214,19 @@ def _dependent_days(
 
 
 def store_facts(
-    session: Session, source_id: int, items: Sequence[FactOrDeletion], tz: tzinfo
+    session: Session,
+    source_id: int,
+    items: Sequence[FactOrDeletion],
+    tz: tzinfo,
+    *,
+    mark_days: bool = True,
 ) -> WriteResult:
-    """Write facts and mark the KPI days they change as dirty, in the caller's transaction."""
+    """Write facts and mark the KPI days they change as dirty, in the caller's transaction.
+
+    `mark_days=False` skips the marking, for a source whose rollups are to be rebuilt whole
+    (`request_rebuild`): working out each fact's days would cost more than the rebuild."""
+    if not mark_days:
+        return write_facts(session, source_id, items)
     days = touched_days(session, source_id, items, tz)
     written = write_facts(session, source_id, items)
     mark_dirty(session, source_id, days)

@@ -107,6 +107,23 @@ class KpiDirtyDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
+class KpiRebuildPending(Base):
+    """A source whose rollups are rebuilt whole when its current sync ends.
+
+    A backfill stores every fact anew: rather than work out, page after page, which days
+    each fact changes, it notes its source here (committed before its first page) and
+    rebuilds the source's rollups once at the end. The note outlives a crash, so a resumed
+    backfill still ends with the rebuild.
+    """
+
+    __tablename__ = "kpi_rebuilds_pending"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ManualKpi(Base):
     """A KPI no PSA holds (KPIS.md §4.5), fed by posted observations."""
 

@@ -4,7 +4,8 @@
 the facts (tickets by each of their event days, time entries by work date, survey responses
 by completion day; see day_sums.py), then replaces the stored rows of those days and the
 monthly sums of their months. `refresh_dirty_days` does that for the days syncs marked
-dirty; `rebuild` for a whole history.
+dirty; `rebuild` for a whole history, and `refresh_after_sync` picks between them (a
+backfill asks for a rebuild instead of marking days, see `KpiRebuildPending`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from sqlalchemy.orm import Session
 
 from app.facts.models import SurveyResponseRow, TicketRow, TimeEntryRow
 from app.kpis.day_sums import FIRST_MEASURE, ROLLUP_COLUMNS, Window, sum_days
-from app.kpis.models import MEASURES, KpiDailyRollup, KpiDirtyDay, KpiMonthlyRollup
+from app.kpis.models import (
+    MEASURES,
+    KpiDailyRollup,
+    KpiDirtyDay,
+    KpiMonthlyRollup,
+    KpiRebuildPending,
+)
 from app.kpis.sql_time import local_day
 
 IN_BATCH = 900
@@ -200,5 +207,30 @@ def rebuild(session: Session, source_id: int, tz: tzinfo, since: date | None = N
         stored = stored.where(KpiDailyRollup.day >= since)
     days.update(session.scalars(stored.distinct()))  # days whose facts are all gone
     count = aggregate_days(session, source_id, days, tz)
-    session.execute(delete(KpiDirtyDay).where(KpiDirtyDay.source_id == source_id))
+    recomputed = delete(KpiDirtyDay).where(KpiDirtyDay.source_id == source_id)
+    if since is not None:
+        recomputed = recomputed.where(KpiDirtyDay.day >= since)
+    session.execute(recomputed)
+    return count
+
+
+def request_rebuild(session: Session, source_id: int) -> None:
+    """Note that the source's rollups are to be rebuilt whole after its current sync."""
+    if session.get(KpiRebuildPending, source_id) is None:
+        session.add(KpiRebuildPending(source_id=source_id))
+        session.flush()
+
+
+def rebuild_pending(session: Session, source_id: int) -> bool:
+    return session.get(KpiRebuildPending, source_id) is not None
+
+
+def refresh_after_sync(session: Session, source_id: int, tz: tzinfo) -> int:
+    """Bring a source's rollups up to date after a sync: rebuilt whole if a backfill asked
+    for it, else the days its pages marked dirty. Returns the days recomputed."""
+    pending = session.get(KpiRebuildPending, source_id)
+    if pending is None:
+        return refresh_dirty_days(session, source_id, tz)
+    count = rebuild(session, source_id, tz)
+    session.delete(pending)
     return count

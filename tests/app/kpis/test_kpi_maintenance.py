@@ -3,16 +3,18 @@ equals a full rebuild."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import date
 from typing import Any
 
+from fake_psa import T0
 from kpi_world import FACTS, NY, T4, ny
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.kpis.dirty import store_facts
-from app.kpis.models import KpiDailyRollup, KpiMonthlyRollup
-from app.kpis.rollup import rebuild, refresh_dirty_days
+from app.kpis.models import KpiDailyRollup, KpiDirtyDay, KpiMonthlyRollup, KpiRebuildPending
+from app.kpis.rollup import fact_days, rebuild, refresh_dirty_days, request_rebuild
 
 
 def rollups(session: Any, table: Any = KpiDailyRollup) -> list[tuple[Any, ...]]:
@@ -123,14 +125,65 @@ def test_a_ticket_opened_at_local_midnight_counts_on_that_day(kpi_source: Any) -
     assert after == (before[0] + 1, before[1])
 
 
-def test_a_sync_through_the_runner_refreshes_the_kpis(fake: Any) -> None:
-    import asyncio
+def all_rollups(session: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    return rollups(session), rollups(session, KpiMonthlyRollup)
 
-    result = asyncio.run(fake.context.runner.sync_source(fake.source_id, trigger="cli"))
 
-    assert result.days_reaggregated == 30  # the fake's 35 tickets span 30 creation days
-    again = asyncio.run(fake.context.runner.sync_source(fake.source_id, trigger="cli", full=True))
-    assert again.days_reaggregated == 0
+def pending_work(session: Any) -> tuple[int, int]:
+    """(dirty days, rebuilds pending) left behind."""
+    return (
+        session.scalar(select(func.count()).select_from(KpiDirtyDay)),
+        session.scalar(select(func.count()).select_from(KpiRebuildPending)),
+    )
+
+
+def test_a_first_sync_rebuilds_the_rollups_once_then_syncs_mark_days(fake: Any) -> None:
+    """A first sync (like a full re-read) stores its pages without working out their days
+    and rebuilds the source's rollups at the end; later syncs re-aggregate what changed."""
+    context, source_id = fake.context, fake.source_id
+
+    first = asyncio.run(context.runner.sync_source(source_id, trigger="cli"))
+
+    with context.db.session() as session:
+        assert pending_work(session) == (0, 0)
+        assert first.days_reaggregated == len(
+            fact_days(session, source_id, context.settings.tz, None)
+        )
+        after_sync = all_rollups(session)
+    with context.db.session() as session:
+        rebuild(session, source_id, context.settings.tz)
+        assert all_rollups(session) == after_sync
+    assert after_sync[0], "the first sync wrote rollups"
+
+    fake.api.records["tickets"][3]["client"] = "999"  # moved to another client upstream
+    fake.api.records["tickets"][3]["updated"] = T0.replace(year=2030).isoformat()
+    again = asyncio.run(context.runner.sync_source(source_id, trigger="cli"))
+    assert again.days_reaggregated == 1  # the ticket's creation day, nothing else
+    full = asyncio.run(context.runner.sync_source(source_id, trigger="cli", full=True))
+    assert full.days_reaggregated == first.days_reaggregated  # a full re-read rebuilds
+
+
+def test_a_backfill_stopped_before_its_rebuild_is_rebuilt_by_the_next_sync(fake: Any) -> None:
+    """A process killed mid-backfill leaves facts whose days nobody marked, and the note
+    that a rebuild is due: the next sync, incremental or not, ends with that rebuild."""
+    context, source_id = fake.context, fake.source_id
+    asyncio.run(context.runner.sync_source(source_id, trigger="cli"))
+    with context.db.session() as session:
+        before = all_rollups(session)
+        request_rebuild(session, source_id)  # what the killed backfill had committed ...
+        late = dataclasses.replace(T4, external_id="late", client_external_id="c9")
+        store_facts(session, source_id, [late], context.settings.tz, mark_days=False)
+
+    nothing_new = asyncio.run(
+        context.runner.sync_source(source_id, trigger="cli", streams=["tickets"])
+    )
+
+    assert nothing_new.days_reaggregated > 0
+    with context.db.session() as session:
+        assert pending_work(session) == (0, 0)
+        after = all_rollups(session)
+        clients = {row[2] for row in after[0] if row[1] == "client"}
+    assert after != before and "c9" in clients
 
 
 def csat_by_technician(kpi_source: Any, day: date) -> dict[str, float]:
