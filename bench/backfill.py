@@ -9,6 +9,8 @@ latency, so this process's peak memory is the sync's alone. Run:
 Reports, per stream and in total: requests made, the request floor (Σ ⌈records ÷ page size⌉),
 wall time, the time floor (floor requests × latency ÷ concurrency), ingest time and rate,
 and peak memory; then the requests an incremental sync makes after 1 % of tickets changed.
+For ConnectWise also the floor with one request per agreement for its additions
+(`*_one_per_parent`), since ConnectWise has no list of all additions.
 """
 
 from __future__ import annotations
@@ -121,6 +123,13 @@ RELATED_ENTITIES = {
 }
 
 
+# Streams each of whose records the connector must ask about once more, because the PSA keeps
+# their children per parent with no list of all of them: ConnectWise's agreement additions
+# (`/finance/agreements/{id}/additions`, reference §6.6; N+1 calls). Counted once per
+# parent, the floor of those children is one request per parent record.
+PER_PARENT = {"connectwise": ("agreements",)}
+
+
 def related_rows(vendor: str, port: int) -> dict[str, int]:
     served = simulator_counts(port).get("rows_served") or {}
     return {entity: int(served.get(entity, 0)) for entity in RELATED_ENTITIES.get(vendor, ())}
@@ -150,6 +159,17 @@ def report(
     floor = stream_floor + sum(related_floor.values())
     records = sum(s["records"] for s in streams.values())
     ingest = sum(o.store_seconds for o in result) + result.kpi_seconds
+    parents = sum(
+        streams[name]["records"] for name in PER_PARENT.get(vendor, ()) if name in streams
+    )
+    per_parent = {}
+    if parents:
+        with_children = floor + parents
+        per_parent = {
+            "request_floor_one_per_parent": with_children,
+            "request_target_one_per_parent": round(with_children * 1.05 + 20),
+            "time_floor_one_per_parent_s": round(with_children * latency / CONCURRENCY[vendor], 1),
+        }
     return {
         "streams": streams,
         "related_rows": {
@@ -161,6 +181,7 @@ def report(
         "request_floor_of_streams": stream_floor,
         "request_floor": floor,
         "request_target": round(floor * 1.05 + 20),
+        **per_parent,
         "wall_s": round(wall, 1),
         "time_floor_s": round(floor * latency / CONCURRENCY[vendor], 1),
         "store_s": round(sum(o.store_seconds for o in result), 1),
