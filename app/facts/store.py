@@ -98,7 +98,8 @@ def _rows_of(facts: Sequence[Fact]) -> tuple[tuple[str, ...], list[tuple[Any, ..
         names = tuple(mappings[0])
         return names, [tuple(m[n] for n in names) for m in mappings]
     names = _field_names(facts[0])
-    values_of = attrgetter(*names)  # every fact type has several fields: a tuple each
+    assert len(names) > 1  # so that attrgetter gives a tuple per fact
+    values_of = attrgetter(*names)
     return names, [values_of(f) for f in facts]
 
 
@@ -207,6 +208,8 @@ def _upsert(
     the driver's own executemany in the session's transaction: SQLAlchemy's per-row
     handling of a page cost more than the database's work.
     """
+    if not rows:
+        return 0
     connection = session.connection()
     upsert = _compiled_upsert(table, (*columns, *constants), connection.dialect)
     parameters = upsert.parameters(rows, tuple(constants.values()))

@@ -174,7 +174,8 @@ class SyncRunner:
         progress: ProgressCallback | None = None,
     ) -> SyncResult:
         """Sync the given (or all, or only the due) streams of a source, in declared order,
-        then re-aggregate the KPI days their facts changed.
+        then re-aggregate the KPI days their facts changed (or, after a first sync or a full
+        re-read, rebuild the source's rollups whole: see `_rebuilds_after`).
 
         The caller holds the source's sync lock. `full` ignores stored cursors (a complete
         re-read); `since` starts reads without a cursor at that time (backfill).
@@ -215,7 +216,8 @@ class SyncRunner:
                     wanted = set(self.due_streams(source, specs, started))
                     specs = [s for s in specs if s.name in wanted]
                 outcomes = SyncResult()
-                mark_days = not self._rebuilds_after(source.id, full=full)
+                # A tick with nothing due writes nothing, not even a rebuild request.
+                mark_days = not specs or not self._rebuilds_after(source.id, full=full)
                 for spec in specs:
                     outcome = await self._run_stream(
                         source,

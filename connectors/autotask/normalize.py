@@ -139,7 +139,6 @@ def ticket(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
     """`completedDate` counts only while the status is Complete (5), also as the fallback
     for `resolved_at`: a stamp left on a reopened ticket is ignored. SLA stages come from
     the winning result row (a null stage there: no SLA); without any row, from actual vs due.
-    Answered surveys attached by an incremental pass follow, with this ticket's assignee.
     """
     extra = _extra(record)
     labels = extra.get("labels") or {}

@@ -124,5 +124,6 @@ def test_sqlite_stores_write_ahead_and_checkpoint_in_large_steps(tmp_path: Path)
         assert pragma("PRAGMA journal_mode").scalar() == "wal"
         assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL: safe with WAL
         assert pragma("PRAGMA wal_autocheckpoint").scalar() == 10000
+        assert pragma("PRAGMA journal_size_limit").scalar() == 64 * 1024 * 1024
         assert pragma("PRAGMA foreign_keys").scalar() == 1
     database.dispose()

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from app.kpis.dirty import store_facts
 from app.kpis.models import KpiDailyRollup, KpiDirtyDay, KpiMonthlyRollup, KpiRebuildPending
 from app.kpis.rollup import fact_days, rebuild, refresh_dirty_days, request_rebuild
+from connectors.sdk import SurveyResponseFact
 
 
 def rollups(session: Any, table: Any = KpiDailyRollup) -> list[tuple[Any, ...]]:
@@ -210,3 +211,24 @@ def test_a_reassigned_ticket_takes_its_survey_to_the_new_technician(kpi_source: 
 
     store_and_refresh(kpi_source, dataclasses.replace(T4, assignee_external_id=None))
     assert csat_by_technician(kpi_source, survey_day) == {}
+
+
+def test_a_survey_whose_ticket_is_not_stored_keeps_its_own_technician(kpi_source: Any) -> None:
+    on_unknown_ticket = SurveyResponseFact("s-orphan", ny(2025, 2, 12), 0.8, "T-gone", "c1", "t3")
+
+    assert store_and_refresh(kpi_source, on_unknown_ticket) == 1
+    assert csat_by_technician(kpi_source, date(2025, 2, 12)) == {"t3": 1.0}
+
+
+def test_a_rebuild_from_a_date_leaves_earlier_dirty_days_to_the_next_refresh(
+    kpi_source: Any,
+) -> None:
+    context, source_id = kpi_source.setup.context, kpi_source.setup.source_id
+    with context.db.session() as session:
+        store_facts(session, source_id, [dataclasses.replace(T4, client_external_id="c9")], NY)
+        rebuild(session, source_id, NY, since=date(2025, 2, 4))
+        still_dirty = set(session.scalars(select(KpiDirtyDay.day)))
+    assert still_dirty == {date(2025, 2, 3)}  # T4's creation and first response
+
+    with context.db.session() as session:
+        assert refresh_dirty_days(session, source_id, NY) == 1
