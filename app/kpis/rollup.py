@@ -11,7 +11,7 @@ backfill asks for a rebuild instead of marking days, see `KpiRebuildPending`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -28,7 +28,7 @@ from app.kpis.models import (
     KpiMonthlyRollup,
     KpiRebuildPending,
 )
-from app.kpis.sql_time import local_day
+from app.kpis.sql_time import local_day, utc_date
 
 IN_BATCH = 900
 _member = itemgetter(0, 2, 3)  # (source_id, dim, dim_value) of a rollup row
@@ -163,32 +163,32 @@ def refresh_dirty_days(session: Session, source_id: int, tz: tzinfo) -> int:
     return count
 
 
-def _min_max(session: Session, column: Any, *conditions: Any) -> tuple[Any, Any]:
-    return tuple(
-        session.execute(select(func.min(column), func.max(column)).where(*conditions)).one()
-    )
-
-
 def fact_days(session: Session, source_id: int, tz: tzinfo, since: date | None) -> set[date]:
-    """Every local day from the source's first to its last fact event (for a rebuild)."""
-    days: set[date] = set()
-    for column in (
-        TicketRow.created_at,
-        TicketRow.first_response_at,
-        TicketRow.resolved_at,
-        TicketRow.closed_at,
-    ):
-        low, high = _min_max(session, column, TicketRow.source_id == source_id)
-        if low is not None and high is not None:
-            days.update(_span(local_day(low, tz), local_day(high, tz)))
-    low, high = _min_max(session, TimeEntryRow.work_date, TimeEntryRow.source_id == source_id)
-    if low is not None and high is not None:
-        days.update(_span(low, high))
-    low, high = _min_max(
-        session, SurveyResponseRow.completed_at, SurveyResponseRow.source_id == source_id
+    """The local days that may hold a fact event of the source (for a rebuild): each day
+    with time, and the local days each UTC date with a ticket event or survey response
+    overlaps. A stray date years away adds its own days, not the years in between."""
+    dialect = session.get_bind().dialect.name
+    days = set(
+        session.scalars(
+            select(TimeEntryRow.work_date).where(TimeEntryRow.source_id == source_id).distinct()
+        )
     )
-    if low is not None and high is not None:
-        days.update(_span(local_day(low, tz), local_day(high, tz)))
+    for row, column in (
+        (TicketRow, TicketRow.created_at),
+        (TicketRow, TicketRow.first_response_at),
+        (TicketRow, TicketRow.resolved_at),
+        (TicketRow, TicketRow.closed_at),
+        (SurveyResponseRow, SurveyResponseRow.completed_at),
+    ):
+        utc_dates = session.scalars(
+            select(utc_date(column, dialect))
+            .where(row.source_id == source_id, column.is_not(None))
+            .distinct()
+        )
+        for utc in utc_dates:
+            first = datetime.combine(utc, time(), UTC)
+            last = first + timedelta(days=1, microseconds=-1)
+            days.update(_span(local_day(first, tz), local_day(last, tz)))
     if since is not None:
         days = {d for d in days if d >= since}
     return days

@@ -90,6 +90,11 @@ def local_date(column: Any, segments: list[OffsetSegment], dialect: str) -> Colu
     return case(*whens, else_=shifted[-1])
 
 
+def utc_date(column: Any, dialect: str) -> ColumnElement[Any]:
+    """SQL for the UTC calendar date of a UTC timestamp column."""
+    return _shifted_date(column, timedelta(0), dialect)
+
+
 def _shifted_date(column: Any, offset: timedelta, dialect: str) -> ColumnElement[Any]:
     if dialect == "sqlite":
         # SQLite keeps the UTC instant as text; date() reads it and applies the shift.

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from app.kpis.dirty import store_facts
 from app.kpis.models import KpiDailyRollup, KpiDirtyDay, KpiMonthlyRollup, KpiRebuildPending
 from app.kpis.rollup import fact_days, rebuild, refresh_dirty_days, request_rebuild
-from connectors.sdk import SurveyResponseFact
+from connectors.sdk import SurveyResponseFact, TimeEntryFact
 
 
 def rollups(session: Any, table: Any = KpiDailyRollup) -> list[tuple[Any, ...]]:
@@ -232,3 +232,27 @@ def test_a_rebuild_from_a_date_leaves_earlier_dirty_days_to_the_next_refresh(
 
     with context.db.session() as session:
         assert refresh_dirty_days(session, source_id, NY) == 1
+
+
+def test_a_rebuild_walks_the_days_with_facts_not_the_years_between(kpi_source: Any) -> None:
+    """A mistyped year (time booked in 2199, a survey stamped 1999) costs its own days."""
+    context, source_id = kpi_source.setup.context, kpi_source.setup.source_id
+    with context.db.session() as session:
+        before = rebuild(session, source_id, NY)
+        store_facts(
+            session,
+            source_id,
+            [
+                TimeEntryFact("e-typo", "t1", date(2199, 1, 1), 1.0, 0.0, True, "c1", None),
+                SurveyResponseFact("s-typo", ny(1999, 6, 1), 1.0, None, "c1"),
+            ],
+            NY,
+        )
+        after = rebuild(session, source_id, NY)
+        hours = session.scalar(
+            select(KpiDailyRollup.hours).where(
+                KpiDailyRollup.day == date(2199, 1, 1), KpiDailyRollup.dim == "all"
+            )
+        )
+    assert after - before <= 3  # 2199-01-01, and the local days of 1999-06-01 (UTC)
+    assert hours == 1.0
