@@ -61,8 +61,18 @@ class WriteResult:
         return self
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(fact: Fact) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(type(fact))
+    if names is None:
+        names = _FIELD_NAMES[type(fact)] = tuple(f.name for f in dataclasses.fields(fact))
+    return names
+
+
 def _columns_of(fact: Fact) -> dict[str, Any]:
-    values = {f.name: getattr(fact, f.name) for f in dataclasses.fields(fact)}
+    values = {name: getattr(fact, name) for name in _field_names(fact)}
     if isinstance(fact, TechnicianFact):
         for day, hours in zip(WEEKDAY_COLUMNS, values.pop("capacity_hours"), strict=True):
             values[f"capacity_{day}"] = float(hours)
@@ -78,16 +88,6 @@ def _columns_of(fact: Fact) -> dict[str, Any]:
             ]
         )
     return values
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(fact: Fact) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(type(fact))
-    if names is None:
-        names = _FIELD_NAMES[type(fact)] = tuple(f.name for f in dataclasses.fields(fact))
-    return names
 
 
 def _rows_of(facts: Sequence[Fact]) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:

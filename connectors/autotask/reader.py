@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from connectors.autotask.api import AutotaskApi
@@ -193,9 +194,7 @@ class AutotaskReader:
             filters.append(changed_since(query.change_stamps, pass_since))
             ranges = ranges or [[None, None]]  # changes are few: no probing
 
-        async def enrich(records: Records) -> Records:
-            return await self._enricher.enrich(stream, records)
-
+        enrich = partial(self._enricher.enrich, stream)
         async for records, remaining in self._walk(query, filters, ranges, enrich):
             seen_until = _latest_stamp(records, query.change_stamps, seen_until)
             if remaining:

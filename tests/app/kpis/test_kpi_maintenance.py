@@ -43,6 +43,20 @@ def rollups(session: Any, table: Any = KpiDailyRollup) -> list[tuple[Any, ...]]:
     ]
 
 
+def all_rollups(session: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    return rollups(session), rollups(session, KpiMonthlyRollup)
+
+
+def daily_measure(session: Any, day: date, dim: str, measure: str) -> dict[str, float]:
+    """A measure's non-zero values on `day`, per value of `dim` ("" for `all`)."""
+    rows = session.execute(
+        select(KpiDailyRollup.dim_value, getattr(KpiDailyRollup, measure)).where(
+            KpiDailyRollup.day == day, KpiDailyRollup.dim == dim
+        )
+    )
+    return {value: amount for value, amount in rows if amount}
+
+
 def test_an_unchanged_page_re_aggregates_nothing(kpi_source: Any) -> None:
     context = kpi_source.setup.context
     with context.db.session() as session:
@@ -58,10 +72,10 @@ def store_and_refresh(kpi_source: Any, changed: Any) -> int:
     with context.db.session() as session:
         store_facts(session, source_id, [changed], NY)
         reaggregated = refresh_dirty_days(session, source_id, NY)
-        incremental = rollups(session), rollups(session, KpiMonthlyRollup)
+        incremental = all_rollups(session)
     with context.db.session() as session:
         rebuild(session, source_id, NY)
-        assert (rollups(session), rollups(session, KpiMonthlyRollup)) == incremental
+        assert all_rollups(session) == incremental
     return reaggregated
 
 
@@ -109,14 +123,7 @@ def test_a_ticket_opened_at_local_midnight_counts_on_that_day(kpi_source: Any) -
     )
 
     def created_on(session: Any, day: date) -> float:
-        return (
-            session.scalar(
-                select(KpiDailyRollup.tickets_created).where(
-                    KpiDailyRollup.day == day, KpiDailyRollup.dim == "all"
-                )
-            )
-            or 0.0
-        )
+        return daily_measure(session, day, "all", "tickets_created").get("", 0.0)
 
     with context.db.session() as session:
         before = created_on(session, date(2025, 3, 1)), created_on(session, date(2025, 2, 28))
@@ -124,10 +131,6 @@ def test_a_ticket_opened_at_local_midnight_counts_on_that_day(kpi_source: Any) -
     with context.db.session() as session:
         after = created_on(session, date(2025, 3, 1)), created_on(session, date(2025, 2, 28))
     assert after == (before[0] + 1, before[1])
-
-
-def all_rollups(session: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    return rollups(session), rollups(session, KpiMonthlyRollup)
 
 
 def pending_work(session: Any) -> tuple[int, int]:
@@ -189,12 +192,7 @@ def test_a_backfill_stopped_before_its_rebuild_is_rebuilt_by_the_next_sync(fake:
 
 def csat_by_technician(kpi_source: Any, day: date) -> dict[str, float]:
     with kpi_source.setup.context.db.session() as session:
-        rows = session.execute(
-            select(KpiDailyRollup.dim_value, KpiDailyRollup.csat_count).where(
-                KpiDailyRollup.day == day, KpiDailyRollup.dim == "technician"
-            )
-        )
-        return {technician: count for technician, count in rows if count}
+        return daily_measure(session, day, "technician", "csat_count")
 
 
 def test_a_reassigned_ticket_takes_its_survey_to_the_new_technician(kpi_source: Any) -> None:
@@ -249,10 +247,6 @@ def test_a_rebuild_walks_the_days_with_facts_not_the_years_between(kpi_source: A
             NY,
         )
         after = rebuild(session, source_id, NY)
-        hours = session.scalar(
-            select(KpiDailyRollup.hours).where(
-                KpiDailyRollup.day == date(2199, 1, 1), KpiDailyRollup.dim == "all"
-            )
-        )
+        hours = daily_measure(session, date(2199, 1, 1), "all", "hours").get("")
     assert after - before <= 3  # 2199-01-01, and the local days of 1999-06-01 (UTC)
     assert hours == 1.0
