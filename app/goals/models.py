@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -99,6 +100,8 @@ class Goal(Base):
     start_date: Mapped[date] = mapped_column(Date)
     due_date: Mapped[date] = mapped_column(Date)
     evaluation_grain: Mapped[str] = mapped_column(String(10), default="month")
+    # Judge the period in progress ("so far") instead of the last complete one.
+    judge_partial: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -187,4 +190,7 @@ class AlignmentSnapshot(Base):
     window_end: Mapped[date | None] = mapped_column(Date)
     baseline: Mapped[float | None] = mapped_column(Float)
     forecast: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The rest of the verdict as it was given that day (held periods, evidence, the
+    # explanations), so a review reads it back word for word.
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -26,6 +26,11 @@ class SyncCursor(Base):
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Data coverage (which days of the PSA's history Northstar holds in full): true once a
+    # pass that started from no cursor (a first sync, a full re-read, a backfill) finished;
+    # `history_since` is that pass's first day, null when it read the PSA's history whole.
+    history_read: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    history_since: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -51,6 +51,9 @@ class KpiDefinition:
     category: str = "service"
     manual: bool = False
     aggregation: str | None = None  # manual KPIs: mean or last
+    # Manual KPIs: the declared scale (either end optional); see app.kpis.domain.
+    scale_min: float | None = None
+    scale_max: float | None = None
 
 
 CATALOGUE: tuple[KpiDefinition, ...] = (

@@ -135,4 +135,8 @@ class ManualKpi(Base):
     direction: Mapped[str] = mapped_column(String(10))
     aggregation: Mapped[str] = mapped_column(String(10))
     description: Mapped[str | None] = mapped_column(Text)
+    # The declared scale (e.g. 1–10); either end optional. Observations, targets and
+    # forecasts stay within it (app.kpis.domain).
+    scale_min: Mapped[float | None] = mapped_column(Float)
+    scale_max: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy import JSON, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -33,6 +33,10 @@ class Source(Base):
     fast_interval_minutes: Mapped[int] = mapped_column(Integer, default=5)
     slow_interval_minutes: Mapped[int] = mapped_column(Integer, default=60)
     sync_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first day from which this source's history is held in full (app.kpis.coverage):
+    # the first day of its backfill, or its earliest fact when the PSA was read whole; null
+    # until every stream has been read once from the start.
+    history_from: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     credentials_updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
