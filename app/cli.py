@@ -149,7 +149,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    since = datetime.combine(args.since, datetime.min.time(), tzinfo=UTC)
+    # The first day starts at midnight in the reporting zone, so the day is held whole.
+    since = datetime.combine(args.since, datetime.min.time(), tzinfo=_settings().tz)
+    since = since.astimezone(UTC)
     return _run_sync(args.source, trigger="backfill", full=True, since=since, streams=args.stream)
 
 

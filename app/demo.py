@@ -98,7 +98,12 @@ def seed_demo_plan(context: ServiceContext) -> None:
     """The GOALS.md §4 plan, its goals started five months ago and due next month."""
     today = datetime.now(context.settings.tz).date()
     with context.db.session() as session:
-        seed_example_plan(session, start=shift_months(today.replace(day=1), -5), today=today)
+        seed_example_plan(
+            session,
+            start=shift_months(today.replace(day=1), -5),
+            today=today,
+            tz=context.settings.tz,
+        )
 
 
 def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: bool) -> int:

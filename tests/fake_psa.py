@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
 import httpx
@@ -19,6 +19,9 @@ import respx
 from pydantic import BaseModel, SecretStr
 
 from app.api.context import ServiceContext
+from app.db import Database, utcnow
+from app.ingest.models import SyncCursor
+from app.ingest.runner import record_history_from
 from app.sources.service import create_source
 from connectors.sdk import (
     ClientFact,
@@ -270,3 +273,26 @@ def add_fake_source(context: ServiceContext, name: str = "Fake PSA", **config: o
             slow_interval_minutes=60,
         )
         return source.id
+
+
+def mark_synced(
+    db: Database,
+    source_id: int,
+    *,
+    since: date | None,
+    tz: tzinfo,
+    streams: Sequence[str] | None = None,
+) -> None:
+    """Record that every stream of a fake source was read from `since` (None: whole) and
+    synced just now, as a sync would, and work out the source's `history_from`."""
+    names = list(streams or FakeConnector.streams)
+    with db.session() as session:
+        for name in names:
+            state = session.get(SyncCursor, (source_id, name)) or SyncCursor(
+                source_id=source_id, stream=name
+            )
+            state.history_read, state.history_since = True, since
+            state.last_success_at = utcnow()
+            session.add(state)
+        session.flush()
+        record_history_from(session, source_id, names, tz)

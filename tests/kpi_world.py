@@ -22,6 +22,8 @@ from connectors.sdk import (
 )
 
 NY = ZoneInfo("America/New_York")
+# The day the KPI world's source counts as backfilled from (its coverage: app.kpis.coverage).
+HISTORY_FROM = date(2024, 1, 1)
 
 
 def ny(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:

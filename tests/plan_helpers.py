@@ -3,7 +3,12 @@ back through other interfaces (OData, /metrics, the SQL views)."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Any
+
+from sqlalchemy import update
+
+from app.goals.models import Goal
 
 
 def post(api: Any, url: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -34,4 +39,12 @@ def band_goal(
             "due_date": "2025-07-01",
         },
     )
+    written_on(api, date(2024, 12, 20))  # before the snapshots the tests take
     return created, goal
+
+
+def written_on(api: Any, day: date) -> None:
+    """Date every goal as written down on `day` (noon UTC), as if the plan had been made
+    then: a review grades only the goals that existed in its quarter."""
+    with api.setup.context.db.session() as session:
+        session.execute(update(Goal).values(created_at=datetime.combine(day, time(12), tzinfo=UTC)))

@@ -7,7 +7,8 @@ client's own parser.
 Contract (documented for users in docs/bi.md):
 
 - `northstar_goal_status{goal_id, goal, kpi}`: the goal's status as a number, see
-  `STATUS_VALUES` (0 no data, 1 off track, 2 at risk, 3 on track, 4 achieved).
+  `STATUS_VALUES` (0 no data, 1 off track, 2 at risk, 3 on track, 4 achieved, 5 missed,
+  6 not started); `northstar_goal_forecast_probability` the forecast's chance of meeting it.
 - `northstar_goal_progress`, `northstar_goal_expected_progress` (0-1) and
   `northstar_goal_current_value` (in the KPI's unit), same labels; a goal without a value has
   no sample for it.
@@ -32,19 +33,22 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import NorthstarError
 from app.goals.alignment import Status, Thresholds
-from app.goals.evaluate import AlignmentEngine, evaluation_window, round_value
+from app.goals.evaluate import AlignmentEngine
 from app.goals.models import Goal
+from app.goals.shaping import round_value
 from app.ingest.models import SyncCursor, SyncRun
 from app.kpis.catalogue import Grain
 from app.kpis.compute import kpi_values
+from app.kpis.coverage import Coverage, PeriodState
 from app.kpis.manual import all_kpis
+from app.kpis.periods import last_complete_period
 from app.kpis.scope import ScopeFilter
 from app.sources.models import Source, SourceStatus
 
@@ -56,6 +60,8 @@ STATUS_VALUES: dict[Status, int] = {
     Status.AT_RISK: 2,
     Status.ON_TRACK: 3,
     Status.ACHIEVED: 4,
+    Status.MISSED: 5,
+    Status.NOT_STARTED: 6,
 }
 
 SLUG_LENGTH = 60
@@ -112,25 +118,34 @@ def render(families: Iterable[Family]) -> str:
 # ---- goals -------------------------------------------------------------------------------
 
 
-def goal_families(session: Session, as_of: date, thresholds: Thresholds) -> list[Family]:
-    """Every goal evaluated as of `as_of` (last complete window, as on the scorecard)."""
+def goal_families(
+    session: Session, as_of: date, thresholds: Thresholds, tz: tzinfo
+) -> list[Family]:
+    """Every goal evaluated as of `as_of` (the period judged, as on the scorecard)."""
     status = Family(
         "northstar_goal_status",
-        "Goal status as a number: 0 no data, 1 off track, 2 at risk, 3 on track, 4 achieved.",
+        "Goal status as a number: 0 no data, 1 off track, 2 at risk, 3 on track, 4 achieved, "
+        "5 missed (final), 6 not started.",
     )
     progress = Family(
         "northstar_goal_progress", "Goal progress from baseline to target, 0 to 1 (clamped)."
     )
     expected = Family(
         "northstar_goal_expected_progress",
-        "Progress the plan expects by now (straight line or milestones), 0 to 1.",
+        "Increase/decrease goals: progress the plan expects at the end of the period judged "
+        "(straight line or milestones), 0 to 1.",
+    )
+    chance = Family(
+        "northstar_goal_forecast_probability",
+        "The forecast's chance (0 to 1) that the goal holds at its due date; no sample when "
+        "there is no forecast (fewer than 3 complete periods, or too early).",
     )
     current = Family(
         "northstar_goal_current_value",
         "The goal's KPI over its last complete evaluation window, in the KPI's unit.",
     )
     goals = list(session.scalars(select(Goal).order_by(Goal.id)))
-    engine = AlignmentEngine(session, thresholds=thresholds)
+    engine = AlignmentEngine(session, thresholds=thresholds, tz=tz)
     evaluated = engine.evaluate_goals(goals, as_of, sparkline=0)
     for goal in goals:
         out = evaluated[goal.id]
@@ -139,21 +154,27 @@ def goal_families(session: Session, as_of: date, thresholds: Thresholds) -> list
         progress.add(labels, out.progress)
         expected.add(labels, out.expected_progress)
         current.add(labels, out.current_value)
-    return [status, progress, expected, current]
+        chance.add(labels, out.forecast.probability if out.forecast else None)
+    return [status, progress, expected, current, chance]
 
 
 # ---- KPIs --------------------------------------------------------------------------------
 
 
-def kpi_families(session: Session, as_of: date) -> list[Family]:
-    """Each KPI with a monthly grain, company-wide, over the last complete month."""
-    month = evaluation_window(as_of, Grain.MONTH)
+def kpi_families(session: Session, as_of: date, tz: tzinfo) -> list[Family]:
+    """Each KPI with a monthly grain, company-wide, over the last complete month; no sample
+    for a month the PSAs' history does not cover in full (before it, or not synced)."""
+    month = last_complete_period(as_of, Grain.MONTH)
+    covered = Coverage.load(session, tz).for_source(None).state(month, as_of)
     values = Family(
         "northstar_kpi_value",
         "Each KPI company-wide over the last complete month, in its unit (label unit).",
     )
     for kpi in all_kpis(session):
         if Grain.MONTH not in kpi.grains:
+            continue
+        if not kpi.manual and covered is not PeriodState.COMPLETE:
+            values.add({"kpi": kpi.key, "unit": kpi.unit}, None)
             continue
         try:
             (value,) = kpi_values(session, kpi, ScopeFilter(), [month])
@@ -219,10 +240,10 @@ def sync_families(session: Session) -> list[Family]:
     return [last_success, failures, requests, attention]
 
 
-def collect(session: Session, as_of: date, thresholds: Thresholds) -> Sequence[Family]:
-    """All families, as of `as_of` (a day in the reporting time zone)."""
+def collect(session: Session, as_of: date, thresholds: Thresholds, tz: tzinfo) -> Sequence[Family]:
+    """All families, as of `as_of` (a day in the reporting time zone `tz`)."""
     return [
-        *goal_families(session, as_of, thresholds),
-        *kpi_families(session, as_of),
+        *goal_families(session, as_of, thresholds, tz),
+        *kpi_families(session, as_of, tz),
         *sync_families(session),
     ]

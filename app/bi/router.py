@@ -33,7 +33,8 @@ def metrics(
 ) -> Response:
     """Gauges in the Prometheus text format (needs a read API key, as a bearer token or in
     `X-API-Key`): each goal's status as a number (0 no data, 1 off track, 2 at risk, 3 on
-    track, 4 achieved), progress, expected progress and current value; each KPI company-wide
+    track, 4 achieved, 5 missed, 6 not started), progress, expected progress, current value
+    and the forecast's chance of meeting it; each KPI company-wide
     over the last complete month; and per source the last successful sync, failures in a row
     and PSA requests used by the latest runs. See docs/bi.md for every metric."""
     today = datetime.now(context.settings.tz).date()
@@ -43,5 +44,5 @@ def metrics(
             f"as_of ({day}) is in the future; metrics look at today ({today}) or back.",
             code="as_of_in_future",
         )
-    text = render(collect(session, day, get_thresholds()))
+    text = render(collect(session, day, get_thresholds(), context.settings.tz))
     return Response(text, media_type=CONTENT_TYPE)

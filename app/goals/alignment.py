@@ -1,7 +1,8 @@
-"""The alignment maths of GOALS.md §2, as pure functions of a goal's terms and a value.
+"""The alignment maths of docs/goals.md §2, as pure functions of a goal's terms and a value.
 
-Nothing here reads the database: `app.goals.evaluate` fetches the KPI values and calls these,
-so every rule is tested on plain numbers (tests/app/goals/test_goal_alignment_maths.py).
+Nothing here reads the database: `app.goals.evaluate` fetches the KPI values and
+`app.goals.verdict` turns them into a status with these rules, so every rule is tested on
+plain numbers (tests/app/goals/test_goal_alignment_maths.py, test_goal_verdicts.py).
 """
 
 from __future__ import annotations
@@ -16,11 +17,18 @@ from app.goals.models import GoalKind
 
 
 class Status(StrEnum):
+    NOT_STARTED = "not_started"  # before the start date: no grade
     ACHIEVED = "achieved"
     ON_TRACK = "on_track"
     AT_RISK = "at_risk"
     OFF_TRACK = "off_track"
+    MISSED = "missed"  # after the due date, the goal not met: final
     NO_DATA = "no_data"
+
+    @property
+    def graded(self) -> bool:
+        """A verdict on the goal (not_started and no_data are not)."""
+        return self not in (Status.NOT_STARTED, Status.NO_DATA)
 
     @property
     def words(self) -> str:
@@ -28,19 +36,21 @@ class Status(StrEnum):
 
 
 STATUS_WORDS = {
+    Status.NOT_STARTED: "Not started",
+    Status.MISSED: "Missed",
     Status.ACHIEVED: "Achieved",
     Status.ON_TRACK: "On track",
     Status.AT_RISK: "At risk",
     Status.OFF_TRACK: "Off track",
     Status.NO_DATA: "No data",
 }
-# Worst first (GOALS.md §2.6); no_data is kept apart from the order.
-STATUS_ORDER = (Status.OFF_TRACK, Status.AT_RISK, Status.ON_TRACK, Status.ACHIEVED)
+# Worst first (docs/goals.md §2.6); no_data and not_started are kept apart from the order.
+STATUS_ORDER = (Status.MISSED, Status.OFF_TRACK, Status.AT_RISK, Status.ON_TRACK, Status.ACHIEVED)
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Where on track ends and at risk begins (GOALS.md §2.4 defaults)."""
+    """Where on track ends and at risk begins (docs/goals.md §2.4 defaults)."""
 
     on_track_pace: float = 0.99
     at_risk_pace: float = 0.80
@@ -67,27 +77,6 @@ class GoalTerms:
     low: float | None = None
     high: float | None = None
     milestones: tuple[MilestoneTerms, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Assessment:
-    progress_raw: float | None
-    progress: float | None
-    expected_progress: float
-    pace: float | None
-    status: Status
-    reason: str
-
-
-def plain(value: float | None) -> str:
-    """A number as a person writes it in a sentence: 1,000,000 or 95.25 (not 1e+06)."""
-    if value is None:
-        return "—"
-    if value == 0:
-        return "0"  # never "-0"
-    if value == int(value):
-        return f"{value:,.0f}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
@@ -135,26 +124,21 @@ def heads_for_target(terms: GoalTerms) -> bool:
 
 
 def progress_of(terms: GoalTerms, value: float) -> tuple[float | None, float | None]:
-    """(raw, clamped) progress of `value` (GOALS.md §2.2).
+    """(raw, clamped) progress of `value` (docs/goals.md §2.3), for increase/decrease goals.
 
-    Increase/decrease: (value − baseline) ÷ (target − baseline); raw keeps over-achievement
-    (> 1) and going backwards (< 0) visible. None without a baseline. When the baseline
-    is already at or beyond the target, progress is 1 if the target is met, else 0.
-    Threshold/band: 1 while the condition holds, else 1 − distance ÷ reference."""
-    if terms.kind.moves:
-        assert terms.target is not None
-        if terms.baseline is None:
-            return None, None
-        span = terms.target - terms.baseline
-        if not heads_for_target(terms):
-            # A computed baseline can already be at or past the target; the formula would
-            # then count moving away from the target as progress.
-            raw = 1.0 if meets(terms, value) else 0.0
-        else:
-            raw = (value - terms.baseline) / span
-        return raw, clamp(raw)
-    distance, reference = distance_outside(terms, value)
-    raw = 1.0 - distance / reference
+    (value − baseline) ÷ (target − baseline); raw keeps over-achievement (> 1) and going
+    backwards (< 0) visible. None without a baseline, and for threshold and band goals,
+    whose record is the periods held (`app.goals.verdict`). When the baseline is already
+    at or beyond the target, progress is 1 if the target is met, else 0."""
+    if not terms.kind.moves or terms.baseline is None:
+        return None, None
+    assert terms.target is not None
+    if not heads_for_target(terms):
+        # A computed baseline can already be at or past the target; the formula would
+        # then count moving away from the target as progress.
+        raw = 1.0 if meets(terms, value) else 0.0
+    else:
+        raw = (value - terms.baseline) / (terms.target - terms.baseline)
     return raw, clamp(raw)
 
 
@@ -165,7 +149,7 @@ def _fraction(day: date, start: date, end: date) -> float:
 
 
 def expected_progress(terms: GoalTerms, day: date) -> float:
-    """Where progress should be on `day` (GOALS.md §2.3): 0 at the start date, 1 at the due
+    """Where progress should be on `day` (docs/goals.md §2.3): 0 at the start date, 1 at the due
     date, on a straight line; with milestones that carry a target (increase/decrease goals
     with a known baseline), on a straight line between consecutive milestones instead."""
     nodes: list[tuple[date, float]] = [(terms.start_date, 0.0)]
@@ -186,71 +170,6 @@ def expected_progress(terms: GoalTerms, day: date) -> float:
     return 1.0
 
 
-def assess(
-    terms: GoalTerms,
-    current: float | None,
-    day: date,
-    *,
-    window_complete: bool = True,
-    thresholds: Thresholds = Thresholds(),
-) -> Assessment:
-    """Progress, expected progress, pace and status of a goal whose KPI is `current` over its
-    evaluation window as of `day` (GOALS.md §2.2–2.4).
-
-    A threshold or band goal is `achieved` when the condition held over a complete window and
-    `on_track` while it holds over a window still in progress."""
-    expected = expected_progress(terms, day)
-    if current is None:
-        return Assessment(
-            None,
-            None,
-            expected,
-            None,
-            Status.NO_DATA,
-            "The KPI has no value for the window (nothing to measure yet).",
-        )
-    raw, progress = progress_of(terms, current)
-    if terms.kind.moves:
-        if progress is None:
-            return Assessment(
-                None, None, expected, None, Status.NO_DATA, "The baseline is not known yet."
-            )
-        if meets(terms, current):
-            met = f"Target met: {plain(current)} against a target of {plain(terms.target)}."
-            return Assessment(raw, progress, expected, None, Status.ACHIEVED, met)
-        if expected == 0:
-            return Assessment(
-                raw, progress, expected, None, Status.ON_TRACK, "Nothing is expected yet."
-            )
-        # Rounded so that a pace of exactly 0.8 on paper is not 0.7999999999 in binary.
-        pace = round(progress / expected, 9)
-        if pace >= thresholds.on_track_pace:
-            status = Status.ON_TRACK
-        elif pace >= thresholds.at_risk_pace:
-            status = Status.AT_RISK
-        else:
-            status = Status.OFF_TRACK
-        reason = (
-            f"Progress {progress:.0%} where the plan expects {expected:.0%} by now "
-            f"(pace {pace:.2f})."
-        )
-        return Assessment(raw, progress, expected, pace, status, reason)
-    distance, reference = distance_outside(terms, current)
-    if distance == 0:
-        if window_complete:
-            return Assessment(
-                raw, progress, expected, None, Status.ACHIEVED, f"Held: {plain(current)}."
-            )
-        return Assessment(
-            raw, progress, expected, None, Status.ON_TRACK, "Holding so far this period."
-        )
-    share = round(distance / reference, 9)
-    what = "the band width" if terms.kind is GoalKind.BAND else "the threshold"
-    status = Status.AT_RISK if share <= thresholds.at_risk_margin else Status.OFF_TRACK
-    reason = f"Outside by {plain(distance)} ({share:.0%} of {what})."
-    return Assessment(raw, progress, expected, None, status, reason)
-
-
 @dataclass(frozen=True, slots=True)
 class RollupChild:
     weight: float
@@ -262,25 +181,31 @@ class RollupChild:
 class Rollup:
     progress: float | None
     status: Status
-    no_data: int  # children without data, shown apart from the status
+    no_data: int  # children without a grade (no data, or not started), shown apart
 
 
 def worst(statuses: Iterable[Status]) -> Status:
-    measured = [s for s in statuses if s is not Status.NO_DATA]
-    if not measured:
-        return Status.NO_DATA
-    return min(measured, key=STATUS_ORDER.index)
+    """The worst graded status; not_started when nothing is graded and something has not
+    started, else no_data."""
+    listed = list(statuses)
+    graded = [s for s in listed if s.graded]
+    if graded:
+        return min(graded, key=STATUS_ORDER.index)
+    if listed and all(s is Status.NOT_STARTED for s in listed):
+        return Status.NOT_STARTED
+    return Status.NO_DATA
 
 
 def roll_up(children: Sequence[RollupChild]) -> Rollup:
-    """An objective from its children (GOALS.md §2.6): the weighted mean of the progress of
-    those with data, and the worst status among them; `no_data` only when none has data."""
-    measured = [c for c in children if c.progress is not None and c.status is not Status.NO_DATA]
+    """An objective from its children (docs/goals.md §2.6): the weighted mean of the progress
+    of those with a progress figure (increase/decrease goals, child objectives), and the
+    worst graded status among them; children without a grade are counted apart."""
+    measured = [c for c in children if c.progress is not None and c.status.graded]
     total = sum(c.weight for c in measured)
     progress = (
         sum(c.weight * c.progress for c in measured if c.progress is not None) / total
         if total > 0
         else None
     )
-    no_data = sum(1 for c in children if c.status is Status.NO_DATA)
+    no_data = sum(1 for c in children if not c.status.graded)
     return Rollup(progress, worst(c.status for c in children), no_data)

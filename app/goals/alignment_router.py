@@ -32,13 +32,6 @@ AsOf = Annotated[
     date | None,
     Query(description="Evaluate as known on this day (default: today, reporting time zone)."),
 ]
-Window = Annotated[
-    Literal["complete", "current"],
-    Query(
-        description="`complete` (default): the current value is the last complete period "
-        "(mid-November reads October). `current`: the period containing as_of, so far."
-    ),
-]
 
 
 def _as_of(context: ServiceContext, as_of: date | None) -> date:
@@ -121,7 +114,6 @@ def get_scorecard(
     context: ContextDep,
     _key: ReadKey,
     as_of: AsOf = None,
-    window: Window = "complete",
     sparkline: Annotated[
         int, Query(ge=0, le=60, description="How many periods of KPI history per goal.")
     ] = SPARKLINE_PERIODS,
@@ -140,8 +132,8 @@ def get_scorecard(
     forecast are the ones recorded that day (`recorded_on`): what was known then."""
     day = _as_of(context, as_of)
     thresholds = get_thresholds()
-    engine = AlignmentEngine(session, thresholds=thresholds)
-    objectives = scorecard(engine, day, complete=window == "complete", sparkline=sparkline)
+    engine = AlignmentEngine(session, thresholds=thresholds, tz=context.settings.tz)
+    objectives = scorecard(engine, day, sparkline=sparkline)
     if wants_csv(request, format):
         return csv_response(_flat(objectives), SCORECARD_COLUMNS, f"scorecard-{day}.csv")
     card = ScorecardOut(
@@ -171,7 +163,6 @@ def goal_alignment(
     context: ContextDep,
     _key: ReadKey,
     as_of: AsOf = None,
-    window: Window = "complete",
     sparkline: Annotated[int, Query(ge=0, le=400)] = SPARKLINE_PERIODS,
 ) -> Any:
     """The goal as it stood on `as_of`: the window measured, the value, progress against
@@ -180,10 +171,8 @@ def goal_alignment(
     headline numbers are the ones it recorded (`recorded_on` says so)."""
     goal = service.get_goal(session, goal_id)
     day = _as_of(context, as_of)
-    engine = AlignmentEngine(session, thresholds=get_thresholds())
-    return engine.evaluate_goals([goal], day, complete=window == "complete", sparkline=sparkline)[
-        goal.id
-    ]
+    engine = AlignmentEngine(session, thresholds=get_thresholds(), tz=context.settings.tz)
+    return engine.evaluate_goals([goal], day, sparkline=sparkline)[goal.id]
 
 
 def _review_format(request: Request, format: str | None) -> str:
@@ -226,6 +215,7 @@ def quarterly_review(
         quarter,
         today=datetime.now(context.settings.tz).date(),
         timezone=context.settings.reporting_timezone,
+        tz=context.settings.tz,
         thresholds=get_thresholds(),
     )
     chosen = _review_format(request, format)

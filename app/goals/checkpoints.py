@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from app.errors import NotFound
 from app.goals.models import CheckIn, Goal, GoalKind, Milestone, Objective
 from app.goals.schemas import CheckInIn, CheckInPatch, MilestoneIn, MilestonePatch
-from app.goals.service import get_goal, invalid
+from app.goals.service import check_date, check_kpi_value, get_goal, invalid
+from app.kpis.manual import get_kpi
 
 # ---- milestones ----------------------------------------------------------------------------
 
@@ -34,7 +35,8 @@ def list_milestones(session: Session, goal_id: int) -> list[Milestone]:
     )
 
 
-def _check_milestone(goal: Goal, row: Milestone) -> None:
+def _check_milestone(session: Session, goal: Goal, row: Milestone) -> None:
+    check_date("body.due_date", row.due_date)
     if not goal.start_date < row.due_date <= goal.due_date:
         raise invalid(
             "body.due_date",
@@ -55,12 +57,16 @@ def _check_milestone(goal: Goal, row: Milestone) -> None:
             "A band goal's milestone is the band held on that date; leave `target` out.",
             "target_not_allowed",
         )
+    if row.target is not None:
+        kpi = get_kpi(session, goal.kpi_key)
+        what = "milestone target" if kind.moves else "milestone threshold"
+        check_kpi_value(kpi, "body.target", what, row.target)
 
 
 def create_milestone(session: Session, goal_id: int, body: MilestoneIn) -> Milestone:
     goal = get_goal(session, goal_id)
     row = Milestone(goal_id=goal.id, **body.model_dump())
-    _check_milestone(goal, row)
+    _check_milestone(session, goal, row)
     session.add(row)
     session.flush()
     return row
@@ -73,7 +79,7 @@ def update_milestone(session: Session, milestone_id: int, patch: MilestonePatch)
         raise invalid("body.due_date", "due_date cannot be empty.", "field_required")
     for name, value in changes.items():
         setattr(row, name, value)
-    _check_milestone(get_goal(session, row.goal_id), row)
+    _check_milestone(session, get_goal(session, row.goal_id), row)
     session.flush()
     return row
 
@@ -122,6 +128,8 @@ def create_check_in(session: Session, body: CheckInIn, today: date) -> CheckIn:
             "`objective_id`.",
             "check_in_needs_one_subject",
         )
+    if body.date is not None:
+        check_date("body.date", body.date)
     if body.goal_id is not None and session.get(Goal, body.goal_id) is None:
         raise invalid("body.goal_id", f"There is no goal with id {body.goal_id}.", "goal_not_found")
     if body.objective_id is not None and session.get(Objective, body.objective_id) is None:
@@ -150,6 +158,7 @@ def update_check_in(session: Session, check_in_id: int, patch: CheckInPatch) -> 
         if name in changes and changes[name] is None:
             raise invalid(f"body.{name}", f"{name} cannot be empty.", "field_required")
     if "date" in changes:
+        check_date("body.date", changes["date"])
         row.check_in_date = changes.pop("date")
     for name, value in changes.items():
         setattr(row, name, value)

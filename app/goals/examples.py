@@ -9,7 +9,7 @@ Seeding twice changes nothing: the plan is recognised by its top objective's tit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -35,12 +35,14 @@ class ManualSeries:
     unit: str
     first: float  # the reading the month before the goals start
     last: float  # last month's reading; the months between go in a straight line
+    scale_min: float  # the scale it is declared with
+    scale_max: float
 
 
 MANUAL = (
-    ManualSeries("team_confidence", "Team confidence pulse (1–10)", "score", 5, 7),
-    ManualSeries("nps", "Net promoter score", "score", 22, 35),
-    ManualSeries("succession_readiness", "Succession readiness (0–10)", "score", 1, 4),
+    ManualSeries("team_confidence", "Team confidence pulse (1–10)", "score", 5, 7, 1, 10),
+    ManualSeries("nps", "Net promoter score", "score", 22, 35, -100, 100),
+    ManualSeries("succession_readiness", "Succession readiness (0–10)", "score", 1, 4, 0, 10),
 )
 
 
@@ -166,6 +168,8 @@ def seed_manual_kpis(session: Session, start: date, today: date) -> None:
                 direction=Direction.UP,
                 aggregation="mean",
                 description=None,
+                scale_min=series.scale_min,
+                scale_max=series.scale_max,
             )
         step = (series.last - series.first) / max(months - 1, 1)
         readings: list[tuple[date, float, str | None]] = [
@@ -174,18 +178,25 @@ def seed_manual_kpis(session: Session, start: date, today: date) -> None:
         record_observations(session, get_kpi(session, series.key), readings)
 
 
-def seed_example_plan(session: Session, *, start: date, today: date) -> int | None:
+def seed_example_plan(
+    session: Session, *, start: date, today: date, tz: tzinfo = UTC
+) -> int | None:
     """Seed the GOALS.md §4 plan, its goals starting on `start`; return the top objective's
     id, or None when it was there already. Manual KPIs get a reading a month from the month
     before `start` (their baseline) to the month before `today`."""
     if session.scalar(select(Objective).where(Objective.title == TOP_TITLE)) is not None:
         return None
     seed_manual_kpis(session, start, today)
-    return _seed(session, PLAN, None, start, today)
+    return _seed(session, PLAN, None, start, today, tz)
 
 
 def _seed(
-    session: Session, example: ExampleObjective, parent_id: int | None, start: date, today: date
+    session: Session,
+    example: ExampleObjective,
+    parent_id: int | None,
+    start: date,
+    today: date,
+    tz: tzinfo,
 ) -> int:
     objective = service.create_objective(
         session,
@@ -201,7 +212,7 @@ def _seed(
         due = shift_months(start, item.months)
         values: dict[str, Any] = {"target": item.target, "low": item.low, "high": item.high}
         if item.relative is not None:
-            values["target"] = _relative_target(session, item, start, due)
+            values["target"] = _relative_target(session, item, start, due, today, tz)
         goal = service.create_goal(
             session,
             GoalIn(
@@ -214,6 +225,7 @@ def _seed(
                 **values,
             ),
             today,
+            tz,
         )
         # A halfway milestone, where the baseline is on the near side of the target.
         if heads_for_target(goal_terms(goal, [], goal.baseline)):
@@ -230,11 +242,13 @@ def _seed(
         today,
     )
     for child in example.children:
-        _seed(session, child, objective.id, start, today)
+        _seed(session, child, objective.id, start, today, tz)
     return objective.id
 
 
-def _relative_target(session: Session, item: ExampleGoal, start: date, due: date) -> float:
+def _relative_target(
+    session: Session, item: ExampleGoal, start: date, due: date, today: date, tz: tzinfo
+) -> float:
     """baseline × `item.relative`, the baseline read as the goal would read it."""
     probe = Goal(
         kpi_key=item.kpi,
@@ -245,6 +259,9 @@ def _relative_target(session: Session, item: ExampleGoal, start: date, due: date
         baseline_end=None,
     )
     kpi = get_kpi(session, item.kpi)
-    baseline = compute_baseline(session, probe, kpi, resolve_scope(session, kpi)) or 0.0
+    value, _ = compute_baseline(
+        session, probe, kpi, resolve_scope(session, kpi), tz=tz, as_of=today
+    )
+    baseline = value or 0.0
     assert item.relative is not None
     return round(baseline * item.relative, 2) or 1.0

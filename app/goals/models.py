@@ -8,7 +8,7 @@ evaluation reads.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -105,6 +105,14 @@ class Goal(Base):
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def created_on(self, tz: tzinfo) -> date:
+        """The day the goal was written down, in the reporting time zone `tz`: before it,
+        the goal did not exist, so no snapshot or review of an earlier day grades it."""
+        created = self.created_at
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        return created.astimezone(tz).date()
 
     @property
     def goal_kind(self) -> GoalKind:

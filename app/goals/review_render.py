@@ -7,9 +7,10 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from app.goals.alignment import Status, plain
+from app.goals.alignment import Status
 from app.goals.schemas import CheckInOut
 from app.goals.views import ReviewGoalOut, ReviewObjectiveOut, ReviewOut
+from app.goals.words import plain
 
 COLUMNS = ("Goal", "KPI", "Target", "Start", "End", "Change", "Status at start", "Status at end")
 
@@ -90,9 +91,18 @@ def _details(objective: ReviewObjectiveOut) -> Iterable[tuple[str, list[str]]]:
     check_ins = [f"Objective: {_check_in_line(c)}" for c in objective.check_ins] + [
         f"{g.title}: {_check_in_line(c)}" for g in objective.goals for c in g.check_ins
     ]
+    reasons = [f"{g.title}: {g.end.reason}" for g in objective.goals if g.end.reason]
+    yield "Why each status is what it is", reasons
     yield "Milestones due this quarter", milestones
     yield "Status changes", changes
     yield "Check-ins", check_ins
+
+
+ADDED_LATER = "Added after the quarter (not graded in it)"
+
+
+def _added_later(review: ReviewOut) -> list[str]:
+    return [f"{g.title} (written on {g.created_on})" for g in review.added_later]
 
 
 def _heading(objective: ReviewObjectiveOut) -> str:
@@ -148,6 +158,9 @@ def to_markdown(review: ReviewOut) -> str:
         for heading, items in _details(objective):
             if items:
                 lines += ["", f"**{heading}**", ""] + [f"- {_md(item)}" for item in items]
+    if review.added_later:
+        lines += ["", f"## {ADDED_LATER}", ""]
+        lines += [f"- {_md(item)}" for item in _added_later(review)]
     return "\n".join(lines) + "\n"
 
 
@@ -210,5 +223,9 @@ def to_html(review: ReviewOut) -> str:
                 parts += [f"<li>{_e(item)}</li>" for item in items]
                 parts.append("</ul>")
         parts.append("</section>")
+    if review.added_later:
+        parts.append(f"<section><h2>{_e(ADDED_LATER)}</h2><ul>")
+        parts += [f"<li>{_e(item)}</li>" for item in _added_later(review)]
+        parts.append("</ul></section>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

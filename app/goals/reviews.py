@@ -1,8 +1,10 @@
-"""The quarterly review (GOALS.md §3): each goal's status at the start and end of a quarter,
-the KPI change, milestones due in it, the check-ins made, and what changed.
+"""The quarterly review (docs/goals.md §3): each goal's status at the start and end of a
+quarter, the KPI change, milestones due in it, the check-ins made, and what changed.
 
 A status on a past day is read from that day's snapshot when there is one, so a review reads
-what was known then; otherwise it is computed as of that day from today's data.
+what was known then; otherwise it is computed as of that day from the data held now (and
+says so). Goals created after the quarter ended are listed apart as "added later": they did
+not exist then, so they are never graded into it, nor into their objectives' roll-ups.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +23,7 @@ from app.goals.evaluate import AlignmentEngine
 from app.goals.models import AlignmentSnapshot, CheckIn, Goal, Objective
 from app.goals.schemas import CheckInOut
 from app.goals.views import (
+    AddedLaterOut,
     GoalAlignmentOut,
     ReviewGoalOut,
     ReviewObjectiveOut,
@@ -57,6 +60,7 @@ def _point(
             status_words=status.words,
             value=snapshot.current_value,
             progress=snapshot.progress,
+            reason=snapshot.reason or "",
             from_snapshot=True,
         )
     assert computed is not None
@@ -66,6 +70,7 @@ def _point(
         status_words=computed.status_words,
         value=computed.current_value,
         progress=computed.progress,
+        reason=computed.reason,
         from_snapshot=False,
     )
 
@@ -83,7 +88,13 @@ def _changes(snapshots: Sequence[AlignmentSnapshot]) -> list[StatusChangeOut]:
 
 
 def build_review(
-    session: Session, quarter: str, *, today: date, timezone: str, thresholds: Thresholds
+    session: Session,
+    quarter: str,
+    *,
+    today: date,
+    timezone: str,
+    tz: tzinfo,
+    thresholds: Thresholds,
 ) -> ReviewOut:
     """The review of `quarter` (e.g. `2025-Q4`). For the quarter in progress, the end is
     today. Raises InvalidInput for a malformed quarter or one that has not started."""
@@ -96,7 +107,9 @@ def build_review(
         )
     start, end = period.start, min(period.last_day, today)
     objectives = list(session.scalars(select(Objective).order_by(Objective.id)))
-    goals = list(session.scalars(select(Goal).order_by(Goal.id)))
+    every_goal = list(session.scalars(select(Goal).order_by(Goal.id)))
+    goals = [g for g in every_goal if g.created_on(tz) <= end]
+    added_later = [g for g in every_goal if g.created_on(tz) > end]
     snapshots: dict[int, list[AlignmentSnapshot]] = defaultdict(list)
     for row in session.scalars(
         select(AlignmentSnapshot)
@@ -107,7 +120,7 @@ def build_review(
     on_start = {g: next((s for s in rows if s.day == start), None) for g, rows in snapshots.items()}
     on_end = {g: next((s for s in rows if s.day == end), None) for g, rows in snapshots.items()}
 
-    engine = AlignmentEngine(session, thresholds=thresholds)
+    engine = AlignmentEngine(session, thresholds=thresholds, tz=tz)
     # Milestones are judged from the KPI history, so the end is always evaluated; the start
     # only where no snapshot of that day exists.
     at_end = engine.evaluate_goals(goals, end, sparkline=0)
@@ -166,6 +179,15 @@ def build_review(
             objectives, reviewed, objective_check_ins, {g.id: g.weight for g in goals}
         ),
         status_changed=[g.goal_id for rows in reviewed.values() for g in rows if g.status_changed],
+        added_later=[
+            AddedLaterOut(
+                goal_id=g.id,
+                objective_id=g.objective_id,
+                title=g.title,
+                created_on=g.created_on(tz),
+            )
+            for g in added_later
+        ],
     )
 
 

@@ -189,7 +189,7 @@ def create_goal(body: GoalIn, session: SessionDep, context: ContextDep, _key: Ad
 
     The current value is measured over the last complete `evaluation_grain` (month by
     default). Every refusal names the field and says what to change."""
-    return GoalOut.of(service.create_goal(session, body, _today(context)))
+    return GoalOut.of(service.create_goal(session, body, _today(context), context.settings.tz))
 
 
 @router.get(
@@ -215,7 +215,9 @@ def update_goal(
 ) -> Any:
     """Only the fields sent change; the goal as a whole is checked again. A computed baseline
     is recomputed when the KPI, scope, grain, start or baseline period change."""
-    return GoalOut.of(service.update_goal(session, goal_id, body, _today(context)))
+    return GoalOut.of(
+        service.update_goal(session, goal_id, body, _today(context), context.settings.tz)
+    )
 
 
 @router.delete(

@@ -109,7 +109,12 @@ class GoalIn(BaseModel):
     due_date: date
     evaluation_grain: Grain = Field(
         Grain.MONTH,
-        description="The window the current value is measured over: the last complete one.",
+        description="The period the goal is judged over: the last complete one.",
+    )
+    judge_partial: bool = Field(
+        False,
+        description="Judge the goal on the period in progress (so far) instead of the last "
+        "complete one. Off by default: a half-month of data can mislead.",
     )
     weight: float = Field(1.0, gt=0, description="Its weight in its objective's progress.")
 
@@ -134,6 +139,7 @@ class GoalPatch(BaseModel):
     start_date: date | None = None
     due_date: date | None = None
     evaluation_grain: Grain | None = None
+    judge_partial: bool | None = None
     weight: float | None = Field(None, gt=0)
 
 
@@ -154,6 +160,7 @@ class GoalOut(BaseModel):
     start_date: date
     due_date: date
     evaluation_grain: Grain
+    judge_partial: bool
     weight: float
     created_at: datetime
     updated_at: datetime
@@ -177,6 +184,7 @@ class GoalOut(BaseModel):
             start_date=row.start_date,
             due_date=row.due_date,
             evaluation_grain=Grain(row.evaluation_grain),
+            judge_partial=row.judge_partial,
             weight=row.weight,
             created_at=row.created_at,
             updated_at=row.updated_at,

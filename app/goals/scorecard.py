@@ -1,5 +1,5 @@
-"""The scorecard: every objective, nested, rolled up from its goals' alignment (GOALS.md
-§2.6 and §3)."""
+"""The scorecard: every objective, nested, rolled up from its goals' alignment
+(docs/goals.md §2.6 and §3)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from datetime import date
 from sqlalchemy import select
 
 from app.goals.alignment import RollupChild, Status, roll_up
-from app.goals.evaluate import SPARKLINE_PERIODS, AlignmentEngine, round_value
+from app.goals.evaluate import SPARKLINE_PERIODS, AlignmentEngine
 from app.goals.models import CheckIn, Goal, Objective
 from app.goals.schemas import CheckInOut
+from app.goals.shaping import round_value
 from app.goals.views import GoalAlignmentOut, ObjectiveAlignmentOut
 
 
@@ -20,14 +21,13 @@ def scorecard(
     engine: AlignmentEngine,
     as_of: date,
     *,
-    complete: bool = True,
     sparkline: int = SPARKLINE_PERIODS,
 ) -> list[ObjectiveAlignmentOut]:
     """Every objective (top-level first, children nested) with its goals' alignment."""
     session = engine.session
     objectives = list(session.scalars(select(Objective).order_by(Objective.id)))
     goals = list(session.scalars(select(Goal).order_by(Goal.id)))
-    evaluated = engine.evaluate_goals(goals, as_of, complete=complete, sparkline=sparkline)
+    evaluated = engine.evaluate_goals(goals, as_of, sparkline=sparkline)
     _, objective_check_ins = engine.latest_check_ins(as_of)
     return build_tree(objectives, goals, evaluated, objective_check_ins)
 

@@ -266,9 +266,13 @@ class SeriesReader:
             if k.scope.technician_id in found
         }
 
+    def reading(self, key: SeriesKey, period: Period) -> KpiValue | None:
+        """The KPI over `period` (one of the periods wanted), with its sample size."""
+        return self._needs[key].values.get(period.start)
+
     def value(self, key: SeriesKey, period: Period) -> float | None:
         """The KPI over `period` (one of the periods wanted), None when it has no value."""
-        found = self._needs[key].values.get(period.start)
+        found = self.reading(key, period)
         return None if found is None else found.value
 
 

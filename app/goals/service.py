@@ -7,7 +7,7 @@ FastAPI's own validation errors do; a missing object addressed by the URL is `No
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, tzinfo
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,12 +24,53 @@ from app.goals.schemas import (
     ObjectivePatch,
 )
 from app.kpis.catalogue import Grain, KpiDefinition
-from app.kpis.manual import get_kpi
+from app.kpis.domain import Domain, kpi_domain
+from app.kpis.manual import date_problem, get_kpi, value_problem, weight_problem
 from app.kpis.scope import ScopeFilter, resolve_scope
 
 
 def invalid(field: str, message: str, code: str) -> InvalidInput:
     return InvalidInput(message, code=code, details=[{"field": field, "problem": message}])
+
+
+# ---- limits (the numbers themselves are in app.kpis.manual) --------------------------------
+
+
+def _values_words(domain: Domain) -> str:
+    if domain.low is not None and domain.high is not None:
+        return f"its values lie between {domain.low:g} and {domain.high:g}"
+    if domain.low is not None:
+        return f"its values are {domain.low:g} or more"
+    if domain.high is not None:
+        return f"its values are {domain.high:g} or less"
+    return "it takes any number"
+
+
+def check_kpi_value(kpi: KpiDefinition, field: str, what: str, value: float) -> None:
+    """`value`, typed as the goal's `what` ("target", "band low"...), is a number Northstar
+    takes and one `kpi` can take. A value at the edge is fine: an increase to 100 %."""
+    problem = value_problem(value)
+    if problem:
+        raise invalid(field, f"The {what}: {problem}", "number_out_of_range")
+    domain = kpi_domain(kpi)
+    if not domain.contains(value):
+        raise invalid(
+            field,
+            f"A {what} of {value:g} is impossible for {kpi.name}: {_values_words(domain)}.",
+            "outside_kpi_range",
+        )
+
+
+def check_date(field: str, day: date) -> None:
+    problem = date_problem(day)
+    if problem:
+        raise invalid(field, f"`{field.removeprefix('body.')}`: {problem}", "date_out_of_range")
+
+
+def check_weight(field: str, weight: float) -> None:
+    problem = weight_problem(weight)
+    if problem:
+        raise invalid(field, problem, "number_out_of_range")
 
 
 # ---- objectives ----------------------------------------------------------------------------
@@ -78,6 +119,7 @@ def _check_parent(session: Session, objective_id: int | None, parent_id: int | N
 
 
 def create_objective(session: Session, body: ObjectiveIn) -> Objective:
+    check_weight("body.weight", body.weight)
     _check_parent(session, None, body.parent_id)
     row = Objective(**body.model_dump())
     session.add(row)
@@ -91,6 +133,8 @@ def update_objective(session: Session, objective_id: int, patch: ObjectivePatch)
     for name in ("title", "weight"):
         if name in changes and changes[name] is None:
             raise invalid(f"body.{name}", f"{name} cannot be empty.", "field_required")
+    if "weight" in changes:
+        check_weight("body.weight", changes["weight"])
     if "parent_id" in changes:
         _check_parent(session, row.id, changes["parent_id"])
     for name, value in changes.items():
@@ -183,8 +227,13 @@ def _goal_kpi(session: Session, row: Goal) -> tuple[KpiDefinition, ScopeFilter]:
     return kpi, scope
 
 
-def _check_terms(row: Goal) -> None:
-    """Dates in order, and the numbers this kind of goal needs (GOALS.md §1)."""
+def _check_terms(row: Goal, kpi: KpiDefinition) -> None:
+    """Dates in order and in Northstar's window, and the numbers this kind of goal needs
+    (GOALS.md §1), each one `kpi` can take."""
+    for name in ("start_date", "due_date", "baseline_start", "baseline_end"):
+        day = getattr(row, name)
+        if day is not None:
+            check_date(f"body.{name}", day)
     if row.due_date <= row.start_date:
         raise invalid(
             "body.due_date",
@@ -223,6 +272,16 @@ def _check_terms(row: Goal) -> None:
                 f"`low` and `high` are for band goals; a {kind.value} goal has a `target`.",
                 "bounds_not_allowed",
             )
+    check_weight("body.weight", row.weight)
+    typed = [
+        ("target", "target" if kind.moves else "threshold", row.target),
+        ("low", "band low", row.low),
+        ("high", "band high", row.high),
+        ("baseline", "baseline", None if row.baseline_computed else row.baseline),
+    ]
+    for name, what, value in typed:
+        if value is not None:
+            check_kpi_value(kpi, f"body.{name}", what, value)
     if kind.moves and row.baseline is not None and not row.baseline_computed:
         assert row.target is not None
         wrong = (
@@ -253,22 +312,22 @@ def _check_terms(row: Goal) -> None:
 
 
 def _fill_baseline(
-    session: Session, row: Goal, kpi: KpiDefinition, scope: ScopeFilter, today: date
+    session: Session, row: Goal, kpi: KpiDefinition, scope: ScopeFilter, today: date, tz: tzinfo
 ) -> None:
-    """Compute a missing baseline now, if its period is over; it stays empty (and the daily
-    snapshot retries) while the period runs or has no data."""
+    """Compute a missing baseline now, if its period is complete and covered by the PSAs'
+    history; it stays empty (and the daily snapshot retries) until then."""
     if row.baseline is None and GoalKind(row.kind).moves and baseline_period(row).end <= today:
-        value = compute_baseline(session, row, kpi, scope)
+        value, _ = compute_baseline(session, row, kpi, scope, tz=tz, as_of=today)
         row.baseline, row.baseline_computed = value, value is not None
 
 
-def create_goal(session: Session, body: GoalIn, today: date) -> Goal:
+def create_goal(session: Session, body: GoalIn, today: date, tz: tzinfo) -> Goal:
     values = body.model_dump(exclude={"scope", "kpi"})
     row = Goal(**values, kpi_key=body.kpi, baseline_computed=False)
     _set_scope(row, body.scope)
     kpi, scope = _goal_kpi(session, row)
-    _check_terms(row)
-    _fill_baseline(session, row, kpi, scope, today)
+    _check_terms(row, kpi)
+    _fill_baseline(session, row, kpi, scope, today, tz)
     session.add(row)
     session.flush()
     return row
@@ -277,10 +336,19 @@ def create_goal(session: Session, body: GoalIn, today: date) -> Goal:
 RECOMPUTE_ON = {"kpi", "scope", "baseline_start", "baseline_end", "evaluation_grain", "start_date"}
 
 
-def update_goal(session: Session, goal_id: int, patch: GoalPatch, today: date) -> Goal:
+def update_goal(session: Session, goal_id: int, patch: GoalPatch, today: date, tz: tzinfo) -> Goal:
     row = get_goal(session, goal_id)
     changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
-    for name in ("objective_id", "title", "kpi", "kind", "start_date", "due_date", "weight"):
+    for name in (
+        "objective_id",
+        "title",
+        "kpi",
+        "kind",
+        "start_date",
+        "due_date",
+        "weight",
+        "judge_partial",
+    ):
         if name in changes and changes[name] is None:
             raise invalid(f"body.{name}", f"{name} cannot be empty.", "field_required")
     if "scope" in changes:
@@ -297,8 +365,8 @@ def update_goal(session: Session, goal_id: int, patch: GoalPatch, today: date) -
     elif row.baseline_computed and RECOMPUTE_ON & changes.keys():
         row.baseline, row.baseline_computed = None, False
     kpi, scope = _goal_kpi(session, row)
-    _check_terms(row)
-    _fill_baseline(session, row, kpi, scope, today)
+    _check_terms(row, kpi)
+    _fill_baseline(session, row, kpi, scope, today, tz)
     session.flush()
     return row
 

@@ -1,4 +1,4 @@
-"""Daily alignment snapshots (GOALS.md §3: "how did this look on 1 March" is a read).
+"""Daily alignment snapshots (docs/goals.md §3: "how did this look on 1 March" is a read).
 
 The scheduler runs `take_alignment_snapshots` for yesterday every hour at :05 (reporting time
 zone): the first run of a day writes the snapshots, the others find them and do nothing, so
@@ -20,6 +20,7 @@ from app.db import Database
 from app.goals.config import get_thresholds
 from app.goals.evaluate import AlignmentEngine
 from app.goals.models import AlignmentSnapshot, Goal
+from app.goals.recorded import snapshot_of
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -34,7 +35,6 @@ def take_alignment_snapshots(db: Database, settings: Settings, day: date) -> int
     not rewritten with what is known later). Computed baselines whose period is over are
     stored on the way, so they stay fixed from then on. When another process snapshots the
     same day at the same moment, this one writes nothing and says so in the log."""
-    del settings  # the thresholds have their own settings; kept for the scheduler's call
     try:
         with db.session() as session:
             done = set(
@@ -42,34 +42,23 @@ def take_alignment_snapshots(db: Database, settings: Settings, day: date) -> int
                     select(AlignmentSnapshot.goal_id).where(AlignmentSnapshot.day == day)
                 )
             )
-            goals = [g for g in session.scalars(select(Goal).order_by(Goal.id)) if g.id not in done]
+            # A goal written down after `day` did not exist then: nothing to record.
+            goals = [
+                g
+                for g in session.scalars(select(Goal).order_by(Goal.id))
+                if g.id not in done and g.created_on(settings.tz) <= day
+            ]
             if not goals:
                 return 0
             engine = AlignmentEngine(
-                session, thresholds=get_thresholds(), persist_baselines=True, use_snapshots=False
+                session,
+                thresholds=get_thresholds(),
+                tz=settings.tz,
+                persist_baselines=True,
+                use_snapshots=False,
             )
             evaluated = engine.evaluate_goals(goals, day, sparkline=0)
-            for goal in goals:
-                result = evaluated[goal.id]
-                session.add(
-                    AlignmentSnapshot(
-                        goal_id=goal.id,
-                        day=day,
-                        status=result.status.value,
-                        progress=result.progress,
-                        progress_raw=result.progress_raw,
-                        expected_progress=result.expected_progress,
-                        pace=result.pace,
-                        reason=result.reason,
-                        current_value=result.current_value,
-                        window_start=result.window.start if result.window else None,
-                        window_end=result.window.end if result.window else None,
-                        baseline=result.baseline,
-                        forecast=result.forecast.model_dump(mode="json")
-                        if result.forecast
-                        else None,
-                    )
-                )
+            session.add_all(snapshot_of(evaluated[goal.id], day) for goal in goals)
             session.flush()
     except IntegrityError:
         log.info("goal_snapshots_taken_elsewhere", day=day.isoformat())

@@ -31,6 +31,11 @@ def amount(value: float | None, unit: str) -> str:
     return plain(round(value, 2))
 
 
+def share(fraction: float) -> str:
+    """A share of the way as a person writes it: 62 % (the same spacing as 95.0 %)."""
+    return f"{fraction * 100:.0f} %"
+
+
 def difference(value: float, unit: str) -> str:
     """A gap between two values: percentages differ by points, not by per cent."""
     if unit == "percent":
@@ -38,10 +43,41 @@ def difference(value: float, unit: str) -> str:
     return amount(abs(value), unit)
 
 
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def month_name(day: date) -> str:
     return MONTHS[day.month - 1]
+
+
+def period_label(start: date, last_day: date, grain: str) -> str:
+    """A period as a person names it: November 2026, 2026-Q3, the week of 2026-11-23."""
+    if grain == "month":
+        return f"{month_name(start)} {start.year}"
+    if grain == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    if grain == "year":
+        return str(start.year)
+    if grain == "week":
+        return f"the week of {start.isoformat()}"
+    if start == last_day:
+        return start.isoformat()
+    return f"{start.isoformat()} to {last_day.isoformat()}"
+
+
+def count_of(n: int, noun: str) -> str:
+    """'1 month', '11 months'."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")

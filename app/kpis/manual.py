@@ -1,16 +1,62 @@
-"""Manual KPIs (KPIS.md §4.5): declared through the API, fed by posted observations."""
+"""Manual KPIs (KPIS.md §4.5): declared through the API, fed by posted observations.
+
+Also the limits on every number and date a person types into Northstar (observations,
+scales, targets, bands, baselines, weights, goal dates), kept here in one place.
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.facts.models import ObservationRow
 from app.kpis.catalogue import ALL_GRAINS, BUILT_IN, Direction, KpiDefinition
+from app.kpis.domain import kpi_domain
 from app.kpis.models import ManualKpi
+
+# ---- limits --------------------------------------------------------------------------------
+# Beyond these nothing a business measures makes sense, and reads break: a 1e308 observation
+# overflows a sum, a goal from year 1 to 9999 is millions of periods to evaluate.
+
+VALUE_LIMIT = 1e12
+"""Observations, scale ends, targets, bands and baselines lie within ±VALUE_LIMIT."""
+WEIGHT_MAX = 1e6
+"""Weights of goals and objectives are above 0 and at most WEIGHT_MAX."""
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+"""Goal start, due and baseline dates, milestone and check-in dates lie in this window."""
+
+
+def value_problem(value: float) -> str | None:
+    """Why `value` is beyond what Northstar takes, or None when it is fine."""
+    if math.isfinite(value) and -VALUE_LIMIT <= value <= VALUE_LIMIT:
+        return None
+    return (
+        f"{value:g} is out of range: Northstar takes numbers between "
+        f"{-VALUE_LIMIT:,.0f} and {VALUE_LIMIT:,.0f}."
+    )
+
+
+def weight_problem(weight: float) -> str | None:
+    """Why `weight` is not a usable weight, or None when it is fine."""
+    if math.isfinite(weight) and 0 < weight <= WEIGHT_MAX:
+        return None
+    return f"A weight is above 0 and at most {WEIGHT_MAX:,.0f}; got {weight:g}."
+
+
+def date_problem(day: date) -> str | None:
+    """Why `day` is outside the dates Northstar takes, or None when it is fine."""
+    if EARLIEST_DATE <= day <= LATEST_DATE:
+        return None
+    return f"{day} is outside the dates Northstar takes: {EARLIEST_DATE} to {LATEST_DATE}."
+
+
+def _refused(field: str, message: str, code: str) -> InvalidInput:
+    return InvalidInput(message, code=code, details=[{"field": field, "problem": message}])
 
 
 def as_definition(row: ManualKpi) -> KpiDefinition:
@@ -30,6 +76,8 @@ def as_definition(row: ManualKpi) -> KpiDefinition:
         category="manual",
         manual=True,
         aggregation=row.aggregation,
+        scale_min=row.scale_min,
+        scale_max=row.scale_max,
     )
 
 
@@ -58,7 +106,23 @@ def declare_manual_kpi(
     direction: Direction,
     aggregation: str,
     description: str | None,
+    scale_min: float | None = None,
+    scale_max: float | None = None,
 ) -> KpiDefinition:
+    """`scale_min`/`scale_max`: the lowest and highest value it can take (either optional)."""
+    for end_name, end in (("min", scale_min), ("max", scale_max)):
+        problem = None if end is None else value_problem(end)
+        if problem:
+            raise _refused(
+                f"body.{end_name}", f"The scale's `{end_name}`: {problem}", "number_out_of_range"
+            )
+    if scale_min is not None and scale_max is not None and scale_min >= scale_max:
+        raise _refused(
+            "body.max",
+            f"A scale's `min` must be below its `max`; got min {scale_min:g} and max "
+            f"{scale_max:g}. Leave either out for a scale open on that side.",
+            "scale_invalid",
+        )
     if key in BUILT_IN or session.get(ManualKpi, key) is not None:
         raise Conflict(f"A KPI called {key!r} already exists.", code="kpi_exists")
     row = ManualKpi(
@@ -68,16 +132,41 @@ def declare_manual_kpi(
         direction=direction.value,
         aggregation=aggregation,
         description=description,
+        scale_min=scale_min,
+        scale_max=scale_max,
     )
     session.add(row)
     session.flush()
     return as_definition(row)
 
 
+def check_observations(
+    kpi: KpiDefinition, observations: list[tuple[date, float]], *, listed: bool = True
+) -> None:
+    """Every value is a usable number within the KPI's scale, else a 422 naming the first
+    that is not (by its position, 1 first, and date). `listed`: the observations were sent as
+    a list (the field is then `body.<index>.value`, else `body.value`)."""
+    domain = kpi_domain(kpi)
+    for index, (day, value) in enumerate(observations):
+        field = f"body.{index}.value" if listed else "body.value"
+        which = f"Observation {index + 1} ({day})"
+        problem = value_problem(value)
+        if problem:
+            raise _refused(field, f"{which}: {problem}", "number_out_of_range")
+        if not domain.contains(value):
+            raise _refused(
+                field,
+                f"{which}: {value:g} is outside {kpi.name}'s scale, {domain.words()}.",
+                "outside_kpi_range",
+            )
+
+
 def record_observations(
     session: Session, kpi: KpiDefinition, observations: list[tuple[date, float, str | None]]
 ) -> tuple[int, int]:
-    """Upsert on date: (created, updated). Posting the same batch twice changes nothing."""
+    """Upsert on date: (created, updated). Posting the same batch twice changes nothing.
+    Checked first (`check_observations`): one value refused and nothing is stored."""
+    check_observations(kpi, [(day, value) for day, value, _ in observations])
     existing = {
         row.observed_on: row
         for row in session.scalars(

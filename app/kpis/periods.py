@@ -23,6 +23,15 @@ class Period:
         return (self.end - self.start).days
 
 
+def last_complete_period(day: date, grain: Grain) -> Period:
+    """The last period complete on `day`: the one containing `day` when `day` is its last
+    day, else the one before (mid-November reads October; 30 November reads November)."""
+    period = period_containing(day, grain)
+    if period.last_day == day:
+        return period
+    return period_containing(period.start - timedelta(days=1), grain)
+
+
 def _add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)

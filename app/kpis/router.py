@@ -14,10 +14,12 @@ from app.kpis import manual
 from app.kpis.breakdown import kpi_breakdown
 from app.kpis.catalogue import Grain, Scope
 from app.kpis.compute import kpi_values
-from app.kpis.periods import parse_period, period_containing, periods_between
+from app.kpis.coverage import Coverage, ScopeCoverage, period_in_progress
+from app.kpis.periods import Period, parse_period, period_containing, periods_between
 from app.kpis.schemas import (
     BreakdownOut,
     BreakdownRowOut,
+    CoverageOut,
     KpiOut,
     ManualKpiIn,
     ObservationIn,
@@ -25,6 +27,7 @@ from app.kpis.schemas import (
     ObservationsResult,
     ScopeOut,
     SeriesOut,
+    SourceCoverageOut,
     ValueOut,
 )
 from app.kpis.scope import resolve_scope
@@ -32,6 +35,7 @@ from app.kpis.scope import resolve_scope
 router = APIRouter(prefix="/kpis", tags=["kpis"])
 
 VALUE_COLUMNS = ["period_start", "period_end", "value", "numerator", "denominator", "sample_size"]
+COVERAGE_COLUMNS = ["partial", "reason"]
 
 
 CATALOGUE_COLUMNS = ["key", "name", "unit", "direction", "category", "manual", "definition"]
@@ -58,7 +62,8 @@ def list_kpis(
 
 @router.post("", response_model=KpiOut, status_code=201, summary="Declare a manual KPI")
 def declare_kpi(body: ManualKpiIn, session: SessionDep, _key: AdminKey) -> Any:
-    """For what no PSA measures: a team-confidence pulse, NPS... Feed it with observations."""
+    """For what no PSA measures: a team-confidence pulse, NPS... Feed it with observations.
+    Give it a scale (`min`, `max`: 1 to 10 for a pulse) and values outside it are refused."""
     return KpiOut.of(
         manual.declare_manual_kpi(
             session,
@@ -68,6 +73,8 @@ def declare_kpi(body: ManualKpiIn, session: SessionDep, _key: AdminKey) -> Any:
             direction=body.direction,
             aggregation=body.aggregation,
             description=body.description,
+            scale_min=body.min,
+            scale_max=body.max,
         )
     )
 
@@ -121,7 +128,13 @@ def kpi_series(
 ) -> Any:
     """One row per period: the value, with its numerator, denominator and sample size.
     Periods are calendar periods in the reporting time zone; `value` is null when there was
-    nothing to measure."""
+    nothing to measure.
+
+    Only periods the PSA data covers have a value: a period that starts before the first day
+    from which a PSA's history is held in full (`coverage.history_from`), or that Northstar
+    has not synced yet, has a null value with its `reason` (never a 0). The period still in
+    progress, or synced only part of the way, is `partial`: its value is the period so far.
+    Without `source` every PSA must cover the period."""
     kpi = manual.get_kpi(session, key)
     if grain not in kpi.grains:
         allowed = ", ".join(g.value for g in kpi.grains)
@@ -138,24 +151,37 @@ def kpi_series(
         board=board,
         priority=priority,
     )
+    today = datetime.now(context.settings.tz).date()
     if from_ is None or to is None:
-        default_from, default_to = _default_range(datetime.now(context.settings.tz).date(), grain)
+        default_from, default_to = _default_range(today, grain)
         from_, to = from_ or default_from, to or default_to
     periods = periods_between(from_, to, grain)
-    values = [
-        ValueOut(
-            period_start=v.start,
-            period_end=v.end,
-            value=_round(v.value),
-            numerator=_round(v.numerator),
-            denominator=_round(v.denominator),
-            sample_size=v.sample_size,
+    # A client or technician belongs to one source: its values cover what that source does.
+    coverage = (
+        None
+        if kpi.manual
+        else Coverage.load(session, context.settings.tz).for_source(scope.source_id)
+    )
+    values = []
+    for v in kpi_values(session, kpi, scope, periods):
+        partial, reason = _coverage_of(coverage, Period(v.start, v.end), today)
+        values.append(
+            ValueOut(
+                period_start=v.start,
+                period_end=v.end,
+                value=None if reason else _round(v.value),
+                numerator=None if reason else _round(v.numerator),
+                denominator=None if reason else _round(v.denominator),
+                sample_size=0 if reason else v.sample_size,
+                partial=partial,
+                reason=reason,
+            )
         )
-        for v in kpi_values(session, kpi, scope, periods)
-    ]
     if wants_csv(request, format):
         return csv_response(
-            (v.model_dump() for v in values), VALUE_COLUMNS, f"{kpi.key}-{grain.value}.csv"
+            (v.model_dump() for v in values),
+            [*VALUE_COLUMNS, *COVERAGE_COLUMNS],
+            f"{kpi.key}-{grain.value}.csv",
         )
     return SeriesOut(
         kpi=KpiOut.of(kpi),
@@ -164,7 +190,34 @@ def kpi_series(
         scope=ScopeOut(
             source=source, client=client, technician=technician, board=board, priority=priority
         ),
+        coverage=_coverage_out(coverage),
         values=values,
+    )
+
+
+def _coverage_of(coverage: ScopeCoverage | None, period: Period, today: date) -> tuple[bool, Any]:
+    """(partial, reason) of a period: a manual KPI (no coverage) has no reason and is
+    partial until the period ends."""
+    if coverage is None:
+        return period_in_progress(period, today), None
+    return coverage.partial(period, today), coverage.reason(period, today)
+
+
+def _coverage_out(coverage: ScopeCoverage | None) -> CoverageOut | None:
+    if coverage is None:
+        return None
+    return CoverageOut(
+        history_from=coverage.history_from,
+        synced_until=coverage.synced_until,
+        sources=[
+            SourceCoverageOut(
+                id=s.source_id,
+                name=s.name,
+                history_from=s.history_from,
+                synced_until=s.synced_until,
+            )
+            for s in coverage.sources
+        ],
     )
 
 
@@ -189,7 +242,11 @@ def kpi_breakdown_route(
     format: CsvFormat = None,
 ) -> Any:
     """The KPI for one period, one row per member, sorted by value (members with no value
-    last): which clients miss SLA, who is over-utilised."""
+    last): which clients miss SLA, who is over-utilised.
+
+    When the PSA data does not cover the period (it starts before the first day held in
+    full, or is not synced yet) every row's value is null and `reason` says why; the period
+    still in progress is `partial`. In CSV, `partial` and `reason` are on every row."""
     kpi = manual.get_kpi(session, key)
     window, grain = parse_period(period)
     if grain not in kpi.grains:
@@ -199,25 +256,32 @@ def kpi_breakdown_route(
         )
     if source is not None:
         resolve_scope(session, kpi, source=source)
+    today = datetime.now(context.settings.tz).date()
+    coverage = (
+        None if kpi.manual else Coverage.load(session, context.settings.tz).for_source(source)
+    )
+    partial, reason = _coverage_of(coverage, window, today)
     rows = [
         BreakdownRowOut(
             key=r.key,
             name=r.name,
             source=r.source_id,
             external_id=r.external_id,
-            value=_round(r.value),
-            numerator=_round(r.numerator),
-            denominator=_round(r.denominator),
-            sample_size=r.sample_size,
+            value=None if reason else _round(r.value),
+            numerator=None if reason else _round(r.numerator),
+            denominator=None if reason else _round(r.denominator),
+            sample_size=0 if reason else r.sample_size,
         )
         for r in kpi_breakdown(
             session, kpi, Scope(by), window, source_id=source, descending=order == "desc"
         )
     ]
     if wants_csv(request, format):
-        columns = ["key", "name", "source", "external_id", *VALUE_COLUMNS[2:]]
+        columns = ["key", "name", "source", "external_id", *VALUE_COLUMNS[2:], *COVERAGE_COLUMNS]
         return csv_response(
-            (r.model_dump() for r in rows), columns, f"{kpi.key}-by-{by}-{period}.csv"
+            ({**r.model_dump(), "partial": partial, "reason": reason} for r in rows),
+            columns,
+            f"{kpi.key}-by-{by}-{period}.csv",
         )
     return BreakdownOut(
         kpi=KpiOut.of(kpi),
@@ -225,6 +289,8 @@ def kpi_breakdown_route(
         period_start=window.start,
         period_end=window.end,
         timezone=context.settings.reporting_timezone,
+        partial=partial,
+        reason=reason,
         rows=rows,
     )
 
@@ -241,7 +307,7 @@ def post_observations(
     _key: AdminKey,
 ) -> Any:
     """One observation or a list. One value per day: posting a day again replaces its value,
-    so re-sending a batch is safe."""
+    so re-sending a batch is safe. A value outside the KPI's scale refuses the whole batch."""
     kpi = manual.get_kpi(session, key)
     if not kpi.manual:
         raise Unsupported(
@@ -249,6 +315,9 @@ def post_observations(
             code="kpi_not_manual",
         )
     items = body if isinstance(body, list) else [body]
+    manual.check_observations(
+        kpi, [(o.date, o.value) for o in items], listed=isinstance(body, list)
+    )
     by_day = {o.date: (o.date, o.value, o.note) for o in items}  # the last of a day wins
     created, updated = manual.record_observations(session, kpi, list(by_day.values()))
     return ObservationsResult(created=created, updated=updated)

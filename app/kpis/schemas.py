@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from app.kpis.catalogue import Direction, KpiDefinition
+from app.kpis.domain import kpi_domain
 
 
 class KpiOut(BaseModel):
@@ -21,9 +22,20 @@ class KpiOut(BaseModel):
     category: str
     manual: bool
     aggregation: str | None = None
+    min: float | None = Field(
+        None,
+        description="The lowest value this KPI can take (0 for a percentage, a count, hours or "
+        "money; a manual KPI's declared scale). null: no lower limit.",
+    )
+    max: float | None = Field(
+        None,
+        description="The highest value this KPI can take (100 for a percentage; a manual KPI's "
+        "declared scale). null: no upper limit.",
+    )
 
     @classmethod
     def of(cls, kpi: KpiDefinition) -> KpiOut:
+        domain = kpi_domain(kpi)
         return cls(
             key=kpi.key,
             name=kpi.name,
@@ -35,16 +47,64 @@ class KpiOut(BaseModel):
             category=kpi.category,
             manual=kpi.manual,
             aggregation=kpi.aggregation,
+            min=domain.low,
+            max=domain.high,
         )
+
+
+PARTIAL_DESCRIPTION = (
+    "true when the period is still in progress, or Northstar has not synced the PSA up to "
+    "its end yet: the value is the period so far and will still change."
+)
+REASON_DESCRIPTION = (
+    "Why there is no value: `before_history` (the period starts before the first day from "
+    "which the PSA's history is held in full), `not_synced` (the PSA has not been synced "
+    "that far, or not read in full once yet). Then value, numerator and denominator are "
+    "null and sample_size is 0; it is never reported as 0. null when the value stands."
+)
 
 
 class ValueOut(BaseModel):
     period_start: date = Field(description="First day of the period.")
     period_end: date = Field(description="The day after the period's last day.")
-    value: float | None = Field(description="null when there is nothing to measure.")
+    value: float | None = Field(
+        description="null when there is nothing to measure (a ratio with no cases), or when "
+        "the period is not covered by the data (see `reason`). A count over a covered "
+        "period with nothing in it is 0."
+    )
     numerator: float | None
     denominator: float | None
     sample_size: int = Field(description="How many tickets, entries, responses or technicians.")
+    partial: bool = Field(False, description=PARTIAL_DESCRIPTION)
+    reason: Literal["before_history", "not_synced"] | None = Field(
+        None, description=REASON_DESCRIPTION
+    )
+
+
+class SourceCoverageOut(BaseModel):
+    id: int
+    name: str
+    history_from: date | None = Field(
+        description="The first day from which this PSA's history is held in full (null: "
+        "not read in full once yet)."
+    )
+    synced_until: datetime | None = Field(
+        description="Up to when this PSA is synced: the oldest last successful sync of its "
+        "streams (UTC; null: a stream has never synced)."
+    )
+
+
+class CoverageOut(BaseModel):
+    history_from: date | None = Field(
+        description="The first day from which every PSA in scope has its history held in "
+        "full (the latest over them). Periods starting earlier have no value "
+        "(`before_history`)."
+    )
+    synced_until: datetime | None = Field(
+        description="Up to when every PSA in scope is synced (the earliest over them, UTC). "
+        "A period ending later is partial; one starting later has no value (`not_synced`)."
+    )
+    sources: list[SourceCoverageOut] = Field(description="Each PSA in scope.")
 
 
 class ScopeOut(BaseModel):
@@ -60,6 +120,11 @@ class SeriesOut(BaseModel):
     grain: str
     timezone: str = Field(description="The reporting time zone the periods are dated in.")
     scope: ScopeOut
+    coverage: CoverageOut | None = Field(
+        None,
+        description="Which days the PSA data behind these values covers. null for a manual "
+        "KPI (its values are what was recorded).",
+    )
     values: list[ValueOut]
 
 
@@ -80,6 +145,11 @@ class BreakdownOut(BaseModel):
     period_start: date
     period_end: date
     timezone: str
+    partial: bool = Field(False, description=PARTIAL_DESCRIPTION)
+    reason: Literal["before_history", "not_synced"] | None = Field(
+        None,
+        description=REASON_DESCRIPTION.replace("Then value", "Then every row's value"),
+    )
     rows: list[BreakdownRowOut]
 
 
@@ -92,11 +162,27 @@ class ManualKpiIn(BaseModel):
         "mean", description="How a period's observations become its value."
     )
     description: str | None = Field(None, max_length=2000)
+    min: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        description="The lowest value it can take, e.g. 1 for a 1–10 pulse, -100 for NPS. "
+        "Leave it out when there is none. Observations and goal targets outside the scale "
+        "are refused.",
+    )
+    max: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        description="The highest value it can take, e.g. 10 for a 1–10 pulse. Leave it out "
+        "when there is none; with `min`, it must be above `min`.",
+    )
 
 
 class ObservationIn(BaseModel):
     date: date
-    value: float = Field(allow_inf_nan=False)
+    value: float = Field(
+        allow_inf_nan=False,
+        description="Within the KPI's scale (`min`/`max`), and ±1,000,000,000,000 at most.",
+    )
     note: str | None = Field(None, max_length=2000)
 
 

@@ -13,6 +13,7 @@ from app.db import utcnow
 from app.errors import InvalidInput
 from app.ingest.models import SyncCursor, SyncRun
 from app.ingest.registry import registry
+from app.kpis.coverage import synced_until_of
 from app.security.crypto import CredentialCipher
 from app.sources import service
 from app.sources.config import decrypt_secrets, masked_config
@@ -21,6 +22,7 @@ from app.sources.schemas import (
     CheckResult,
     ConnectorOut,
     RunOut,
+    SourceCoverage,
     SourceCreate,
     SourceOut,
     SourceUpdate,
@@ -38,8 +40,10 @@ def _out(session: SessionDep, cipher: CredentialCipher, source: Source) -> Sourc
         present = set(decrypt_secrets(cipher, source.secrets_encrypted))
     except Exception:
         present = set()
-    cursors = session.scalars(
-        select(SyncCursor).where(SyncCursor.source_id == source.id).order_by(SyncCursor.stream)
+    cursors = list(
+        session.scalars(
+            select(SyncCursor).where(SyncCursor.source_id == source.id).order_by(SyncCursor.stream)
+        )
     )
     return SourceOut(
         id=source.id,
@@ -54,6 +58,10 @@ def _out(session: SessionDep, cipher: CredentialCipher, source: Source) -> Sourc
         sync_requested_at=source.sync_requested_at,
         created_at=source.created_at,
         updated_at=source.updated_at,
+        coverage=SourceCoverage(
+            history_from=source.history_from,
+            synced_until=synced_until_of(c.last_success_at for c in cursors),
+        ),
         streams=[
             StreamState(
                 stream=c.stream,
@@ -79,6 +87,8 @@ SOURCE_COLUMNS = [
     "sync_requested_at",
     "created_at",
     "updated_at",
+    "history_from",
+    "synced_until",
 ]
 RUN_COLUMNS = list(RunOut.model_fields)
 
@@ -118,11 +128,12 @@ def list_sources(
     _key: ReadKey,
     format: CsvFormat = None,
 ) -> Any:
-    """Your PSA connections, their status and the state of each stream (CSV: one row per
-    source, without settings)."""
+    """Your PSA connections, their status, the state of each stream and which days of each
+    PSA's data Northstar holds (`coverage`). CSV: one row per source, without settings."""
     sources = [_out(session, context.cipher, s) for s in service.list_sources(session)]
     if wants_csv(request, format):
-        return csv_response((s.model_dump() for s in sources), SOURCE_COLUMNS, "sources.csv")
+        rows = ({**s.model_dump(), **s.coverage.model_dump()} for s in sources)
+        return csv_response(rows, SOURCE_COLUMNS, "sources.csv")
     return sources
 
 

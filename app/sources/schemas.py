@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,6 +46,20 @@ class StreamState(BaseModel):
     next_attempt_at: datetime | None
 
 
+class SourceCoverage(BaseModel):
+    history_from: date | None = Field(
+        description="The first day from which this PSA's history is held in full: the first "
+        "day of its backfill, or its earliest ticket, time entry or survey when its whole "
+        "history was read. KPI periods starting earlier have no value. null until every "
+        "stream has been read once from the start."
+    )
+    synced_until: datetime | None = Field(
+        description="Up to when this PSA is synced: the oldest of its streams' last "
+        "successful syncs (UTC). KPI periods ending later are shown as partial. null while "
+        "a stream has never synced."
+    )
+
+
 class SourceOut(BaseModel):
     id: int
     name: str
@@ -59,6 +73,7 @@ class SourceOut(BaseModel):
     sync_requested_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    coverage: SourceCoverage = Field(description="Which days of this PSA's data Northstar holds.")
     streams: list[StreamState]
 
 

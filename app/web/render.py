@@ -6,17 +6,20 @@ escaped.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from html import escape
 from pathlib import Path
 
 from app.goals.views import GoalAlignmentOut, ObjectiveAlignmentOut, SeriesPointOut
+from app.goals.words import amount, period_label
 
 STATUS_WORDS = {
+    "not_started": "Not started",
     "achieved": "Achieved",
     "on_track": "On track",
     "at_risk": "At risk",
     "off_track": "Off track",
+    "missed": "Missed",
     "no_data": "No data yet",
 }
 
@@ -45,16 +48,7 @@ def login_page(problem: str | None = None) -> str:
     )
 
 
-def _number(value: float | None, unit: str) -> str:
-    if value is None:
-        return "—"
-    if unit == "percent":
-        return f"{value:.1f} %"
-    if unit == "currency":
-        return f"${value:,.0f}"
-    if unit == "hours":
-        return f"{value:,.1f} h"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+_number = amount
 
 
 def sparkline(points: list[SeriesPointOut], width: int = 110, height: int = 28) -> str:
@@ -94,14 +88,21 @@ def _status(status: str) -> str:
 
 
 def _progress(goal: GoalAlignmentOut) -> str:
-    if goal.progress is None:
-        return "<span class='muted'>—</span>"
+    """Increase/decrease: a bar of the way done against the plan's mark; threshold and band
+    goals: the periods held, in the same words as the API."""
+    words = escape(goal.progress_explanation or "")
+    if goal.record is not None:
+        return f"<div>{goal.record.held} of {goal.record.judged} held</div>" + (
+            f"<div class='muted'>{words}</div>"
+        )
+    if goal.progress is None or goal.expected_progress is None:
+        return f"<span class='muted'>{words or '—'}</span>"
     done = max(0.0, min(1.0, goal.progress)) * 100
     expected = max(0.0, min(1.0, goal.expected_progress)) * 100
     return (
-        f"<div class='bar' title='{done:.0f} % done, {expected:.0f} % expected by now'>"
+        f"<div class='bar' title='{done:.0f} % done, {expected:.0f} % expected'>"
         f"<span style='width:{done:.0f}%'></span><i style='left:{expected:.0f}%'></i></div>"
-        f"<div class='muted'>{done:.0f} % done · {expected:.0f} % expected</div>"
+        f"<div class='muted'>{words}</div>"
     )
 
 
@@ -119,14 +120,28 @@ def _target(goal: GoalAlignmentOut) -> str:
 
 
 def _forecast(goal: GoalAlignmentOut) -> str:
+    """The range and the chance, in the words of the API's explanation."""
     if goal.forecast is None:
         return f"<span class='muted'>{escape(goal.forecast_note or 'No forecast yet')}</span>"
-    verdict = "will make it" if goal.forecast.meets_target else "will fall short"
-    crossing = f", crossing on {goal.forecast.crossing_date}" if goal.forecast.crossing_date else ""
+    unit = goal.kpi.unit
+    low, high = _number(goal.forecast.low, unit), _number(goal.forecast.high, unit)
     return (
-        f"{_number(goal.forecast.projected_value, goal.kpi.unit)} by {goal.due_date}: "
-        f"{verdict}{crossing}"
+        f"<div>{low} to {high}, {goal.forecast.probability:.0%} chance</div>"
+        f"<div class='muted'>{escape(goal.forecast.explanation)}</div>"
     )
+
+
+def _now(goal: GoalAlignmentOut) -> str:
+    """The value judged, with its period and sample."""
+    value = _number(goal.current_value, goal.kpi.unit)
+    if goal.window is None:
+        return value
+    when = period_label(
+        goal.window.start, goal.window.end - timedelta(days=1), goal.evaluation_grain
+    )
+    so_far = " so far" if goal.window.partial else ""
+    sample = f", n = {goal.sample_size:,}" if goal.sample_size else ""
+    return f"{value}<div class='muted'>{escape(when)}{so_far}{sample}</div>"
 
 
 def _goal_row(goal: GoalAlignmentOut) -> str:
@@ -142,7 +157,7 @@ def _goal_row(goal: GoalAlignmentOut) -> str:
         f"<td><strong>{escape(goal.title)}</strong><div class='muted'>{escape(goal.kpi.name)}, "
         f"{escape(_target(goal))}</div></td>"
         f"<td>{_status(goal.status.value)}<div class='muted'>{escape(goal.reason)}</div></td>"
-        f"<td>{_number(goal.current_value, goal.kpi.unit)}</td>"
+        f"<td>{_now(goal)}</td>"
         f"<td>{_progress(goal)}</td>"
         f"<td class='wide'>{sparkline(goal.series)}</td>"
         f"<td class='wide'>{_forecast(goal)}</td>"

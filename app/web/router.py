@@ -27,8 +27,8 @@ def scorecard_view(request: Request, session: SessionDep, context: ContextDep) -
     if not key or find_active_key(session, key) is None:
         return HTMLResponse(login_page(), status_code=200 if not key else 401)
     today = datetime.now(context.settings.tz).date()
-    engine = AlignmentEngine(session, thresholds=get_thresholds())
-    objectives = scorecard(engine, today, complete=True, sparkline=12)
+    engine = AlignmentEngine(session, thresholds=get_thresholds(), tz=context.settings.tz)
+    objectives = scorecard(engine, today, sparkline=12)
     return HTMLResponse(scorecard_page(objectives, today, previous_quarter(today)))
 
 

@@ -13,8 +13,9 @@ from fake_psa import (
     add_fake_source,
     make_clients,
     make_tickets,
+    mark_synced,
 )
-from kpi_world import FACTS, NY
+from kpi_world import FACTS, HISTORY_FROM, NY
 from leak_guard import CheckedClient
 
 from app.api.context import ServiceContext
@@ -75,7 +76,8 @@ def api(fake: FakeSetup) -> Iterator[Api]:
 @pytest.fixture
 def kpi_source(api: Api) -> Api:
     """The hand-made facts of tests/kpi_world.py stored through the sync path (facts, dirty
-    days, refresh), served with New York as the reporting time zone."""
+    days, refresh), served with New York as the reporting time zone. The source counts as
+    backfilled from 1 January 2024 and synced just now (see app.kpis.coverage)."""
     context = api.setup.context
     context.settings = context.settings.model_copy(
         update={"reporting_timezone": "America/New_York"}
@@ -84,4 +86,5 @@ def kpi_source(api: Api) -> Api:
     with context.db.session() as session:
         store_facts(session, api.setup.source_id, FACTS, NY)
         refresh_dirty_days(session, api.setup.source_id, NY)
+    mark_synced(context.db, api.setup.source_id, since=HISTORY_FROM, tz=NY)
     return api

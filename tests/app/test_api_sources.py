@@ -199,3 +199,24 @@ async def test_every_sources_list_comes_as_csv_too(api: Any) -> None:
         "kind,name,streams",
         "fakepsa,Fake PSA,clients tickets ticket_sweep",
     ]
+
+
+@pytest.mark.anyio
+async def test_sources_show_which_days_of_the_psa_they_hold(api: Any) -> None:
+    source_id = api.setup.source_id
+    before = api.client.get(f"/api/v1/sources/{source_id}", headers=api.read).json()
+    assert before["coverage"] == {"history_from": None, "synced_until": None}
+
+    await api.setup.context.runner.sync_source(source_id, trigger="cli")
+
+    (listed,) = api.client.get("/api/v1/sources", headers=api.read).json()
+    one = api.client.get(f"/api/v1/sources/{source_id}", headers=api.read).json()
+    assert listed["coverage"] == one["coverage"]
+    # The fake PSA's earliest ticket is created on 31 January 2025; the oldest stream
+    # success is the first stream's (clients).
+    assert one["coverage"]["history_from"] == "2025-01-31"
+    successes = {s["stream"]: s["last_success_at"] for s in one["streams"]}
+    assert one["coverage"]["synced_until"] == successes["clients"] == min(successes.values())
+    as_csv = api.client.get("/api/v1/sources?format=csv", headers=api.read).text.splitlines()
+    assert as_csv[0].endswith(",history_from,synced_until")
+    assert ",2025-01-31," in as_csv[1]

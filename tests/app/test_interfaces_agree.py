@@ -103,6 +103,13 @@ def test_rest_csv_odata_and_sql_views_agree_on_every_month(
                 month, value = row["period_start"], row["value"]
                 assert csv_row["period_start"] == month
                 assert same(float(csv_row["value"]) if csv_row["value"] else None, value), key
+                assert csv_row["reason"] == (row["reason"] or ""), (key, month)
+                if row["reason"] is not None:
+                    # The month starts before the PSA's history is held in full: the API
+                    # says why it has no value; the rollups hold the part that was read.
+                    assert value is None, (key, month)
+                    compared += 1
+                    continue
                 empty = 0.0 if key in COUNTS else None
                 assert same(odata[month][odata_name] if month in odata else empty, value), (
                     key,

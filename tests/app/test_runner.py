@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fake_psa import T0, FakeSetup, add_fake_source, make_tickets
@@ -12,7 +14,7 @@ from app.api.context import ServiceContext
 from app.db import Database
 from app.facts.models import ClientRow, TicketRow
 from app.ingest.models import RunStatus, SyncCursor, SyncRun
-from app.ingest.runner import Trigger
+from app.ingest.runner import Trigger, first_whole_day
 from app.sources.models import Source, SourceStatus
 
 pytestmark = pytest.mark.anyio
@@ -241,3 +243,134 @@ def test_due_streams_follow_intervals(fake: FakeSetup) -> None:
         "tickets",
         "ticket_sweep",
     ]
+
+
+# ---- data coverage: which days of the PSA's history are held in full ------------------------
+
+
+def coverage_state(setup: FakeSetup, source_id: int | None = None) -> tuple[Any, ...]:
+    """(history_from, {stream: (history_read, history_since)}) of a source."""
+    source_id = source_id or setup.source_id
+    with setup.context.db.session() as session:
+        source = session.get(Source, source_id)
+        assert source is not None
+        cursors = session.scalars(select(SyncCursor).where(SyncCursor.source_id == source_id))
+        return source.history_from, {c.stream: (c.history_read, c.history_since) for c in cursors}
+
+
+def in_zone(setup: FakeSetup, zone: str) -> None:
+    context = setup.context
+    context.settings = context.settings.model_copy(update={"reporting_timezone": zone})
+    context.runner.settings = context.settings
+
+
+async def test_a_whole_first_sync_holds_history_from_the_earliest_fact(fake: FakeSetup) -> None:
+    # The earliest ticket is created at 09:00 UTC on 31 January: 30 January in Honolulu.
+    in_zone(fake, "Pacific/Honolulu")
+    assert coverage_state(fake) == (None, {})
+
+    await sync(fake)
+
+    whole = (True, None)
+    assert coverage_state(fake) == (
+        date(2025, 1, 30),
+        {"clients": whole, "tickets": whole, "ticket_sweep": whole},
+    )
+
+
+async def test_a_backfill_holds_history_from_its_first_day(fake: FakeSetup) -> None:
+    in_zone(fake, "America/New_York")
+    since = datetime(2025, 2, 10, tzinfo=ZoneInfo("America/New_York"))  # local midnight
+
+    await sync(fake, trigger=Trigger.BACKFILL, full=True, since=since)
+
+    history_from, streams = coverage_state(fake)
+    assert history_from == date(2025, 2, 10)
+    assert streams["tickets"] == streams["clients"] == (True, date(2025, 2, 10))
+
+
+def test_a_read_from_mid_day_holds_history_from_the_next_day() -> None:
+    new_york = ZoneInfo("America/New_York")
+    midnight = datetime(2025, 2, 10, tzinfo=new_york)
+
+    assert first_whole_day(midnight, new_york) == date(2025, 2, 10)
+    assert first_whole_day(midnight.astimezone(UTC), new_york) == date(2025, 2, 10)
+    assert first_whole_day(midnight + timedelta(seconds=1), new_york) == date(2025, 2, 11)
+    # Midnight UTC is still the evening before in New York: that day is not held whole.
+    assert first_whole_day(datetime(2025, 2, 10, tzinfo=UTC), new_york) == date(2025, 2, 10)
+    assert first_whole_day(datetime(2025, 2, 10, tzinfo=UTC), ZoneInfo("Europe/Berlin")) == (
+        date(2025, 2, 11)
+    )
+
+
+async def test_an_incremental_sync_does_not_move_history_from(fake: FakeSetup) -> None:
+    await sync(fake)
+    before = coverage_state(fake)
+    # New tickets, read by an incremental pass of the tickets stream from its cursor.
+    fake.api.records["tickets"] += make_tickets(2, start_id=36, updated=T0.replace(year=2030))
+
+    outcomes = await sync(fake, streams=["tickets", "clients"])
+
+    assert outcomes["tickets"].facts_changed == 2
+    assert coverage_state(fake) == before
+
+
+async def test_a_later_backfill_does_not_narrow_what_is_held(fake: FakeSetup) -> None:
+    since = datetime(2025, 2, 10, tzinfo=UTC)
+    await sync(fake, trigger=Trigger.BACKFILL, full=True, since=since)
+    assert coverage_state(fake)[0] == date(2025, 2, 10)
+
+    await sync(fake, trigger=Trigger.BACKFILL, full=True, since=since + timedelta(days=7))
+    assert coverage_state(fake)[0] == date(2025, 2, 10)  # the earlier days are still held
+
+    await sync(fake, full=True)  # a whole re-read: held from the earliest fact
+    assert coverage_state(fake)[0] == date(2025, 1, 31)
+
+
+async def test_a_first_sync_interrupted_and_resumed_still_counts_as_read(
+    fake: FakeSetup,
+) -> None:
+    crashing_id = add_fake_source(fake.context, name="Crashing", crash_after_pages=2)
+    since = datetime(2025, 2, 20, tzinfo=UTC)
+
+    crashed = await fake.context.runner.sync_source(
+        crashing_id, trigger=Trigger.BACKFILL, full=True, since=since
+    )
+    assert {o.stream: o.status for o in crashed}["tickets"] is RunStatus.FAILED
+    history_from, streams = coverage_state(fake, crashing_id)
+    assert history_from is None
+    assert streams["tickets"] == (False, date(2025, 2, 20))  # the day it read from, kept
+    with fake.context.db.session() as session:
+        source = session.get(Source, crashing_id)
+        assert source is not None
+        source.config = {**source.config, "crash_after_pages": None}
+
+    # The scheduler resumes the read from its cursor, with no `since` of its own.
+    await fake.context.runner.sync_source(crashing_id, trigger=Trigger.SCHEDULE)
+
+    history_from, streams = coverage_state(fake, crashing_id)
+    assert streams["tickets"] == (True, date(2025, 2, 20))
+    assert history_from == date(2025, 2, 20)
+
+
+async def test_a_source_missing_a_stream_has_no_history_from(fake: FakeSetup) -> None:
+    await sync(fake, streams=["clients", "tickets"])
+
+    history_from, streams = coverage_state(fake)
+    assert history_from is None
+    assert set(streams) == {"clients", "tickets"}
+
+
+async def test_an_upgraded_database_works_out_history_from_on_the_next_tick(
+    fake: FakeSetup,
+) -> None:
+    await sync(fake)
+    with fake.context.db.session() as session:  # as migration 0007 leaves it
+        source = session.get(Source, fake.source_id)
+        assert source is not None
+        source.history_from = None
+
+    nothing_due = await sync(fake, trigger=Trigger.SCHEDULE, only_due=True)
+
+    assert nothing_due == {}
+    assert coverage_state(fake)[0] == date(2025, 1, 31)

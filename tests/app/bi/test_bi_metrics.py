@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from plan_helpers import band_goal
@@ -37,12 +37,19 @@ def test_metrics_parse_and_carry_goals_kpis_and_sync_health(kpi_source: Any) -> 
     api = kpi_source
     _, goal = band_goal(api)
     source_id = api.setup.source_id
-    success = datetime(2025, 2, 28, 12, tzinfo=UTC)
+    success = datetime(2025, 3, 1, 12, tzinfo=UTC)
     with api.setup.context.db.session() as session:
+        # The fixture's streams, each last synced after February ended in New York.
+        for stream, synced, failures in [
+            ("tickets", success, 0),
+            ("clients", success - timedelta(hours=1), 3),
+            ("ticket_sweep", success - timedelta(hours=2), 0),
+        ]:
+            cursor = session.get(SyncCursor, (source_id, stream))
+            assert cursor is not None
+            cursor.last_success_at, cursor.consecutive_failures = synced, failures
         session.add_all(
             [
-                SyncCursor(source_id=source_id, stream="tickets", last_success_at=success),
-                SyncCursor(source_id=source_id, stream="clients", consecutive_failures=3),
                 SyncRun(source_id=source_id, stream="tickets", trigger="cli", requests=7),
                 SyncRun(source_id=source_id, stream="tickets", trigger="cli", requests=4),
                 SyncRun(source_id=source_id, stream="clients", trigger="cli", requests=2),
@@ -56,11 +63,12 @@ def test_metrics_parse_and_carry_goals_kpis_and_sync_health(kpi_source: Any) -> 
         ("goal_id", str(goal["id"])),
         ("kpi", "hours_logged"),
     )
-    # February: 6 hours logged, inside 4–8: achieved (4), progress 1.
-    assert families["northstar_goal_status"] == {labels: 4.0}
-    assert families["northstar_goal_progress"] == {labels: 1.0}
+    # February: 6 hours logged, inside 4–8 before the due date: on track (3). A band goal
+    # has a record of months held, not a progress line: no progress sample.
+    assert families["northstar_goal_status"] == {labels: 3.0}
+    assert families["northstar_goal_progress"] == {}
     assert families["northstar_goal_current_value"] == {labels: 6.0}
-    assert labels in families["northstar_goal_expected_progress"]
+    assert families["northstar_goal_expected_progress"] == {}
 
     kpis = {dict(k)["kpi"]: v for k, v in families["northstar_kpi_value"].items()}
     assert kpis["tickets_created"] == 1.0

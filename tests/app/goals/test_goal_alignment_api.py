@@ -48,26 +48,28 @@ def test_mrr_goal_as_of_1_april_by_hand(world: Any) -> None:
         "start": "2025-03-01",
         "end": "2025-04-01",
         "complete": True,
-        "rule": "The last complete month on or before as_of.",
+        "partial": False,
+        "rule": "The last complete, covered month on or before as_of.",
     }
     assert got["current_value"] == 1000.0
     assert (got["progress_raw"], got["progress"]) == (0.0, 0.0)  # (1000 − 1000) ÷ 1000
-    assert got["expected_progress"] == pytest.approx(90 / GOAL_DAYS, abs=1e-6)
+    # Expected on 31 March, the last day of the month judged: 89 days after 1 January.
+    assert got["expected_progress"] == pytest.approx(89 / GOAL_DAYS, abs=1e-6)
     assert got["status"] == "off_track"
-    # Least squares through (31 Jan, 1500), (28 Feb, 1000), (31 Mar, 1000): x = 0, 28, 59
-    # days; mean x 29, mean y 3500/3; Sxy = −14,500, Sxx = 1,742. 1 July is day 151.
-    slope = -14500 / 1742
-    projected = 3500 / 3 + slope * (151 - 29)
-    forecast = got["forecast"]
-    assert forecast["points"] == 3
-    assert forecast["slope_per_day"] == pytest.approx(slope, abs=1e-6)
-    assert forecast["projected_value"] == pytest.approx(projected, abs=1e-3)
-    assert (forecast["meets_target"], forecast["crossing_date"]) == (False, None)
-    assert "Least-squares" in forecast["method"]
-    assert [(p["period_start"], p["value"]) for p in got["series"][-3:]] == [
-        ("2025-01-01", 1500.0),
-        ("2025-02-01", 1000.0),
-        ("2025-03-01", 1000.0),
+    assert got["reason"].startswith("March 2025 was $1,000: 0 % of the way from $1,000")
+    # Three months of history (31 Jan to 31 Mar: 59 days) cannot say where MRR will be 92
+    # days later, on 1 July: too early. A forecast comes once the span reaches half the way
+    # from 31 January to 1 July (151 days, so 76: 17 April), at the end of that month.
+    assert got["forecast"] is None
+    assert got["forecast_available_from"] == "2025-04-30"
+    assert got["forecast_note"].startswith("Too early to forecast")
+    # Each point of the series says how far it can be read: 1 April is the first day of a
+    # month in progress, and the world's history starts in December 2024.
+    assert [(p["period_start"], p["value"], p["partial"]) for p in got["series"][-4:]] == [
+        ("2025-01-01", 1500.0, False),
+        ("2025-02-01", 1000.0, False),
+        ("2025-03-01", 1000.0, False),
+        ("2025-04-01", 1000.0, True),
     ]
     assert len(got["series"]) == 12
 
@@ -78,28 +80,65 @@ def test_sla_goal_held_in_january_and_missed_in_february(world: Any) -> None:
     january = world["plan"].get(url, as_of="2025-02-15")
     february = world["plan"].get(url, as_of="2025-03-01")
 
-    assert (january["current_value"], january["status"]) == (100.0, "achieved")
+    # Held, and before the due date: on track (achieved is for the due date).
+    assert (january["current_value"], january["status"]) == (100.0, "on_track")
+    assert january["progress"] is None and january["expected_progress"] is None
+    assert january["record"]["held"] == 1 and january["record"]["judged"] == 1
     assert february["current_value"] == 50.0
-    assert february["progress_raw"] == pytest.approx(1 - 45 / 95, abs=1e-6)
-    assert february["status"] == "off_track"  # 45 points short: 47 % of the threshold
-    assert "47%" in february["reason"]
-
-
-def test_the_current_window_reads_the_month_so_far(world: Any) -> None:
-    got = world["plan"].get(
-        f"/goals/{world['sla']['id']}/alignment", as_of="2025-02-15", window="current"
+    assert february["record"] == {
+        "held": 1,
+        "judged": 2,
+        "streak": 1,
+        "streak_held": False,
+        "margin": -45.0,
+        "words": "Held in 1 of the 2 complete months since January 2025.",
+    }
+    # 1 of 2 tickets met: the 90 % Wilson interval (about 9.4 % to 90.6 %) does not reach
+    # 95 %, so the month is off track even on two tickets, and the sentence says so.
+    assert february["status"] == "off_track"
+    assert february["evidence"]["sample_size"] == 2
+    assert february["evidence"]["small_sample"] is True
+    assert february["evidence"]["thin"] is False
+    assert february["reason"].startswith(
+        "February 2025 was 50.0 %, on only 2 tickets, a small sample, 45.0 points under"
     )
 
+
+def test_a_goal_that_opts_in_is_judged_on_the_month_so_far(world: Any) -> None:
+    plan = world["plan"]
+    response = plan.api.client.patch(
+        f"/api/v1/goals/{world['sla']['id']}", headers=plan.api.admin, json={"judge_partial": True}
+    )
+    assert response.status_code == 200, response.text
+
+    got = plan.get(f"/goals/{world['sla']['id']}/alignment", as_of="2025-02-15")
+
     assert got["window"]["start"] == "2025-02-01"
-    assert got["window"]["complete"] is False
+    assert (got["window"]["complete"], got["window"]["partial"]) == (False, True)
     assert (got["current_value"], got["status"]) == (50.0, "off_track")
 
 
+def test_by_default_the_month_in_progress_is_shown_but_not_judged(world: Any) -> None:
+    got = world["plan"].get(f"/goals/{world['sla']['id']}/alignment", as_of="2025-02-15")
+
+    assert got["window"]["start"] == "2025-01-01"
+    assert (got["current_value"], got["status"]) == (100.0, "on_track")
+    february = got["series"][-1]
+    assert (february["period_start"], february["value"], february["partial"]) == (
+        "2025-02-01",
+        50.0,
+        True,
+    )
+
+
 def test_fewer_than_three_months_give_no_forecast_and_say_why(world: Any) -> None:
-    got = world["plan"].get(f"/goals/{world['mrr']['id']}/alignment", as_of="2025-03-01")
+    # Mid-February only January is complete; with the baseline month (December) that is
+    # two values.
+    got = world["plan"].get(f"/goals/{world['mrr']['id']}/alignment", as_of="2025-02-15")
 
     assert got["forecast"] is None
-    assert "at least 3 months" in got["forecast_note"]
+    assert got["forecast_available_from"] is None
+    assert "at least 3 complete months" in got["forecast_note"]
 
 
 def test_milestones_hit_missed_pending_and_the_path_between_them(world: Any) -> None:
@@ -116,8 +155,9 @@ def test_milestones_hit_missed_pending_and_the_path_between_them(world: Any) -> 
         ("2025-06-30", "pending", None),
     ]
     assert got["next_milestone"]["due_date"] == "2025-06-30"
-    # Milestone progress 0.2, 0.5, 0.8; 1 April is 32 of the 122 days from 28 Feb to 30 Jun.
-    assert got["expected_progress"] == pytest.approx(0.5 + 0.3 * 32 / 122, abs=1e-6)
+    # Milestone progress 0.2, 0.5, 0.8; March, judged on 1 April, ends 31 days into the 122
+    # from 28 February to 30 June.
+    assert got["expected_progress"] == pytest.approx(0.5 + 0.3 * 31 / 122, abs=1e-6)
 
 
 def test_scorecard_rolls_goals_up_into_nested_objectives(world: Any) -> None:
@@ -130,10 +170,11 @@ def test_scorecard_rolls_goals_up_into_nested_objectives(world: Any) -> None:
     (trust,) = grow["objectives"]
     assert card["timezone"] == "America/New_York"
     assert [g["title"] for g in grow["goals"]] == ["MRR to 2,000"]
-    assert trust["progress"] == pytest.approx(1 - 45 / 95, abs=1e-6)
+    # A threshold goal has a record of periods held, not a progress figure.
+    assert trust["progress"] is None
     assert trust["status"] == "off_track"
-    # The MRR goal (progress 0) and the child objective, weight 1 each.
-    assert grow["progress"] == pytest.approx((0 + (1 - 45 / 95)) / 2, abs=1e-6)
+    # Only the MRR goal (progress 0) has a progress to roll up.
+    assert grow["progress"] == 0.0
     assert (grow["status"], grow["status_words"], grow["no_data"]) == ("off_track", "Off track", 0)
     assert grow["latest_check_in"]["confidence"] == 6
 
@@ -187,12 +228,11 @@ def test_scorecard_rolls_up_across_three_levels(world: Any) -> None:
 
     (trust,) = grow["objectives"]
     (calm_out,) = trust["objectives"]
-    sla = 1 - 45 / 95
-    # February: 6 hours logged, inside 4–8: achieved, progress 1.
-    assert (calm_out["progress"], calm_out["status"]) == (1.0, "achieved")
-    assert trust["progress"] == pytest.approx((sla + 1) / 2, abs=1e-6)
+    # February: 6 hours logged, inside 4–8: on track (held), no progress figure.
+    assert (calm_out["progress"], calm_out["status"]) == (None, "on_track")
+    assert trust["progress"] is None
     assert trust["status"] == "off_track"  # the SLA goal, its worst child
-    assert grow["progress"] == pytest.approx((0 + (sla + 1) / 2) / 2, abs=1e-6)
+    assert grow["progress"] == 0.0
     assert grow["status"] == "off_track"
 
 
@@ -201,5 +241,8 @@ def test_the_sparkline_length_is_a_parameter(world: Any) -> None:
         f"/goals/{world['mrr']['id']}/alignment", as_of="2025-04-01", sparkline=24
     )
 
+    # 24 months ending with April, the month in progress on 1 April.
     assert len(got["series"]) == 24
-    assert got["series"][0]["period_start"] == "2023-04-01"
+    assert got["series"][0]["period_start"] == "2023-05-01"
+    assert got["series"][0]["reason"] == "before_history"
+    assert got["series"][0]["value"] is None

@@ -107,14 +107,44 @@ def test_a_computed_baseline_follows_a_kpi_change(plan: Any, objective: dict[str
     goal = plan.goal(
         objective["id"], title="More closed", kpi="tickets_closed", kind="increase", target=50
     )
-    assert (goal["baseline"], goal["baseline_computed"]) == (0.0, True)
+    # No PSA has been synced here, so the baseline month is not covered: no baseline yet,
+    # never a made-up 0.
+    assert (goal["baseline"], goal["baseline_computed"]) == (None, False)
     assert (goal["baseline_start"], goal["baseline_end"]) == (None, None)
 
     changed = patch(plan.api, f"/goals/{goal['id']}", {"kpi": "tickets_created"}).json()
 
     assert (changed["kpi"], changed["baseline"], changed["baseline_computed"]) == (
         "tickets_created",
-        0.0,
+        None,
+        False,
+    )
+
+
+def test_a_computed_baseline_follows_a_kpi_change_on_covered_data(world_plan: Any) -> None:
+    objective = world_plan.objective("Close more")
+    goal = world_plan.goal(
+        objective["id"],
+        title="More closed",
+        kpi="tickets_closed",
+        kind="increase",
+        target=50,
+        start_date="2025-02-01",
+    )
+
+    def january(kpi: str) -> float:
+        values = world_plan.get(f"/kpis/{kpi}/values", **{"from": "2025-01-01", "to": "2025-02-01"})
+        return float(values["values"][0]["value"])
+
+    # The baseline is January, the month before the start, as the KPI API reads it.
+    assert (goal["baseline"], goal["baseline_computed"]) == (january("tickets_closed"), True)
+
+    changed = patch(world_plan.api, f"/goals/{goal['id']}", {"kpi": "tickets_created"}).json()
+
+    assert january("tickets_created") != january("tickets_closed")
+    assert (changed["kpi"], changed["baseline"], changed["baseline_computed"]) == (
+        "tickets_created",
+        january("tickets_created"),
         True,
     )
 
@@ -363,3 +393,249 @@ def test_an_empty_plan_has_an_empty_scorecard_and_review(plan: Any) -> None:
     review = plan.get("/reviews/2025-Q1")
 
     assert (card["objectives"], review["objectives"], review["status_changed"]) == ([], [], [])
+
+
+# ---- numbers a KPI can take, and Northstar's limits ------------------------------------------
+
+SLA = {"kpi": "sla_response_pct", "kind": "increase", "baseline": 80, "target": 100}
+UTILISATION_BAND = {"kpi": "utilization_pct", **BAND}
+PULSE = {"kpi": "team_confidence", "kind": "increase", "baseline": 5, "target": 8}
+LIMIT_WORDS = "between -1,000,000,000,000 and 1,000,000,000,000"
+DATE_WORDS = "2000-01-01 to 2100-12-31"
+
+
+@pytest.fixture
+def pulse(plan: Any) -> None:
+    """A manual KPI on a 1–10 scale."""
+    response = post(
+        plan.api,
+        "/kpis",
+        {"key": "team_confidence", "name": "Team confidence pulse", "min": 1, "max": 10},
+    )
+    assert response.status_code == 201, response.text
+
+
+# (case, fields changed from GOAL, code, field, words of the message)
+# fmt: off
+RANGE_REFUSALS: list[tuple[str, dict[str, Any], str, str, str]] = [
+    ("percent-target-150", {**SLA, "target": 150}, "outside_kpi_range", "body.target",
+     "A target of 150 is impossible for SLA response met: its values lie between 0 and 100."),
+    ("percent-threshold-150", {**SLA, "kind": "stay_above", "baseline": None, "target": 150},
+     "outside_kpi_range", "body.target",
+     "A threshold of 150 is impossible for SLA response met: its values lie between 0 and 100."),
+    ("percent-baseline-below-0", {**SLA, "baseline": -10}, "outside_kpi_range",
+     "body.baseline", "A baseline of -10 is impossible for SLA response met: its values lie "
+     "between 0 and 100."),
+    ("count-target-minus-5", {"kpi": "open_backlog", "baseline": 10, "target": -5},
+     "outside_kpi_range", "body.target",
+     "A target of -5 is impossible for Open backlog: its values are 0 or more."),
+    ("hours-threshold-negative", {"kind": "stay_below", "baseline": None, "target": -1},
+     "outside_kpi_range", "body.target", "its values are 0 or more"),
+    ("band-60-120-on-utilisation", {**UTILISATION_BAND, "low": 60, "high": 120},
+     "outside_kpi_range", "body.high",
+     "A band high of 120 is impossible for Utilisation: its values lie between 0 and 100."),
+    ("band-below-0-on-utilisation", {**UTILISATION_BAND, "low": -10, "high": 80},
+     "outside_kpi_range", "body.low", "its values lie between 0 and 100"),
+    ("manual-target-11", {**PULSE, "target": 11}, "outside_kpi_range", "body.target",
+     "A target of 11 is impossible for Team confidence pulse: its values lie between 1 and 10."),
+    ("manual-baseline-0", {**PULSE, "baseline": 0}, "outside_kpi_range", "body.baseline",
+     "its values lie between 1 and 10"),
+    ("target-beyond-the-limit", {**MRR, "target": 1e13}, "number_out_of_range", "body.target",
+     LIMIT_WORDS),
+    ("baseline-beyond-the-limit", {**MRR, "baseline": -1e300}, "number_out_of_range",
+     "body.baseline", LIMIT_WORDS),
+    ("weight-too-large", {"weight": 1e7}, "number_out_of_range", "body.weight",
+     "at most 1,000,000"),
+    ("start-in-year-1", {"start_date": "0001-01-01", "due_date": "9999-12-31"},
+     "date_out_of_range", "body.start_date", DATE_WORDS),
+    ("due-in-year-9999", {"due_date": "9999-12-31"}, "date_out_of_range", "body.due_date",
+     DATE_WORDS),
+    ("baseline-period-in-1999", {"baseline": None, "baseline_start": "1999-01-01",
+     "baseline_end": "1999-02-01"}, "date_out_of_range", "body.baseline_start", DATE_WORDS),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(
+    ("fields", "code", "field", "words"),
+    [r[1:] for r in RANGE_REFUSALS],
+    ids=[r[0] for r in RANGE_REFUSALS],
+)
+@pytest.mark.usefixtures("pulse")
+def test_a_goal_number_or_date_out_of_range_is_refused(
+    plan: Any, objective: dict[str, Any], fields: dict[str, Any], code: str, field: str, words: str
+) -> None:
+    body = {"objective_id": objective["id"], **GOAL, **fields}
+
+    response = post(plan.api, "/goals", body)
+
+    assert response.status_code == 422, response.text
+    error = response.json()
+    assert (error["code"], error["details"][0]["field"]) == (code, field)
+    assert words in error["message"]
+    assert words in error["details"][0]["problem"]
+    assert plan.get("/goals") == []
+
+
+# (case, fields changed from GOAL)
+# fmt: off
+RANGE_ACCEPTED: list[tuple[str, dict[str, Any]]] = [
+    ("band-70-80-on-utilisation", {**UTILISATION_BAND, "low": 70, "high": 80}),
+    ("band-0-100-on-utilisation", {**UTILISATION_BAND, "low": 0, "high": 100}),
+    ("increase-to-100-percent", SLA),
+    ("stay-above-100-percent", {**SLA, "kind": "stay_above", "baseline": None}),
+    ("decrease-to-0", {"kpi": "open_backlog", "baseline": 10, "target": 0}),
+    ("manual-target-10", {**PULSE, "target": 10}),
+    ("manual-from-1", {**PULSE, "baseline": 1}),
+    ("revenue-at-the-limit", {**MRR, "target": 1e12}),
+    ("dates-at-the-window's-ends", {"start_date": "2000-01-01", "due_date": "2100-12-31"}),
+    ("weight-at-the-limit", {"weight": 1e6}),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(
+    "fields", [r[1] for r in RANGE_ACCEPTED], ids=[r[0] for r in RANGE_ACCEPTED]
+)
+@pytest.mark.usefixtures("pulse")
+def test_a_goal_within_range_is_accepted(
+    plan: Any, objective: dict[str, Any], fields: dict[str, Any]
+) -> None:
+    goal = plan.goal(objective["id"], **{**GOAL, **fields})
+
+    for name in ("target", "low", "high"):
+        if fields.get(name) is not None:
+            assert goal[name] == fields[name]
+
+
+def test_a_change_out_of_range_is_refused_and_nothing_changes(
+    plan: Any, objective: dict[str, Any]
+) -> None:
+    goal = plan.goal(objective["id"], **{**GOAL, **UTILISATION_BAND, "low": 70, "high": 80})
+
+    response = patch(plan.api, f"/goals/{goal['id']}", {"high": 120})
+    moved = patch(plan.api, f"/goals/{goal['id']}", {"due_date": "2101-01-01"})
+
+    assert (response.status_code, response.json()["code"]) == (422, "outside_kpi_range")
+    assert "between 0 and 100" in response.json()["message"]
+    assert (moved.status_code, moved.json()["code"]) == (422, "date_out_of_range")
+    assert DATE_WORDS in moved.json()["message"]
+    assert plan.get(f"/goals/{goal['id']}")["high"] == 80.0
+
+
+# (case, goal fields, milestone, code, field, words of the message)
+# fmt: off
+MILESTONE_REFUSALS: list[tuple[str, dict[str, Any], dict[str, Any], str, str, str]] = [
+    ("percent-101", SLA, {"due_date": "2025-06-30", "target": 101}, "outside_kpi_range",
+     "body.target", "A milestone target of 101 is impossible for SLA response met: its values "
+     "lie between 0 and 100."),
+    ("threshold-step-negative", {"kind": "stay_below", "baseline": None, "target": 4},
+     {"due_date": "2025-06-30", "target": -2}, "outside_kpi_range", "body.target",
+     "A milestone threshold of -2 is impossible for Average response time: its values are 0 "
+     "or more."),
+    ("manual-0", PULSE, {"due_date": "2025-06-30", "target": 0}, "outside_kpi_range",
+     "body.target", "its values lie between 1 and 10"),
+    ("dated-1999", SLA, {"due_date": "1999-12-31", "target": 90}, "date_out_of_range",
+     "body.due_date", DATE_WORDS),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(
+    ("goal_fields", "milestone", "code", "field", "words"),
+    [r[1:] for r in MILESTONE_REFUSALS],
+    ids=[r[0] for r in MILESTONE_REFUSALS],
+)
+@pytest.mark.usefixtures("pulse")
+def test_a_milestone_out_of_range_is_refused(
+    plan: Any,
+    objective: dict[str, Any],
+    goal_fields: dict[str, Any],
+    milestone: dict[str, Any],
+    code: str,
+    field: str,
+    words: str,
+) -> None:
+    goal = plan.goal(objective["id"], **{**GOAL, **goal_fields})
+
+    response = post(plan.api, f"/goals/{goal['id']}/milestones", milestone)
+
+    assert response.status_code == 422, response.text
+    error = response.json()
+    assert (error["code"], error["details"][0]["field"]) == (code, field)
+    assert words in error["message"]
+    assert plan.get(f"/goals/{goal['id']}/milestones") == []
+
+
+def test_a_milestone_at_the_edge_is_accepted_and_a_change_past_it_refused(
+    plan: Any, objective: dict[str, Any]
+) -> None:
+    goal = plan.goal(objective["id"], **{**GOAL, **SLA})
+    milestone = plan.milestone(goal["id"], "2025-06-30", 100)
+
+    response = patch(plan.api, f"/milestones/{milestone['id']}", {"target": 101})
+
+    assert milestone["target"] == 100.0
+    assert (response.status_code, response.json()["code"]) == (422, "outside_kpi_range")
+    assert "between 0 and 100" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "code", "field", "words"),
+    [
+        (
+            "/objectives",
+            {"title": "x", "weight": 1e7},
+            "number_out_of_range",
+            "body.weight",
+            "at most 1,000,000",
+        ),
+        (
+            "/check-ins",
+            {"confidence": 5, "date": "1999-12-31"},
+            "date_out_of_range",
+            "body.date",
+            DATE_WORDS,
+        ),
+        (
+            "/check-ins",
+            {"confidence": 5, "date": "2101-01-01"},
+            "date_out_of_range",
+            "body.date",
+            DATE_WORDS,
+        ),
+    ],
+    ids=["objective-weight", "check-in-before-2000", "check-in-after-2100"],
+)
+def test_objective_weights_and_check_in_dates_are_bounded(
+    plan: Any,
+    objective: dict[str, Any],
+    url: str,
+    body: dict[str, Any],
+    code: str,
+    field: str,
+    words: str,
+) -> None:
+    full = {"objective_id": objective["id"], **body} if url == "/check-ins" else body
+
+    response = post(plan.api, url, full)
+
+    assert response.status_code == 422, response.text
+    error = response.json()
+    assert (error["code"], error["details"][0]["field"]) == (code, field)
+    assert words in error["message"]
+
+
+def test_changing_an_objective_weight_or_check_in_date_out_of_range_is_refused(
+    plan: Any, objective: dict[str, Any]
+) -> None:
+    check_in = plan.check_in(objective_id=objective["id"], date="2025-02-01", confidence=6)
+
+    weight = patch(plan.api, f"/objectives/{objective['id']}", {"weight": 2e6})
+    dated = patch(plan.api, f"/check-ins/{check_in['id']}", {"date": "0001-01-01"})
+
+    assert (weight.status_code, weight.json()["code"]) == (422, "number_out_of_range")
+    assert "at most 1,000,000" in weight.json()["message"]
+    assert (dated.status_code, dated.json()["code"]) == (422, "date_out_of_range")
+    assert DATE_WORDS in dated.json()["message"]
+    assert plan.get(f"/objectives/{objective['id']}")["weight"] == 1.0

@@ -46,4 +46,6 @@ def test_the_pulse_goal_reads_its_seeded_readings(world_plan: Any) -> None:
     assert (pulse["baseline"], pulse["current_value"]) == (5.0, 7.0)
     assert pulse["progress"] == pytest.approx(2 / 3, abs=1e-6)  # (7 − 5) ÷ (8 − 5)
     assert pulse["milestones"][0]["target"] == 6.5
-    assert [p["value"] for p in pulse["series"][-4:]] == [5.0, 5.7, 6.3, 7.0]
+    assert [p["value"] for p in pulse["series"][-5:-1]] == [5.0, 5.7, 6.3, 7.0]
+    # April, in progress on 1 April, has no reading yet and is marked so.
+    assert (pulse["series"][-1]["value"], pulse["series"][-1]["partial"]) == (None, True)

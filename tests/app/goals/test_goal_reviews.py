@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from app.goals.snapshots import SNAPSHOT_JOB, snapshot_job, take_alignment_snapshots
+from tests.plan_helpers import written_on
 
 PULSE = [
     {"date": "2024-12-10", "value": 5},
@@ -47,6 +48,7 @@ def team(plan: Any) -> dict[str, Any]:
     plan.check_in(goal_id=goal["id"], date="2025-02-01", confidence=7, note="Runbooks help")
     plan.check_in(objective_id=child["id"], date="2025-03-20", confidence=8, author="Sam")
     plan.check_in(goal_id=goal["id"], date="2025-04-02", confidence=9)  # next quarter
+    written_on(api, date(2024, 12, 20))  # the plan was made before the quarter
     return {"top": top, "child": child, "goal": goal, "plan": plan}
 
 
@@ -70,17 +72,20 @@ def test_review_json_by_hand(team: dict[str, Any]) -> None:
         ["Team <confident> & calm", "Less reactive in six months"],
     )
     (goal,) = child["goals"]
-    # 1 January reads December (5: the baseline, nothing expected yet); 31 March reads March.
+    # On 1 January, the start, no month since the start is complete: nothing judged yet
+    # (December is the baseline, not a month of the goal). 31 March reads March.
     assert goal["start"] == {
         "as_of": "2025-01-01",
-        "status": "on_track",
-        "status_words": "On track",
-        "value": 5.0,
-        "progress": 0.0,
+        "status": "no_data",
+        "status_words": "No data",
+        "value": None,
+        "progress": None,
+        "reason": "Nothing to judge yet: January 2025, the first month since the start, is "
+        "still in progress.",
         "from_snapshot": False,
     }
     assert (goal["end"]["status"], goal["end"]["value"]) == ("achieved", 7.5)
-    assert goal["kpi_change"] == 2.5
+    assert goal["kpi_change"] is None  # nothing was judged at the start
     assert goal["status_changed"] is True
     assert body["status_changed"] == [team["goal"]["id"]]
     assert [(m["due_date"], m["status"]) for m in goal["milestones"]] == [
@@ -89,7 +94,33 @@ def test_review_json_by_hand(team: dict[str, Any]) -> None:
     ]
     assert [c["note"] for c in goal["check_ins"]] == ["Runbooks help"]
     assert [c["author"] for c in child["check_ins"]] == ["Sam"]
-    assert (top["status_start"], top["status_end"]) == ("on_track", "achieved")
+    assert (top["status_start"], top["status_end"]) == ("no_data", "achieved")
+    assert body["added_later"] == []
+
+
+def test_a_goal_written_after_the_quarter_is_listed_apart_never_graded(
+    team: dict[str, Any],
+) -> None:
+    plan = team["plan"]
+    later = plan.goal(
+        team["child"]["id"],
+        title="Written in 2026",
+        kpi="team_confidence",
+        kind="stay_above",
+        target=5,
+    )
+
+    body = review(team).json()
+
+    graded = [g["goal_id"] for o in body["objectives"] for g in o["goals"]]
+    assert later["id"] not in graded
+    (added,) = body["added_later"]
+    assert (added["goal_id"], added["title"]) == (later["id"], "Written in 2026")
+    assert added["created_on"] > "2025-03-31"
+    # Its objective's roll-up is that of the goals that existed then.
+    assert body["objectives"][1]["status_end"] == "achieved"
+    markdown = review(team, format="markdown").text
+    assert "Added after the quarter" in markdown and "Written in 2026" in markdown
 
 
 def test_review_as_markdown(team: dict[str, Any]) -> None:
@@ -106,8 +137,8 @@ def test_review_as_markdown(team: dict[str, Any]) -> None:
         "| Goal | KPI | Target | Start | End | Change | Status at start | Status at end |" in text
     )
     assert (
-        "| Confidence pulse to 7.5 | Team confidence | increase to 7.5 by 2025-07-01 | 5 | 7.5 "
-        "| +2.5 | On track | Achieved (changed) |"
+        "| Confidence pulse to 7.5 | Team confidence | increase to 7.5 by 2025-07-01 | — | 7.5 "
+        "| — | No data | Achieved (changed) |"
     ) in text
     assert (
         "- Confidence pulse to 7.5: milestone due 2025-01-31, target 6.5: missed (value 6)" in text
@@ -126,7 +157,7 @@ def test_review_as_html_a_person_can_read(team: dict[str, Any]) -> None:
     assert "<confident>" not in page and "<script" not in page
     # One table per objective with goals of its own (the top one has none).
     assert page.count("<table>") == 1
-    assert re.search(r'<span class="status on_track">On track</span>', page)
+    assert re.search(r'<span class="status no_data">No data</span>', page)
     assert '<span class="status achieved">Achieved (changed)</span>' in page
     assert "No goals of its own" in page
 
@@ -180,7 +211,7 @@ def test_a_review_reads_what_was_known_then(team: dict[str, Any]) -> None:
     (goal,) = review(team).json()["objectives"][1]["goals"]
     url = f"/goals/{team['goal']['id']}/alignment"
     then = plan.get(url, as_of="2025-03-31")
-    now = plan.get(url, as_of="2025-03-31", window="current")  # no snapshot: computed
+    now = plan.get(url, as_of="2025-04-01")  # no snapshot that day: computed, reads March
 
     assert (goal["end"]["status"], goal["end"]["value"], goal["end"]["from_snapshot"]) == (
         "achieved",
@@ -189,7 +220,7 @@ def test_a_review_reads_what_was_known_then(team: dict[str, Any]) -> None:
     )
     assert goal["start"]["from_snapshot"] is True
     assert goal["status_changes"] == [
-        {"day": "2025-03-31", "before": "on_track", "after": "achieved"}
+        {"day": "2025-03-31", "before": "no_data", "after": "achieved"}
     ]
     assert (then["recorded_on"], then["current_value"], then["status"]) == (
         "2025-03-31",
@@ -212,6 +243,7 @@ def test_snapshots_fix_a_baseline_once_its_period_has_data(team: dict[str, Any])
         due_date="2025-12-31",
     )
     assert goal["baseline"] is None  # May has no reading yet
+    written_on(plan.api, date(2025, 5, 1))
 
     plan.api.client.post(
         "/api/v1/kpis/team_confidence/observations",

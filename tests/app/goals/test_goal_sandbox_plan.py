@@ -7,16 +7,18 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from leak_guard import CheckedClient
+from sqlalchemy import update
 
 from app.api.context import ServiceContext
 from app.db import Database
 from app.goals.examples import seed_example_plan
+from app.goals.models import Goal
 from app.ingest.sandbox import sandbox_base_url, sandbox_support, sandbox_world
 from app.main import create_app
 from app.security.apikeys import create_api_key
@@ -57,6 +59,8 @@ def sandbox(settings: Settings, db: Database) -> Iterator[tuple[CheckedClient, d
         asyncio.run(context.runner.sync_source(source["id"], trigger="cli"))
         with db.session() as session:
             seed_example_plan(session, start=START, today=date(2026, 1, 1))
+            # Written down when it starts, so the reviews of its quarters grade it.
+            session.execute(update(Goal).values(created_at=datetime(2025, 6, 20, tzinfo=UTC)))
         yield client, headers
 
 

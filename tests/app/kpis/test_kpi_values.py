@@ -112,6 +112,8 @@ def test_rows_carry_numerator_denominator_and_sample(kpi_api: Any) -> None:
         "numerator": 7.0,
         "denominator": 368.0,
         "sample_size": 2,
+        "partial": False,
+        "reason": None,
     }
 
 
@@ -125,9 +127,9 @@ def test_csv_gives_the_same_rows(kpi_api: Any) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert response.text.splitlines() == [
-        "period_start,period_end,value,numerator,denominator,sample_size",
-        "2025-01-01,2025-02-01,3.0,3.0,,3",
-        "2025-02-01,2025-03-01,1.0,1.0,,1",
+        "period_start,period_end,value,numerator,denominator,sample_size,partial,reason",
+        "2025-01-01,2025-02-01,3.0,3.0,,3,false,",
+        "2025-02-01,2025-03-01,1.0,1.0,,1,false,",
     ]
 
 
