@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 from rich.console import Console
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.api.context import ServiceContext
 from app.goals.examples import seed_example_plan, shift_months
+from app.goals.models import Goal, Objective
+from app.goals.snapshots import take_alignment_snapshots
 from app.ingest.locks import source_sync_lock
 from app.ingest.runner import StreamOutcome, Trigger
 from app.ingest.sandbox import sandbox_base_url, sandbox_support
@@ -95,15 +97,25 @@ def sync_demo_sources(context: ServiceContext, source_ids: list[int]) -> list[St
 
 
 def seed_demo_plan(context: ServiceContext) -> None:
-    """The GOALS.md §4 plan, its goals started five months ago and due next month."""
-    today = datetime.now(context.settings.tz).date()
+    """The docs/goals.md §4 plan, its goals started five months ago, as if written down the
+    week before they started and snapshotted every day since, the way a running Northstar
+    would have: so the reviews of past quarters have the history they read."""
+    settings = context.settings
+    today = datetime.now(settings.tz).date()
+    start = shift_months(today.replace(day=1), -5)
+    written = start - timedelta(days=7)
     with context.db.session() as session:
-        seed_example_plan(
-            session,
-            start=shift_months(today.replace(day=1), -5),
-            today=today,
-            tz=context.settings.tz,
-        )
+        seeded = seed_example_plan(session, start=start, today=today, tz=settings.tz)
+        if seeded is None:
+            return
+        moment = datetime.combine(written, time(9), tzinfo=settings.tz)
+        session.execute(update(Goal).values(created_at=moment))
+        session.execute(update(Objective).values(created_at=moment))
+    day = written
+    with console.status("Taking the plan's daily snapshots since it was written…"):
+        while day < today:
+            take_alignment_snapshots(context.db, settings, day)
+            day += timedelta(days=1)
 
 
 def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: bool) -> int:

@@ -21,20 +21,18 @@ Z_90 = 1.6448536269514722
 SMALL_SAMPLE = 30
 
 PROPORTION_KPIS = frozenset({"sla_response_pct", "sla_resolution_pct", "csat_pct", "csat_avg"})
+# What a value's sample counts, for the KPIs whose value is a ratio or a mean (a count's
+# sample is the count itself, and is not repeated in words).
 SAMPLE_NOUNS = {
     "sla_response_pct": "tickets",
     "sla_resolution_pct": "tickets",
     "avg_response_hours": "tickets",
     "avg_resolution_hours": "tickets",
-    "tickets_created": "tickets",
-    "tickets_closed": "tickets",
-    "open_backlog": "tickets",
     "csat_pct": "survey responses",
     "csat_avg": "survey responses",
     "hours_logged": "time entries",
     "utilization_pct": "technicians",
     "billable_utilization_pct": "technicians",
-    "tickets_closed_per_technician": "technicians",
 }
 
 

@@ -251,7 +251,9 @@ def _chance(probability: float) -> str:
         return "a less than 1 % chance"
     if 0.99 < probability < 1.0:
         return "a more than 99 % chance"
-    return f"a {round(probability * 100)} % chance"
+    percent = round(probability * 100)
+    article = "an" if str(percent).startswith("8") or percent in (11, 18) else "a"
+    return f"{article} {percent} % chance"
 
 
 def _probability(terms: GoalTerms, scale: Scale, centre: float, se: float, df: float) -> float:
@@ -319,16 +321,17 @@ def forecast(
             f"({last}), so the result is measured rather than forecast.",
         )
     if (due - last).days > (last - first).days:
-        history = _count(_index(last, grain) - _index(first, grain) + 1, grain)
-        ahead = _count(_index(due, grain) - _index(last, grain), grain)
+        # Both as spans, so the sentence compares like with like: the rule is on days.
+        history = _count(_index(last, grain) - _index(first, grain), grain)
+        ahead = _count(max(1, _index(due, grain) - _index(last, grain)), grain)
         # Only points off their periods' last days can put that day on or after the due date.
         start = day if (day := available_from(first, due, grain)) < due else None
         when = f"a forecast will be given from {start}" if start else "none can be given in time"
         return NoForecast(
             "too_early",
             start,
-            f"Too early to forecast: {history} of history cannot say where this will be in "
-            f"{ahead}; {when}.",
+            f"Too early to forecast: a trend over {history} cannot say where this will be "
+            f"{ahead} later; {when}.",
         )
     return _project(terms, ordered, grain, domain, unit, level)
 

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from app.goals.alignment import Status
 from app.goals.models import AlignmentSnapshot
-from app.goals.views import EvidenceOut, ForecastOut, GoalAlignmentOut, RecordOut
+from app.goals.views import (
+    EvidenceOut,
+    ForecastOut,
+    GoalAlignmentOut,
+    MilestoneStatusOut,
+    RecordOut,
+)
 
 # The verdict's fields kept in the snapshot's `detail`, beside its own columns.
 DETAIL_FIELDS = (
@@ -21,6 +27,7 @@ DETAIL_FIELDS = (
     "evidence",
     "forecast_note",
     "forecast_available_from",
+    "milestones",
 )
 
 
@@ -62,7 +69,14 @@ def recorded_update(row: AlignmentSnapshot, current: GoalAlignmentOut) -> dict[s
     detail = row.detail or {}
     record = detail.get("record")
     evidence = detail.get("evidence")
+    milestones = (
+        [MilestoneStatusOut.model_validate(m) for m in detail["milestones"]]
+        if "milestones" in detail
+        else current.milestones
+    )
     return {
+        "milestones": milestones,
+        "next_milestone": next((m for m in milestones if m.status == "pending"), None),
         "recorded_on": row.day,
         "status": status,
         "status_words": status.words,

@@ -26,6 +26,7 @@ from app.goals.schemas import (
 from app.kpis.catalogue import Grain, KpiDefinition
 from app.kpis.domain import Domain, kpi_domain
 from app.kpis.manual import date_problem, get_kpi, value_problem, weight_problem
+from app.kpis.periods import period_containing
 from app.kpis.scope import ScopeFilter, resolve_scope
 
 
@@ -229,7 +230,7 @@ def _goal_kpi(session: Session, row: Goal) -> tuple[KpiDefinition, ScopeFilter]:
 
 def _check_terms(row: Goal, kpi: KpiDefinition) -> None:
     """Dates in order and in Northstar's window, and the numbers this kind of goal needs
-    (GOALS.md §1), each one `kpi` can take."""
+    (docs/goals.md §1), each one `kpi` can take."""
     for name in ("start_date", "due_date", "baseline_start", "baseline_end"):
         day = getattr(row, name)
         if day is not None:
@@ -239,6 +240,18 @@ def _check_terms(row: Goal, kpi: KpiDefinition) -> None:
             "body.due_date",
             f"The due date ({row.due_date}) must be after the start date ({row.start_date}).",
             "due_before_start",
+        )
+    grain = Grain(row.evaluation_grain)
+    first = period_containing(row.start_date, grain)
+    if first.last_day > row.due_date:
+        # No whole period would end by the due date: the goal could never be judged.
+        raise invalid(
+            "body.due_date",
+            f"A goal judged by {grain.value} needs at least one whole {grain.value} to be "
+            f"judged on: the {grain.value} of its start ends on {first.last_day}, after the due "
+            f"date {row.due_date}. Move the due date to {first.last_day} or later, or judge it "
+            "by a shorter period (evaluation_grain).",
+            "goal_shorter_than_its_period",
         )
     kind = GoalKind(row.kind)
     if kind is GoalKind.BAND:

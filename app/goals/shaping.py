@@ -28,7 +28,6 @@ from app.kpis.coverage import PeriodState, ScopeCoverage
 from app.kpis.domain import UNBOUNDED, kpi_domain
 from app.kpis.periods import last_complete_period
 
-MIN_FORECAST_POINTS = 3
 REASONS = {PeriodState.BEFORE_HISTORY: "before_history", PeriodState.NOT_SYNCED: "not_synced"}
 
 
@@ -62,8 +61,10 @@ def _traits(facts: GoalFacts) -> KpiTraits:
 
 
 def forecast_points(facts: GoalFacts, verdict: Verdict) -> list[Point]:
-    """The complete, covered periods with a value from the start up to the period judged;
-    the baseline period is added in front when there are fewer than three."""
+    """The complete, covered periods with a value from the start up to the period judged,
+    and in front of them the baseline period when it is complete (increase/decrease goals):
+    the line starts where the goal started, and the history it spans only grows, so the
+    day from which a forecast will be given does not move."""
     judged = verdict.judged
     limit = min(facts.as_of, facts.terms.due_date)
     points = [
@@ -77,8 +78,7 @@ def forecast_points(facts: GoalFacts, verdict: Verdict) -> list[Point]:
     ]
     baseline = facts.baseline_reading
     if (
-        len(points) < MIN_FORECAST_POINTS
-        and baseline is not None
+        baseline is not None
         and baseline.value is not None
         and baseline.state is PeriodState.COMPLETE
         and (not points or baseline.period.last_day < points[0].day)

@@ -110,9 +110,9 @@ class ScopeCoverage:
         return state.value if state in NO_VALUE else None
 
     def partial(self, period: Period, as_of: date) -> bool:
-        """Whether a value for the period is one "so far": the state is PARTIAL, or the
-        period is still in progress on `as_of` (then it is partial even without a value)."""
-        return period.last_day > as_of or self.state(period, as_of) is PeriodState.PARTIAL
+        """Whether the period's value is one "so far" (the state is PARTIAL). A period
+        without a value (a reason) is not partial, even while it is in progress."""
+        return self.state(period, as_of) is PeriodState.PARTIAL
 
 
 class Coverage:

@@ -54,7 +54,8 @@ class KpiOut(BaseModel):
 
 PARTIAL_DESCRIPTION = (
     "true when the period is still in progress, or Northstar has not synced the PSA up to "
-    "its end yet: the value is the period so far and will still change."
+    "its end yet: the value is the period so far and will still change. false when there "
+    "is no value (see `reason`)."
 )
 REASON_DESCRIPTION = (
     "Why there is no value: `before_history` (the period starts before the first day from "

@@ -59,6 +59,7 @@ class Case:
     meets: bool
 
 
+# fmt: off
 CASES = [
     # Rising, identity scale. x = 0, 1, 2, 3 weeks, y = 10, 12, 15, 17.
     # x̄ = 1.5, Sxx = 2.25 + 0.25 + 0.25 + 2.25 = 5; ȳ = 54/4 = 13.5,
@@ -69,19 +70,9 @@ CASES = [
     # se = 0.728011; df 2: ±1.885618 × 0.728011 = ±1.372751 → [22.927249, 25.672751].
     # P(Y ≥ 25) = 1 − F₂((25 − 24.3)/0.728011) = 1 − F₂(0.961524)
     #           = 1 − (½ + 0.961524/(2√2.924528)) = 1 − 0.781127 = 0.218873.
-    Case(
-        "rising-identity",
-        goal(GoalKind.INCREASE, week(6), baseline=10, target=25),
-        weekly(10, 12, 15, 17),
-        Grain.WEEK,
-        UNBOUNDED,
-        "number",
-        24.3,
-        22.927249,
-        25.672751,
-        0.218873,
-        False,
-    ),
+    Case("rising-identity", goal(GoalKind.INCREASE, week(6), baseline=10, target=25),
+         weekly(10, 12, 15, 17), Grain.WEEK, UNBOUNDED, "number",
+         24.3, 22.927249, 25.672751, 0.218873, False),
     # Rising SLA %, logit scale on 0–100. Days 0, 31, 61, 92 (31 Jul – 31 Oct 2025);
     # z = ln(s/(1−s)) = ln 4, ln 5.25, ln 7.3333, ln 11.5
     #   = 1.386294, 1.658228, 1.992430, 2.442347.
@@ -95,19 +86,9 @@ CASES = [
     # → z 3.174990 and 3.723832 → 95.988217 % and 97.642777 %.
     # P(Y ≥ 95) with g(95) = ln 19 = 2.944439: t = (2.944439 − 3.449411)/0.1455337 = −3.469793,
     # 1 − F₂(−3.469793) = F₂(3.469793) = ½ + 3.469793/(2√14.039464) = 0.963018.
-    Case(
-        "rising-percent-logit",
-        goal(GoalKind.INCREASE, date(2026, 1, 31), baseline=80, target=95),
-        monthly(80, 84, 88, 92),
-        Grain.MONTH,
-        PERCENT,
-        "percent",
-        96.921356,
-        95.988217,
-        97.642777,
-        0.963018,
-        True,
-    ),
+    Case("rising-percent-logit", goal(GoalKind.INCREASE, date(2026, 1, 31), baseline=80, target=95),
+         monthly(80, 84, 88, 92), Grain.MONTH, PERCENT, "percent",
+         96.921356, 95.988217, 97.642777, 0.963018, True),
     # Noisy, identity scale. x = 0..5 weeks, y = 10, 14, 9, 15, 11, 13.
     # x̄ = 2.5, Sxx = 17.5; ȳ = 72/6 = 12, y − ȳ = −2, 2, −3, 3, −1, 1, Syy = 28;
     # Sxy = 5 − 3 + 1.5 + 1.5 − 1.5 + 2.5 = 6, slope = 6/17.5 = 0.342857/week.
@@ -117,122 +98,43 @@ CASES = [
     # df 4: ±1.5332063 × 5.330441 = ±8.172666 → [6.398762, 22.744095].
     # Band 10–20: F₄((20 − ŷ)/se) − F₄((10 − ŷ)/se) = F₄(1.018409) − F₄(−0.857608)
     #            = 0.816965 − 0.219728 = 0.597238.
-    Case(
-        "noisy-band",
-        goal(GoalKind.BAND, week(10), low=10, high=20),
-        weekly(10, 14, 9, 15, 11, 13),
-        Grain.WEEK,
-        UNBOUNDED,
-        "number",
-        14.571429,
-        6.398762,
-        22.744095,
-        0.597238,
-        True,
-    ),
+    Case("noisy-band", goal(GoalKind.BAND, week(10), low=10, high=20),
+         weekly(10, 14, 9, 15, 11, 13), Grain.WEEK, UNBOUNDED, "number",
+         14.571429, 6.398762, 22.744095, 0.597238, True),
     # The same series and fit; P(Y ≤ 12) = F₄((12 − 14.571429)/5.330441) = F₄(−0.482404)
     # = 0.327365.
-    Case(
-        "noisy-decrease",
-        goal(GoalKind.DECREASE, week(10), baseline=14, target=12),
-        weekly(10, 14, 9, 15, 11, 13),
-        Grain.WEEK,
-        UNBOUNDED,
-        "number",
-        14.571429,
-        6.398762,
-        22.744095,
-        0.327365,
-        False,
-    ),
+    Case("noisy-decrease", goal(GoalKind.DECREASE, week(10), baseline=14, target=12),
+         weekly(10, 14, 9, 15, 11, 13), Grain.WEEK, UNBOUNDED, "number",
+         14.571429, 6.398762, 22.744095, 0.327365, False),
     # A perfect line: 80, 84, 88, 92 weekly rises 4 a week; at week 6, 80 + 24 = 104. s = 0:
     # no range, and the probability is 1 as 104 ≥ 95.
-    Case(
-        "perfect-line",
-        goal(GoalKind.STAY_ABOVE, week(6), target=95),
-        weekly(80, 84, 88, 92),
-        Grain.WEEK,
-        UNBOUNDED,
-        "number",
-        104.0,
-        104.0,
-        104.0,
-        1.0,
-        True,
-    ),
+    Case("perfect-line", goal(GoalKind.STAY_ABOVE, week(6), target=95),
+         weekly(80, 84, 88, 92), Grain.WEEK, UNBOUNDED, "number",
+         104.0, 104.0, 104.0, 1.0, True),
     # Flat counts on the log scale: log1p(42) three times, slope 0, s = 0 → 42 exactly.
-    Case(
-        "flat-held",
-        goal(GoalKind.STAY_ABOVE, week(4), target=40),
-        weekly(42, 42, 42),
-        Grain.WEEK,
-        COUNT,
-        "count",
-        42.0,
-        42.0,
-        42.0,
-        1.0,
-        True,
-    ),
-    Case(
-        "flat-short",
-        goal(GoalKind.INCREASE, week(4), baseline=42, target=45),
-        weekly(42, 42, 42),
-        Grain.WEEK,
-        COUNT,
-        "count",
-        42.0,
-        42.0,
-        42.0,
-        0.0,
-        False,
-    ),
+    Case("flat-held", goal(GoalKind.STAY_ABOVE, week(4), target=40),
+         weekly(42, 42, 42), Grain.WEEK, COUNT, "count",
+         42.0, 42.0, 42.0, 1.0, True),
+    Case("flat-short", goal(GoalKind.INCREASE, week(4), baseline=42, target=45),
+         weekly(42, 42, 42), Grain.WEEK, COUNT, "count",
+         42.0, 42.0, 42.0, 0.0, False),
     # A steady 100 % stays 100 % (the clip would otherwise make it 99.5 %).
-    Case(
-        "flat-at-the-top",
-        goal(GoalKind.STAY_ABOVE, date(2026, 1, 31), target=99.9),
-        monthly(100, 100, 100, 100),
-        Grain.MONTH,
-        PERCENT,
-        "percent",
-        100.0,
-        100.0,
-        100.0,
-        1.0,
-        True,
-    ),
+    Case("flat-at-the-top", goal(GoalKind.STAY_ABOVE, date(2026, 1, 31), target=99.9),
+         monthly(100, 100, 100, 100), Grain.MONTH, PERCENT, "percent",
+         100.0, 100.0, 100.0, 1.0, True),
     # A manual KPI of at most 10: 9, 7, 3 weekly, so 10 − value = 1, 3, 7 and log(1 + 10 − value)
     # = ln 2, ln 4, ln 8, a perfect line rising ln 2 a week; at week 4, 5 ln 2 → 10 − value = 31,
     # value = −21: it falls without limit but never rises past 10.
-    Case(
-        "below-a-maximum",
-        goal(GoalKind.STAY_BELOW, week(4), target=0),
-        weekly(9, 7, 3),
-        Grain.WEEK,
-        Domain(None, 10.0),
-        "number",
-        -21.0,
-        -21.0,
-        -21.0,
-        1.0,
-        True,
-    ),
+    Case("below-a-maximum", goal(GoalKind.STAY_BELOW, week(4), target=0),
+         weekly(9, 7, 3), Grain.WEEK, Domain(None, 10.0), "number",
+         -21.0, -21.0, -21.0, 1.0, True),
     # A backlog halving every week, 63, 31, 15: log1p gives 6, 5, 4 × ln 2, a perfect line
     # falling ln 2 a week; at week 4, 2 ln 2 → e^(2 ln 2) − 1 = 3 (never below 0).
-    Case(
-        "halving-log-scale",
-        goal(GoalKind.DECREASE, week(4), baseline=63, target=5),
-        weekly(63, 31, 15),
-        Grain.WEEK,
-        COUNT,
-        "count",
-        3.0,
-        3.0,
-        3.0,
-        1.0,
-        True,
-    ),
+    Case("halving-log-scale", goal(GoalKind.DECREASE, week(4), baseline=63, target=5),
+         weekly(63, 31, 15), Grain.WEEK, COUNT, "count",
+         3.0, 3.0, 3.0, 1.0, True),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -347,8 +249,8 @@ def test_too_early_says_from_when_a_forecast_will_be_given() -> None:
     assert result == NoForecast(
         "too_early",
         date(2026, 1, 31),
-        "Too early to forecast: 4 months of history cannot say where this will be in 8 months; "
-        "a forecast will be given from 2026-01-31.",
+        "Too early to forecast: a trend over 3 months cannot say where this will be 8 months "
+        "later; a forecast will be given from 2026-01-31.",
     )
     extra = [Point(date(2025, 11, 30), 93), Point(date(2025, 12, 31), 94)]
     until_december = forecast(
@@ -377,8 +279,8 @@ def test_the_horizon_may_equal_the_history_but_not_exceed_it() -> None:
     assert isinstance(result, NoForecast)
     assert (result.reason, result.available_from) == ("too_early", SUNDAY + timedelta(days=28))
     assert result.explanation == (
-        "Too early to forecast: 4 weeks of history cannot say where this will be in 4 weeks; "
-        "a forecast will be given from 2025-02-02."
+        "Too early to forecast: a trend over 3 weeks cannot say where this will be 4 weeks "
+        "later; a forecast will be given from 2025-02-02."
     )
 
 

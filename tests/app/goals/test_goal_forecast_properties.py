@@ -52,7 +52,7 @@ def scenarios(draw: st.DrawFn, grains: tuple[Grain, ...] = (Grain.MONTH,)) -> Sc
     period = period_containing(draw(st.dates(date(2018, 1, 1), date(2027, 12, 31))), grain)
     start = period.start
     # Some periods have no value (a gap), the others a value dated on the period's last day.
-    points = []
+    points: list[Point] = []
     length = draw(st.integers(0, 30))
     some = st.lists(st.one_of(values, values, values, st.none()), min_size=length, max_size=length)
     for value in draw(some):
@@ -60,7 +60,8 @@ def scenarios(draw: st.DrawFn, grains: tuple[Grain, ...] = (Grain.MONTH,)) -> Sc
             points.append(Point(period.last_day, value))
         period = period_containing(period.end, grain)
     # Half the due dates fall within the horizon rule (most of these give a forecast).
-    if points and draw(st.booleans()):
+    near: bool = draw(st.booleans())
+    if points and near:
         first, last = points[0].day, points[-1].day
         due = last + timedelta(days=draw(st.integers(0, (last - first).days)))
     else:

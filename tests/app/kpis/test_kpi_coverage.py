@@ -101,8 +101,8 @@ def test_not_synced_is_checked_before_history() -> None:
         PeriodState.NOT_SYNCED
     )
     assert scope(date(2025, 1, 1), None).state(MARCH, LATER) is PeriodState.NOT_SYNCED
-    # The current period, not synced: no value, and still in progress.
-    assert scope(None, None).partial(MARCH, date(2025, 3, 15))
+    # The current period, not synced: no value, so not a value "so far" either.
+    assert not scope(None, None).partial(MARCH, date(2025, 3, 15))
 
 
 def test_no_sources_is_not_synced() -> None:
