@@ -17,7 +17,7 @@ from app.goals.config import get_thresholds
 from app.goals.evaluate import SPARKLINE_PERIODS, AlignmentEngine
 from app.goals.review_render import to_html, to_markdown
 from app.goals.reviews import build_review
-from app.goals.scorecard import scorecard
+from app.goals.scorecard import scorecard, source_histories
 from app.goals.views import (
     GoalAlignmentOut,
     ObjectiveAlignmentOut,
@@ -64,9 +64,17 @@ SCORECARD_COLUMNS = [
     "progress",
     "progress_raw",
     "expected_progress",
+    "held",
+    "judged",
     "status",
+    "reason",
+    "sample_size",
     "forecast_value",
+    "forecast_low",
+    "forecast_high",
+    "forecast_probability",
     "forecast_meets_target",
+    "forecast_note",
 ]
 
 
@@ -74,6 +82,7 @@ def _flat(objectives: list[ObjectiveAlignmentOut]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for objective in objectives:
         for goal in objective.goals:
+            forecast = goal.forecast
             rows.append(
                 {
                     "objective_id": objective.id,
@@ -93,9 +102,17 @@ def _flat(objectives: list[ObjectiveAlignmentOut]) -> list[dict[str, Any]]:
                     "progress": goal.progress,
                     "progress_raw": goal.progress_raw,
                     "expected_progress": goal.expected_progress,
+                    "held": goal.record.held if goal.record else None,
+                    "judged": goal.record.judged if goal.record else None,
                     "status": goal.status.value,
-                    "forecast_value": goal.forecast.projected_value if goal.forecast else None,
-                    "forecast_meets_target": goal.forecast.meets_target if goal.forecast else None,
+                    "reason": goal.reason,
+                    "sample_size": goal.sample_size,
+                    "forecast_value": forecast.projected_value if forecast else None,
+                    "forecast_low": forecast.low if forecast else None,
+                    "forecast_high": forecast.high if forecast else None,
+                    "forecast_probability": forecast.probability if forecast else None,
+                    "forecast_meets_target": forecast.meets_target if forecast else None,
+                    "forecast_note": goal.forecast_note,
                 }
             )
         rows += _flat(objective.objectives)
@@ -144,6 +161,7 @@ def get_scorecard(
             at_risk_pace=thresholds.at_risk_pace,
             at_risk_margin=thresholds.at_risk_margin,
         ),
+        sources=source_histories(engine),
         objectives=objectives,
     )
     # Already validated: serialised once here rather than checked again against the

@@ -14,7 +14,7 @@ from app.goals.evaluate import SPARKLINE_PERIODS, AlignmentEngine
 from app.goals.models import CheckIn, Goal, Objective
 from app.goals.schemas import CheckInOut
 from app.goals.shaping import round_value
-from app.goals.views import GoalAlignmentOut, ObjectiveAlignmentOut
+from app.goals.views import GoalAlignmentOut, ObjectiveAlignmentOut, SourceHistoryOut
 
 
 def scorecard(
@@ -76,3 +76,16 @@ def build_tree(
         )
 
     return [build(root, frozenset({root.id})) for root in children.get(None, [])]
+
+
+def source_histories(engine: AlignmentEngine) -> list[SourceHistoryOut]:
+    """Each source's coverage, as the engine judged the periods by."""
+    return [
+        SourceHistoryOut(
+            source_id=s.source_id,
+            name=s.name,
+            history_from=s.history_from,
+            synced_until=s.synced_until,
+        )
+        for s in engine.coverage.sources.values()
+    ]

@@ -188,10 +188,23 @@ class ThresholdsOut(BaseModel):
     at_risk_margin: float
 
 
+class SourceHistoryOut(BaseModel):
+    source_id: int
+    name: str
+    history_from: date | None = Field(
+        description="The first day from which this PSA's history is held in full; earlier "
+        "periods are never graded. null until its first complete read."
+    )
+    synced_until: datetime | None = Field(description="When all its data was last synced.")
+
+
 class ScorecardOut(BaseModel):
     as_of: date
     timezone: str
     thresholds: ThresholdsOut
+    sources: list[SourceHistoryOut] = Field(
+        description="Each PSA's data coverage: what the verdicts can rest on."
+    )
     objectives: list[ObjectiveAlignmentOut]
 
 

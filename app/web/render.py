@@ -10,7 +10,12 @@ from datetime import date, timedelta
 from html import escape
 from pathlib import Path
 
-from app.goals.views import GoalAlignmentOut, ObjectiveAlignmentOut, SeriesPointOut
+from app.goals.views import (
+    GoalAlignmentOut,
+    ObjectiveAlignmentOut,
+    SeriesPointOut,
+    SourceHistoryOut,
+)
 from app.goals.words import amount, period_label
 
 STATUS_WORDS = {
@@ -185,7 +190,33 @@ def _objective(objective: ObjectiveAlignmentOut, depth: int) -> str:
     )
 
 
-def scorecard_page(objectives: list[ObjectiveAlignmentOut], as_of: date, last_quarter: str) -> str:
+def _histories(sources: list[SourceHistoryOut]) -> str:
+    """From which day each PSA's history is held, and when it last synced: what every
+    verdict on the page rests on."""
+    if not sources:
+        return "<p class='muted'>No PSA is connected yet: nothing can be judged.</p>"
+    items = []
+    for source in sources:
+        held = (
+            f"history held from {source.history_from}"
+            if source.history_from
+            else "history not read in full yet (nothing from it is graded)"
+        )
+        synced = (
+            f"synced {source.synced_until:%Y-%m-%d %H:%M} UTC"
+            if source.synced_until
+            else "not synced yet"
+        )
+        items.append(f"<li>{escape(source.name)}: {held}; {synced}</li>")
+    return f"<section class='coverage'><h2>Data</h2><ul>{''.join(items)}</ul></section>"
+
+
+def scorecard_page(
+    objectives: list[ObjectiveAlignmentOut],
+    as_of: date,
+    last_quarter: str,
+    sources: list[SourceHistoryOut],
+) -> str:
     body = "".join(_objective(o, 0) for o in objectives) or (
         "<section><p>No objectives yet. Write your plan down with "
         "<code>POST /api/v1/objectives</code> and <code>POST /api/v1/goals</code>.</p></section>"
@@ -196,4 +227,6 @@ def scorecard_page(objectives: list[ObjectiveAlignmentOut], as_of: date, last_qu
         f"Review of {last_quarter}</a> · <a href='/api/v1/docs'>API</a> · "
         "<a href='/logout'>Sign out</a></span></header>"
     )
-    return page(f"Northstar scorecard, {as_of}", f"{header}<main>{body}</main>")
+    return page(
+        f"Northstar scorecard, {as_of}", f"{header}<main>{body}{_histories(sources)}</main>"
+    )

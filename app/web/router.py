@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.api.deps import COOKIE_NAME, ContextDep, SessionDep
 from app.goals.config import get_thresholds
 from app.goals.evaluate import AlignmentEngine
-from app.goals.scorecard import scorecard
+from app.goals.scorecard import scorecard, source_histories
 from app.kpis.periods import previous_quarter
 from app.security.apikeys import find_active_key
 from app.web.render import login_page, scorecard_page
@@ -29,7 +29,9 @@ def scorecard_view(request: Request, session: SessionDep, context: ContextDep) -
     today = datetime.now(context.settings.tz).date()
     engine = AlignmentEngine(session, thresholds=get_thresholds(), tz=context.settings.tz)
     objectives = scorecard(engine, today, sparkline=12)
-    return HTMLResponse(scorecard_page(objectives, today, previous_quarter(today)))
+    return HTMLResponse(
+        scorecard_page(objectives, today, previous_quarter(today), source_histories(engine))
+    )
 
 
 @router.post("/login")

@@ -169,6 +169,9 @@ def test_scorecard_rolls_goals_up_into_nested_objectives(world: Any) -> None:
     (grow,) = card["objectives"]
     (trust,) = grow["objectives"]
     assert card["timezone"] == "America/New_York"
+    (source,) = card["sources"]
+    assert source["history_from"] == "2024-01-01"  # the world's backfill
+    assert source["synced_until"] is not None
     assert [g["title"] for g in grow["goals"]] == ["MRR to 2,000"]
     # A threshold goal has a record of periods held, not a progress figure.
     assert trust["progress"] is None
