@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, case, func, null, select
+from sqlalchemy import ColumnElement, FromClause, case, false, func, null, or_, select, true
 
 from app.facts.models import ClientRow, TechnicianRow, TicketRow, TimeEntryRow
 from app.goals.models import AlignmentSnapshot, Goal, Objective
+from app.ingest.models import SyncCursor
 from app.kpis.compute import RATIOS
 from app.kpis.models import MEASURES, KpiDailyRollup, KpiMonthlyRollup
+from app.sources.models import Source
 
 NAMESPACE = "Northstar"
 
@@ -67,8 +69,12 @@ RATIO_NAMES = {
 }
 
 
+SOURCES = Source.__table__
+
+
 def _rollup(name: str, table: FromClause, grain: str) -> EntitySet:
     c = table.c
+    history_from = SOURCES.c.history_from
     props = [
         Prop("Id", "Edm.Int64", c.id, nullable=False),
         Prop("SourceId", "Edm.Int64", c.source_id, nullable=False),
@@ -81,18 +87,28 @@ def _rollup(name: str, table: FromClause, grain: str) -> EntitySet:
             for key, (num, den, scale) in RATIOS.items()
             if key in RATIO_NAMES
         ),
+        Prop("HistoryFrom", "Edm.Date", history_from),
+        Prop(
+            "BeforeHistory",
+            "Edm.Boolean",
+            case((or_(history_from.is_(None), c.day < history_from), true()), else_=false()),
+            nullable=False,
+        ),
     ]
     return EntitySet(
         name=name,
         type_name=name,
-        table=table,
+        table=table.outerjoin(SOURCES, SOURCES.c.id == c.source_id),
         key=("Id",),
         props=tuple(props),
         description=(
             f"Additive KPI measures per source, {grain} and scope (Dimension 'all' is the "
             "whole company; 'client', 'technician', 'board', 'priority' and "
             "'priority_level' break it down by Member). Ratio columns are per row: to "
-            "combine rows, sum the measures and divide."
+            "combine rows, sum the measures and divide. BeforeHistory is true for a period "
+            "that starts before the first day from which the source's history is held in "
+            "full (HistoryFrom): leave those rows out, they are not a measurement. The row "
+            "of the period still running is that period so far (see SourceCoverage)."
         ),
     )
 
@@ -157,6 +173,40 @@ def _snapshots() -> EntitySet:
         ("Id",),
         props,
         "Each goal's alignment as computed on Date (one row per goal and day).",
+    )
+
+
+def _source_coverage() -> EntitySet:
+    """Each source's data coverage, as `GET /api/v1/sources` gives it: the first day held
+    in full, and the oldest last successful sync of its streams (null while one never
+    succeeded)."""
+    cursors = SyncCursor.__table__
+    synced = (
+        select(
+            cursors.c.source_id,
+            case(
+                (func.count(cursors.c.last_success_at) < func.count(), null()),
+                else_=func.min(cursors.c.last_success_at),
+            ).label("synced_until"),
+        )
+        .group_by(cursors.c.source_id)
+        .subquery("synced")
+    )
+    props = (
+        Prop("Id", "Edm.Int64", SOURCES.c.id, nullable=False),  # the rows' SourceId
+        Prop("Name", "Edm.String", SOURCES.c.name, nullable=False),
+        Prop("Kind", "Edm.String", SOURCES.c.kind, nullable=False),
+        Prop("HistoryFrom", "Edm.Date", SOURCES.c.history_from),
+        Prop("SyncedUntil", "Edm.DateTimeOffset", synced.c.synced_until),
+    )
+    return EntitySet(
+        "SourceCoverage",
+        "SourceCoverage",
+        SOURCES.outerjoin(synced, synced.c.source_id == SOURCES.c.id),
+        ("Id",),
+        props,
+        "Which days of each PSA's data Northstar holds: periods before HistoryFrom are not "
+        "measured, and a period that ends after SyncedUntil is only partly synced.",
     )
 
 
@@ -270,6 +320,7 @@ def _build() -> dict[str, EntitySet]:
         _goals(),
         _objectives(),
         _snapshots(),
+        _source_coverage(),
     ]
     return {s.name: s for s in sets}
 

@@ -4,6 +4,7 @@ agreement of the KPI entity sets with the REST API (hand-made world, New York)."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 from xml.etree import ElementTree
 
@@ -60,6 +61,7 @@ def test_service_document_and_metadata(api: Any) -> None:
         "Goals",
         "Objectives",
         "AlignmentSnapshots",
+        "SourceCoverage",
     } == names
 
     response = get(api, "/$metadata")
@@ -117,6 +119,30 @@ def test_kpi_monthly_ratios_agree_with_the_rest_api(kpi_source: Any) -> None:
     february = by_month["2025-02-01"][0]
     assert february["SlaResponsePct"] == 50.0  # T2 missed, T4 met
     assert february["ResponseMet"] == 1.0 and february["ResponseDecided"] == 2.0
+    # The world counts as backfilled from 1 January 2024: every row is inside its history.
+    assert {(r["HistoryFrom"], r["BeforeHistory"]) for r in rows} == {("2024-01-01", False)}
+
+
+def test_rows_before_a_sources_history_say_so_and_coverage_is_a_set(kpi_source: Any) -> None:
+    api = kpi_source
+    from sqlalchemy import update
+
+    from app.sources.models import Source
+
+    with api.setup.context.db.session() as session:
+        session.execute(update(Source).values(history_from=date(2025, 2, 1)))
+
+    rows = get(
+        api,
+        "/KpiMonthly",
+        **{"$filter": "Dimension eq 'all' and BeforeHistory", "$orderby": "Date"},
+    ).json()["value"]
+    coverage = get(api, "/SourceCoverage").json()["value"]
+
+    assert rows and all(r["Date"] < "2025-02-01" for r in rows)
+    (source,) = coverage
+    assert (source["Id"], source["HistoryFrom"]) == (api.setup.source_id, "2025-02-01")
+    assert source["SyncedUntil"] is not None
 
 
 def test_filter_select_orderby_top_skip_count(kpi_source: Any) -> None:
