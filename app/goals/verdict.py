@@ -297,17 +297,21 @@ def _moving(
     return replace(base, status=status, reason=reason + ".", pace=pace)
 
 
-def _record(judge_: _Judge, measured: Sequence[PeriodReading]) -> HeldRecord:
+def _record(judge_: _Judge, complete: Sequence[PeriodReading], margin: float) -> HeldRecord:
+    """The complete periods since the start with a value (a period judged so far is not
+    one of them), and `margin`, the judged value's distance to the goal."""
     terms = judge_.terms
-    held_flags = [meets(terms, r.value) for r in measured if r.value is not None]
+    grain = judge_.kpi.grain
+    held_flags = [meets(terms, r.value) for r in complete if r.value is not None]
+    if not held_flags:
+        return HeldRecord(0, 0, 0, False, margin, f"No complete {grain} since the start yet.")
     streak_held = held_flags[-1]
     streak = 0
     for flag in reversed(held_flags):
         if flag != streak_held:
             break
         streak += 1
-    grain = judge_.kpi.grain
-    first = judge_.label(measured[0])
+    first = judge_.label(complete[0])
     words = (
         f"Held in {sum(held_flags)} of the {count_of(len(held_flags), 'complete ' + grain)} "
         f"since {first}"
@@ -316,8 +320,6 @@ def _record(judge_: _Judge, measured: Sequence[PeriodReading]) -> HeldRecord:
         words = f"{'Held' if streak_held else 'Not held'} in {first}, the one complete {grain}"
     elif streak > 1:
         words += f"; {streak} in a row {'held' if streak_held else 'missed'} now"
-    assert measured[-1].value is not None
-    margin = margin_of(terms, measured[-1].value)
     return HeldRecord(sum(held_flags), len(held_flags), streak, streak_held, margin, words + ".")
 
 
@@ -326,9 +328,13 @@ def _holding(
 ) -> Verdict:
     terms, unit = judge_.terms, judge_.kpi.unit
     assert judged.value is not None
-    counted = [r for r in measured if r.period.start <= judged.period.start]
-    record = _record(judge_, counted or [judged])
     margin = margin_of(terms, judged.value)
+    complete = [
+        r
+        for r in measured
+        if r.state is PeriodState.COMPLETE and r.period.start <= judged.period.start
+    ]
+    record = _record(judge_, complete, margin)
     evidence = judge_.evidence(judged)
     inside = meets(terms, judged.value)
     if terms.kind is GoalKind.BAND:

@@ -282,3 +282,16 @@ def test_thresholds_are_settings() -> None:
     assert status(UP, 148) is Status.AT_RISK
     assert status(UP, 145) is Status.OFF_TRACK
     assert status(BAND, 80.5) is Status.OFF_TRACK
+
+
+def test_a_month_judged_so_far_is_not_counted_as_a_month_held() -> None:
+    goal = terms(GoalKind.STAY_ABOVE, date(2025, 12, 1), date(2026, 6, 30), target=95)
+    readings = [month(2025, 12, 97.0, state=PeriodState.PARTIAL)]
+
+    verdict = judge(goal, readings, date(2025, 12, 10), SLA, judge_partial=True)
+
+    assert verdict.status is Status.ON_TRACK
+    assert verdict.record is not None
+    assert (verdict.record.held, verdict.record.judged) == (0, 0)
+    assert verdict.record.margin == pytest.approx(2.0)
+    assert verdict.record.words == "No complete month since the start yet."
