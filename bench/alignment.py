@@ -35,9 +35,9 @@ from app.api.context import ServiceContext
 from app.cli import migrate_database
 from app.db import Database, utcnow
 from app.goals.models import AlignmentSnapshot, CheckIn, Goal, Milestone, Objective
+from app.ingest.history import record_history_from
 from app.ingest.models import SyncCursor
 from app.ingest.registry import registry
-from app.ingest.runner import record_history_from
 from app.kpis.rollup import rebuild
 from app.main import create_app
 from app.security.apikeys import create_api_key

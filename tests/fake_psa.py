@@ -20,8 +20,8 @@ from pydantic import BaseModel, SecretStr
 
 from app.api.context import ServiceContext
 from app.db import Database, utcnow
+from app.ingest.history import record_history_from
 from app.ingest.models import SyncCursor
-from app.ingest.runner import record_history_from
 from app.sources.service import create_source
 from connectors.sdk import (
     ClientFact,

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from app.api.context import ServiceContext
 from app.db import Database
 from app.facts.models import ClientRow, TicketRow
+from app.ingest.history import first_whole_day
 from app.ingest.models import RunStatus, SyncCursor, SyncRun
-from app.ingest.runner import Trigger, first_whole_day
+from app.ingest.runner import Trigger
 from app.sources.models import Source, SourceStatus
 
 pytestmark = pytest.mark.anyio
