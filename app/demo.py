@@ -2,7 +2,7 @@
 
 It prepares the database, adds two sandbox PSAs (the MSP's ConnectWise, and the Autotask of
 the company it just acquired) served by the built-in simulators with the year up to today,
-syncs them with a progress display, writes down the example plan of GOALS.md §4 (with the
+syncs them with a progress display, writes down the example plan of docs/goals.md §4 (with the
 team-confidence and NPS readings no PSA holds), prints an admin key and the addresses to
 open, and serves. Running it again reuses the sources and the plan and syncs what changed.
 """

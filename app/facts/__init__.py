@@ -1,1 +1,1 @@
-"""Canonical fact tables (KPIS.md §2) and their upserts."""
+"""Canonical fact tables (docs/kpis.md §2) and their upserts."""

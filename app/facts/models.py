@@ -158,7 +158,7 @@ class SurveyResponseRow(FactRow, Base):
 
 
 class ObservationRow(Base):
-    """A value of a manual KPI (KPIS.md §4.5) on a date: one per KPI and date."""
+    """A value of a manual KPI (docs/kpis.md §4.5) on a date: one per KPI and date."""
 
     __tablename__ = "kpi_observations"
     __table_args__ = (UniqueConstraint("kpi_key", "observed_on"),)

@@ -64,6 +64,7 @@ SCORECARD_COLUMNS = [
     "progress",
     "progress_raw",
     "expected_progress",
+    "pace",
     "held",
     "judged",
     "status",
@@ -75,6 +76,8 @@ SCORECARD_COLUMNS = [
     "forecast_probability",
     "forecast_meets_target",
     "forecast_note",
+    "forecast_available_from",
+    "recorded_on",
 ]
 
 
@@ -102,6 +105,7 @@ def _flat(objectives: list[ObjectiveAlignmentOut]) -> list[dict[str, Any]]:
                     "progress": goal.progress,
                     "progress_raw": goal.progress_raw,
                     "expected_progress": goal.expected_progress,
+                    "pace": goal.pace,
                     "held": goal.record.held if goal.record else None,
                     "judged": goal.record.judged if goal.record else None,
                     "status": goal.status.value,
@@ -113,6 +117,8 @@ def _flat(objectives: list[ObjectiveAlignmentOut]) -> list[dict[str, Any]]:
                     "forecast_probability": forecast.probability if forecast else None,
                     "forecast_meets_target": forecast.meets_target if forecast else None,
                     "forecast_note": goal.forecast_note,
+                    "forecast_available_from": goal.forecast_available_from,
+                    "recorded_on": goal.recorded_on,
                 }
             )
         rows += _flat(objective.objectives)
@@ -143,7 +149,7 @@ def get_scorecard(
     latest check-in and a short KPI series for a sparkline.
 
     An objective's progress is the weighted mean of its children's; its status is its worst
-    child's (off track < at risk < on track < achieved), with goals without data counted
+    child's (missed < off track < at risk < on track < achieved), with goals without data counted
     apart. Each goal says which window its current value covers and why its status is what
     it is. For a past `as_of` with a daily snapshot, a goal's value, progress, status and
     forecast are the ones recorded that day (`recorded_on`): what was known then."""

@@ -12,7 +12,9 @@ from app.errors import NotFound
 from app.goals.models import CheckIn, Goal, GoalKind, Milestone, Objective
 from app.goals.schemas import CheckInIn, CheckInPatch, MilestoneIn, MilestonePatch
 from app.goals.service import check_date, check_kpi_value, get_goal, invalid
+from app.kpis.catalogue import Grain
 from app.kpis.manual import get_kpi
+from app.kpis.periods import last_complete_period, period_containing
 
 # ---- milestones ----------------------------------------------------------------------------
 
@@ -43,6 +45,17 @@ def _check_milestone(session: Session, goal: Goal, row: Milestone) -> None:
             f"A milestone falls after the goal's start ({goal.start_date}) and on or before "
             f"its due date ({goal.due_date}); got {row.due_date}.",
             "milestone_outside_goal",
+        )
+    grain = Grain(goal.evaluation_grain)
+    judged_on = last_complete_period(row.due_date, grain)
+    if judged_on.end <= goal.start_date:
+        first = period_containing(goal.start_date, grain)
+        raise invalid(
+            "body.due_date",
+            f"A milestone is judged on the last whole {grain.value} on or before its date; "
+            f"on {row.due_date} that is {judged_on.start} to {judged_on.last_day}, before the "
+            f"goal starts. Date it on {first.last_day} or later.",
+            "milestone_before_first_period",
         )
     kind = GoalKind(goal.kind)
     if kind.moves and row.target is None:

@@ -1,4 +1,4 @@
-"""Alignment thresholds (GOALS.md §2.4), from `NORTHSTAR_GOALS_*` environment variables."""
+"""Alignment thresholds (docs/goals.md §2.4), from `NORTHSTAR_GOALS_*` environment variables."""
 
 from __future__ import annotations
 

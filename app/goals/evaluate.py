@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 
 from sqlalchemy import select
@@ -70,11 +70,17 @@ def baseline_period(goal: Goal) -> Period:
     return _step_back(period_containing(goal.start_date, grain), grain, 1)
 
 
-def period_state(coverage: ScopeCoverage | None, period: Period, as_of: date) -> PeriodState:
-    """A PSA KPI's period by its sources' coverage; a manual KPI's by the calendar alone."""
+def period_state(
+    coverage: ScopeCoverage | None, period: Period, as_of: date, today: date
+) -> PeriodState:
+    """A PSA KPI's period by its sources' coverage; a manual KPI's by the calendar alone: as
+    of a day, complete when that day is its last or later and the period is over today (an
+    observation may still be posted on its last day)."""
     if coverage is not None:
         return coverage.state(period, as_of)
-    return PeriodState.COMPLETE if period.last_day <= as_of else PeriodState.PARTIAL
+    if period.last_day <= as_of and period.end <= today:
+        return PeriodState.COMPLETE
+    return PeriodState.PARTIAL
 
 
 def scope_coverage(
@@ -96,7 +102,8 @@ def compute_baseline(
     is None unless the period is complete and covered (a baseline read from half a period,
     or from before the history held, would stay wrong for the life of the goal)."""
     period = baseline_period(goal)
-    state = period_state(scope_coverage(Coverage.load(session, tz), kpi, scope), period, as_of)
+    coverage = scope_coverage(Coverage.load(session, tz), kpi, scope)
+    state = period_state(coverage, period, as_of, datetime.now(tz).date())
     (value,) = kpi_values(session, kpi, scope, [period])
     usable = value.value if state is PeriodState.COMPLETE else None
     return usable, PeriodReading(period, usable, value.sample_size, state)
@@ -147,6 +154,7 @@ class AlignmentEngine:
         self.use_snapshots = use_snapshots
         self._kpis: dict[str, KpiDefinition] = {}
         self._coverage: Coverage | None = None
+        self.today = datetime.now(tz).date()
 
     # ---- loading -------------------------------------------------------------------------
 
@@ -208,7 +216,7 @@ class AlignmentEngine:
             period = baseline_period(goal)
             if baseline is None:
                 (value,) = kpi_values(self.session, kpi, scope, [period])
-                state = period_state(coverage, period, as_of)
+                state = period_state(coverage, period, as_of, self.today)
                 baseline = value.value if state is PeriodState.COMPLETE else None
                 baseline_reading = PeriodReading(period, baseline, value.sample_size, state)
                 # Fixed only once its period is complete and covered (see compute_baseline).
@@ -216,7 +224,7 @@ class AlignmentEngine:
                     goal.baseline, goal.baseline_computed = baseline, True
             else:
                 baseline_reading = PeriodReading(
-                    period, baseline, 0, period_state(coverage, period, as_of)
+                    period, baseline, 0, period_state(coverage, period, as_of, self.today)
                 )
         return _Plan(goal, kpi, key, None, coverage, periods, baseline, baseline_reading)
 
@@ -251,7 +259,7 @@ class AlignmentEngine:
     ) -> GoalFacts:
         readings = []
         for period in plan.periods:
-            state = period_state(plan.coverage, period, as_of)
+            state = period_state(plan.coverage, period, as_of, self.today)
             found = reader.reading(plan.key, period) if plan.key is not None else None
             usable = state in (PeriodState.COMPLETE, PeriodState.PARTIAL) and found is not None
             readings.append(
@@ -272,4 +280,5 @@ class AlignmentEngine:
             readings=readings,
             baseline_reading=plan.baseline_reading,
             milestones=milestones,
+            written_on=plan.goal.created_on(self.tz),
         )

@@ -73,7 +73,7 @@ def proportion_interval(kpi_key: str, value: float, n: int) -> Interval | None:
 def sample_words(kpi_key: str, n: int) -> str:
     """'on 212 tickets', 'on only 9 tickets' (small samples say so); '' when not counted."""
     noun = SAMPLE_NOUNS.get(kpi_key)
-    if noun is None:
+    if noun is None or n <= 0:
         return ""
     if n == 1:
         noun = noun.removesuffix("s")

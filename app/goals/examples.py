@@ -1,4 +1,4 @@
-"""The example plan of GOALS.md §4, ready to seed (for `northstar demo` and trials).
+"""The example plan of docs/goals.md §4, ready to seed (for `northstar demo` and trials).
 
 Traditional and emotional goals side by side, over three horizons. The emotional ones are
 measured through manual KPIs (a monthly team-confidence pulse, NPS, succession readiness)
@@ -181,7 +181,7 @@ def seed_manual_kpis(session: Session, start: date, today: date) -> None:
 def seed_example_plan(
     session: Session, *, start: date, today: date, tz: tzinfo = UTC
 ) -> int | None:
-    """Seed the GOALS.md §4 plan, its goals starting on `start`; return the top objective's
+    """Seed the docs/goals.md §4 plan, its goals starting on `start`; return the top objective's
     id, or None when it was there already. Manual KPIs get a reading a month from the month
     before `start` (their baseline) to the month before `today`."""
     if session.scalar(select(Objective).where(Objective.title == TOP_TITLE)) is not None:

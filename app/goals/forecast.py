@@ -1,4 +1,4 @@
-"""Where the trend leads, and how sure that is (GOALS.md §2.5).
+"""Where the trend leads, and how sure that is (docs/goals.md §2.5).
 
 How a forecast is made
 ----------------------
@@ -12,8 +12,8 @@ dated on its period's last day.
 3. **Never further ahead than behind.** The line is not extended further past the last value
    than the history it was fitted on spans: the due date may be at most as many days after the
    last value as the last value is after the first. Until then the forecast says it is too
-   early, and from which day a forecast will be given: the last day of the period containing
-   the first day x with x − first day ≥ due date − x.
+   early, and from which day a forecast will be given: the day after the period containing
+   the first day x with x − first day ≥ due date − x (the day that period is complete).
 4. **A scale the KPI cannot leave.** The straight line is fitted on a scale chosen from the
    values the KPI can take (its domain), so that the forecast, mapped back, stays within it:
    - a KPI between a and b (a percentage, 0–100; a manual KPI's declared scale): the log-odds
@@ -97,7 +97,8 @@ class Forecast:
 
 @dataclass(frozen=True, slots=True)
 class NoForecast:
-    """Why there is no forecast: "too_few_periods", "too_early" or "due_date_passed"."""
+    """Why there is no forecast: "too_few_periods", "too_early" or "due_date_passed" here;
+    the evaluation adds "not_started", "no_baseline" and "kpi_missing"."""
 
     reason: str
     available_from: date | None  # too_early: the day from which a forecast will be given
@@ -219,9 +220,10 @@ def _count(number: int, grain: Grain) -> str:
 
 
 def available_from(first: date, due: date, grain: Grain) -> date:
-    """The last day of the period containing the first day x with x − first ≥ due − x."""
+    """The day after the period containing the first day x with x − first ≥ due − x: the
+    day that period is complete (and synced, for a PSA KPI) and can be a point."""
     x = first + timedelta(days=math.ceil((due - first).days / 2))
-    return period_containing(x, grain).last_day
+    return period_containing(x, grain).end
 
 
 def _since(first: date, last: date, grain: Grain) -> str:
@@ -325,7 +327,7 @@ def forecast(
         history = _count(_index(last, grain) - _index(first, grain), grain)
         ahead = _count(max(1, _index(due, grain) - _index(last, grain)), grain)
         # Only points off their periods' last days can put that day on or after the due date.
-        start = day if (day := available_from(first, due, grain)) < due else None
+        start = day if (day := available_from(first, due, grain)) <= due else None
         when = f"a forecast will be given from {start}" if start else "none can be given in time"
         return NoForecast(
             "too_early",

@@ -1,5 +1,5 @@
 """Objectives, goals (key results), milestones, check-ins and daily alignment snapshots
-(GOALS.md §1 and §3).
+(docs/goals.md §1 and §3).
 
 A goal keeps its scope both as the filters a person gave (source id, client, technician,
 board, priority), which the API shows back, and resolved to the KPI store's terms, which

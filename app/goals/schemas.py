@@ -120,8 +120,9 @@ class GoalIn(BaseModel):
 
 
 class GoalPatch(BaseModel):
-    """Only the fields sent change. Changing the KPI, scope or baseline period recomputes a
-    computed baseline; a baseline you typed stays until you change it."""
+    """Only the fields sent change. Changing the KPI, scope, baseline period, evaluation
+    grain or start date recomputes a computed baseline; a baseline you typed stays until you
+    change it."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -4,7 +4,7 @@ milestones and the series, in the shapes of `app.goals.views`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from app.goals.alignment import GoalTerms, Status, Thresholds, meets
@@ -44,6 +44,7 @@ class GoalFacts:
     readings: list[PeriodReading]  # oldest first, ending with the period containing as_of
     baseline_reading: PeriodReading | None
     milestones: list[Milestone]
+    written_on: date  # the day the goal was written down, in the reporting zone
 
 
 def round_value(value: float | None) -> float | None:
@@ -219,6 +220,12 @@ def goal_out(
             thresholds=thresholds,
             judge_partial=goal.judge_partial,
             baseline_reading=facts.baseline_reading,
+        )
+    if facts.as_of < facts.written_on:
+        verdict = replace(
+            verdict,
+            reason=f"{verdict.reason} This goal was written down on {facts.written_on}, after "
+            f"{facts.as_of}: this is worked out from the data held now, not what was known then.",
         )
     projection = _forecast(facts, verdict)
     by_start = {r.period.start: r for r in facts.readings}

@@ -24,7 +24,7 @@ from app.goals.alignment import (
 )
 from app.goals.evidence import SMALL_SAMPLE, Interval, proportion_interval, sample_words
 from app.goals.models import GoalKind
-from app.goals.words import amount, count_of, difference, period_label, share
+from app.goals.words import amount, as_shown, count_of, difference, period_label, share
 from app.kpis.coverage import PeriodState
 from app.kpis.periods import Period
 
@@ -175,11 +175,15 @@ def judge(
             Status.NOT_STARTED,
             f"Starts on {terms.start_date}; nothing is graded before then.",
         )
-    final = as_of > terms.due_date
     until = min(as_of, terms.due_date)
     since_start = [
         r for r in readings if r.period.end > terms.start_date and r.period.start <= until
     ]
+    # After the due date the verdict is final once the last period ending by the due date
+    # is complete (or can never be: before the history held); until then it is provisional.
+    last = next((r for r in reversed(since_start) if r.period.last_day <= terms.due_date), None)
+    waiting = last is not None and last.state in (PeriodState.PARTIAL, PeriodState.NOT_SYNCED)
+    final = as_of > terms.due_date and not waiting
     judgeable = [r for r in since_start if _judgeable(r, until, judge_partial and not final)]
     measured = [r for r in judgeable if r.value is not None]
     named = [*readings, *([baseline_reading] if baseline_reading else [])]
@@ -189,10 +193,20 @@ def judge(
     candidates = measured if final else judgeable
     judged = candidates[-1] if candidates else None
     if judged is None or judged.value is None:
-        return Verdict(Status.NO_DATA, _no_data_reason(judge_, since_start, judged), judged)
-    if terms.kind.moves:
-        return _moving(judge_, judged, final, baseline_reading)
-    return _holding(judge_, judged, measured, final)
+        verdict = Verdict(Status.NO_DATA, _no_data_reason(judge_, since_start, judged), judged)
+    elif terms.kind.moves:
+        verdict = _moving(judge_, judged, final, baseline_reading)
+    else:
+        verdict = _holding(judge_, judged, measured, final)
+    if as_of > terms.due_date and waiting:
+        assert last is not None
+        verdict = replace(
+            verdict,
+            reason=f"{verdict.reason} Provisional: the final verdict comes once "
+            f"{judge_.label(last)}, the last {kpi.grain} before the due date, is complete and "
+            "synced.",
+        )
+    return verdict
 
 
 def _judgeable(reading: PeriodReading, until: date, partial_allowed: bool) -> bool:
@@ -235,7 +249,7 @@ def _moving(
 ) -> Verdict:
     terms, unit = judge_.terms, judge_.kpi.unit
     assert judged.value is not None and terms.target is not None
-    current = judged.value
+    current = as_shown(judged.value, unit)
     if terms.baseline is None:
         where = (
             f"{judge_.label(baseline)} {STATE_WORDS.get(baseline.state, 'has no value')}"
@@ -282,7 +296,8 @@ def _moving(
     if expected == 0:
         reason = f"Nothing is expected yet: {value}."
         return replace(base, status=Status.ON_TRACK, reason=reason)
-    pace = round(progress / expected, 9)  # so a pace of 0.8 on paper is not 0.7999999
+    # Judged as written: a pace shown as 0.99 is on track, one shown as 0.79 is not.
+    pace = round(progress / expected, 2)
     thresholds = judge_.thresholds
     if pace >= thresholds.on_track_pace:
         status = Status.ON_TRACK
@@ -293,7 +308,9 @@ def _moving(
     reason = f"{value}: {way}, where the plan expects {share(expected)} (pace {pace:.2f})"
     if status is Status.OFF_TRACK and evidence.thin:
         status = Status.AT_RISK
-        reason += "; " + judge_.thin_words(evidence, "the level the plan expects by now")
+        reason += "; " + judge_.thin_words(
+            evidence, f"the level the plan expects by the end of {judge_.label(judged)}"
+        )
     return replace(base, status=status, reason=reason + ".", pace=pace)
 
 
@@ -302,7 +319,8 @@ def _record(judge_: _Judge, complete: Sequence[PeriodReading], margin: float) ->
     one of them), and `margin`, the judged value's distance to the goal."""
     terms = judge_.terms
     grain = judge_.kpi.grain
-    held_flags = [meets(terms, r.value) for r in complete if r.value is not None]
+    unit = judge_.kpi.unit
+    held_flags = [meets(terms, as_shown(r.value, unit)) for r in complete if r.value is not None]
     if not held_flags:
         return HeldRecord(0, 0, 0, False, margin, f"No complete {grain} since the start yet.")
     streak_held = held_flags[-1]
@@ -319,7 +337,7 @@ def _record(judge_: _Judge, complete: Sequence[PeriodReading], margin: float) ->
     if len(held_flags) == 1:
         words = f"{'Held' if streak_held else 'Not held'} in {first}, the one complete {grain}"
     elif streak > 1:
-        words += f"; {streak} in a row {'held' if streak_held else 'missed'} now"
+        words += f"; the last {streak} {'held' if streak_held else 'missed'}"
     return HeldRecord(sum(held_flags), len(held_flags), streak, streak_held, margin, words + ".")
 
 
@@ -328,7 +346,8 @@ def _holding(
 ) -> Verdict:
     terms, unit = judge_.terms, judge_.kpi.unit
     assert judged.value is not None
-    margin = margin_of(terms, judged.value)
+    shown = as_shown(judged.value, unit)
+    margin = margin_of(terms, shown)
     complete = [
         r
         for r in measured
@@ -336,7 +355,7 @@ def _holding(
     ]
     record = _record(judge_, complete, margin)
     evidence = judge_.evidence(judged)
-    inside = meets(terms, judged.value)
+    inside = meets(terms, shown)
     if terms.kind is GoalKind.BAND:
         side = "inside the band" if inside else "outside the band"
         gap = f"{difference(margin, unit)} {side} {condition_words(terms, unit)}"
@@ -364,7 +383,7 @@ def _holding(
     if inside:
         reason = f"{value}; {record.words[0].lower()}{record.words[1:]}"
         return replace(base, status=Status.ON_TRACK, reason=reason)
-    distance, reference = distance_outside(terms, judged.value)
+    distance, reference = distance_outside(terms, shown)
     share = round(distance / reference, 9)
     status = Status.AT_RISK if share <= judge_.thresholds.at_risk_margin else Status.OFF_TRACK
     reason = value

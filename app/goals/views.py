@@ -174,7 +174,10 @@ class ObjectiveAlignmentOut(BaseModel):
     progress: float | None = Field(
         description="Weighted mean of the progress of its goals and child objectives with data."
     )
-    status: Status = Field(description="Its worst child's status; no_data when none has data.")
+    status: Status = Field(
+        description="Its worst graded child's status (missed < off_track < at_risk < on_track "
+        "< achieved); not_started when none has started, no_data when none has a grade."
+    )
     status_words: str
     no_data: int = Field(description="Goals and child objectives without data, shown apart.")
     latest_check_in: CheckInOut | None

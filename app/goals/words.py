@@ -36,6 +36,16 @@ def share(fraction: float) -> str:
     return f"{fraction * 100:.0f} %"
 
 
+# The decimals `amount` shows per unit; other units show 2.
+SHOWN_DECIMALS = {"percent": 1, "currency": 0, "currency_per_hour": 2, "hours": 1}
+
+
+def as_shown(value: float, unit: str) -> float:
+    """`value` rounded as `amount` writes it. Verdicts are taken on it, so a sentence read
+    aloud never contradicts its status (85.46 % is written 85.5 %, and judged as 85.5 %)."""
+    return round(value, SHOWN_DECIMALS.get(unit, 2))
+
+
 def difference(value: float, unit: str) -> str:
     """A gap between two values: percentages differ by points, not by per cent."""
     if unit == "percent":

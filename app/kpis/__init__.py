@@ -1,1 +1,1 @@
-"""The KPI catalogue, the KPI store (daily rollups) and the KPI API (KPIS.md §4)."""
+"""The KPI catalogue, the KPI store (daily rollups) and the KPI API (docs/kpis.md §4)."""

@@ -1,4 +1,4 @@
-"""The v1 KPI catalogue (KPIS.md §4), declared as data.
+"""The v1 KPI catalogue (docs/kpis.md §4), declared as data.
 
 The definitions are served by the API word for word, so a person can see how every number
 is made.

@@ -116,7 +116,7 @@ def _its_ticket(fact: Any) -> tuple[Any, Any]:
 def _time_entries(window: Window) -> Select[Any]:
     """Time, dated by work date and scoped by its own client and technician; board and
     priority come through its ticket. Utilisation numerators count only technicians counted
-    for utilisation (KPIS.md §4.2); a change of that flag marks their days dirty."""
+    for utilisation (docs/kpis.md §4.2); a change of that flag marks their days dirty."""
     entry = TimeEntryRow
     ticket, on_ticket = _its_ticket(entry)
     counted = TechnicianRow.included_in_utilization.is_(True)
@@ -154,7 +154,7 @@ def _time_entries(window: Window) -> Select[Any]:
 def _survey_responses(window: Window) -> Select[Any]:
     """Responses, dated by completion; board and priority come through the ticket.
 
-    The technician is the ticket's current assignee (KPIS.md §2), none if it has none: a
+    The technician is the ticket's current assignee (docs/kpis.md §2), none if it has none: a
     reassignment moves the survey without the PSA re-sending it. Only a survey whose ticket
     is not stored keeps the technician its connector gave it."""
     survey = SurveyResponseRow

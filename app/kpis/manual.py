@@ -1,4 +1,4 @@
-"""Manual KPIs (KPIS.md §4.5): declared through the API, fed by posted observations.
+"""Manual KPIs (docs/kpis.md §4.5): declared through the API, fed by posted observations.
 
 Also the limits on every number and date a person types into Northstar (observations,
 scales, targets, bands, baselines, weights, goal dates), kept here in one place.

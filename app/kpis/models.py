@@ -125,7 +125,7 @@ class KpiRebuildPending(Base):
 
 
 class ManualKpi(Base):
-    """A KPI no PSA holds (KPIS.md §4.5), fed by posted observations."""
+    """A KPI no PSA holds (docs/kpis.md §4.5), fed by posted observations."""
 
     __tablename__ = "manual_kpis"
 

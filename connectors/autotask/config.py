@@ -52,7 +52,8 @@ class AutotaskConfig(BaseModel):
     backfill_split_min_records: int = Field(default=5_000, ge=1)
     survey_rating_min: float = Field(default=1.0, description="Lowest survey rating.")
     survey_rating_max: float = Field(default=5.0, description="Highest survey rating.")
-    # ContractServiceUnits `price`: extended for the billing period (KPIS.md §4.4), or per unit.
+    # ContractServiceUnits `price`: extended for the billing period (docs/kpis.md §4.4), or
+    # per unit.
     service_unit_price_is_extended: bool = True
     # Contracts ending on or after this day are treated as open-ended (Autotask requires an
     # end date, so open-ended contracts carry a far-future one).

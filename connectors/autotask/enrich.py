@@ -85,7 +85,7 @@ class PageEnricher:
         """`records` with what normalisation needs.
 
         A reassigned ticket's surveys are not read again: the KPI rollup attributes a survey
-        to its ticket's current assignee (KPIS.md §2), and a ticket's change of assignee
+        to its ticket's current assignee (docs/kpis.md §2), and a ticket's change of assignee
         marks its surveys' days for re-aggregation."""
         handler = self._handlers.get(stream)
         if handler is None or not records:

@@ -1,4 +1,4 @@
-"""Autotask records to canonical facts (KPIS.md §2, §3, §4.4). Pure functions.
+"""Autotask records to canonical facts (docs/kpis.md §2, §3, §4.4). Pure functions.
 
 Each function takes one record as the reader yields it (with what it needs from other
 entities under `ENRICHMENT_KEY`, see `enrich.py`) and the source's config. Vendor field names
@@ -223,7 +223,7 @@ def amount_schedule(
     price_is_extended: bool,
     open_ended: bool,
 ) -> tuple[AmountPeriod, ...]:
-    """KPIS.md §4.4: the monthly amount on day d is Σ over service-unit rows whose
+    """docs/kpis.md §4.4: the monthly amount on day d is Σ over service-unit rows whose
     `[startDate, endDate]` covers d (and d within the contract) of price ÷ months per period.
     Returned as non-overlapping periods of equal amount; days worth 0 are left out."""
     spans: list[tuple[date, date, Decimal]] = []

@@ -37,7 +37,7 @@ class Picklist:
         return entry.label if entry else None
 
     def urgency_level(self, value: object, *, levels: int = 4) -> int | None:
-        """The KPIS.md §1 level of a priority: 1 + the number of active values ranked
+        """The docs/kpis.md §1 level of a priority: 1 + the number of active values ranked
         before it by `sortOrder` (ids do not sort by severity), capped at `levels`.
         Inactive values get the level their sort order would give them among active ones."""
         entry = self.values.get(_key(value)) if value is not None else None

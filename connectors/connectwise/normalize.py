@@ -1,4 +1,4 @@
-"""ConnectWise records to canonical facts (KPIS.md §2, §3, §4.4). Pure functions.
+"""ConnectWise records to canonical facts (docs/kpis.md §2, §3, §4.4). Pure functions.
 
 Any property may be absent (ConnectWise omits null values), so every lookup tolerates a
 missing key. Reference facts the reader attached live under `ENRICHMENT_KEY`.
@@ -26,7 +26,7 @@ from connectors.sdk import (
 
 Record = Mapping[str, Any]
 WORKDAYS = 5
-# Only service tickets count (KPIS.md §3); project tickets never become ticket facts.
+# Only service tickets count (docs/kpis.md §3); project tickets never become ticket facts.
 PROJECT_RECORD_TYPES = frozenset({"ProjectTicket", "ProjectIssue"})
 DEFAULT_DAILY_CAPACITY = 8.0
 

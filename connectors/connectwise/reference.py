@@ -26,7 +26,7 @@ ENRICHMENT_KEY = "_northstar"
 PRIORITY_LEVELS = 4
 OWNER_TYPE = "Owner"  # the company type ConnectWise gives the MSP's own company
 # The smallest page worth asking for after ConnectWise timed out on bigger ones.
-MIN_PAGE_SIZE = 25  # P1..P4: the first three by urgency, all others P4 (KPIS.md §1)
+MIN_PAGE_SIZE = 25  # P1..P4: the first three by urgency, all others P4 (docs/kpis.md §1)
 
 
 @dataclass(frozen=True, slots=True)

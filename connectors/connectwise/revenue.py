@@ -1,4 +1,4 @@
-"""The monthly recurring amount schedule of a ConnectWise agreement (KPIS.md §4.4). Pure.
+"""The monthly recurring amount schedule of a ConnectWise agreement (docs/kpis.md §4.4). Pure.
 
 On a calendar day d an agreement counts when `startDate ≤ d`, (`endDate` absent, or
 `noEndingDateFlag`, or `endDate ≥ d`), (`dateCancelled` absent or `> d`) and its billing cycle

@@ -3,7 +3,7 @@
 Capacities are uniform Monday to Friday (or absent) because ConnectWise holds one
 `dailyCapacity` per member: anything finer could not be rendered by both simulators. A
 technician excluded from utilisation who is not an API user has zero capacity, which is how
-Autotask expresses "not measured" (KPIS.md §2).
+Autotask expresses "not measured" (docs/kpis.md §2).
 """
 
 from __future__ import annotations

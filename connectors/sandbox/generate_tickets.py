@@ -87,7 +87,7 @@ def _board(rng: Random, level: int) -> str:
 def sla_flags(
     target: SlaTarget | None, respond_minutes: int | None, resolve_minutes: int | None
 ) -> tuple[bool | None, bool | None]:
-    """(response_met, resolution_met) as the PSA's SLA engine reports them (KPIS.md §2):
+    """(response_met, resolution_met) as the PSA's SLA engine reports them (docs/kpis.md §2):
     met = elapsed business minutes ≤ target hours x 60; None without a target or while the
     stage is open."""
     if target is None:

@@ -5,7 +5,7 @@ Conventions every generator and simulator keeps:
 - datetimes are timezone-aware UTC; dates are calendar dates;
 - every record carries `updated_at`, the last time it changed (drives incremental reads);
 - the values below are the *truth*: a faithful simulator renders them so that a correct
-  connector normalises them back to exactly these values (KPIS.md §2).
+  connector normalises them back to exactly these values (docs/kpis.md §2).
 """
 
 from __future__ import annotations

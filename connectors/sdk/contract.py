@@ -1,4 +1,4 @@
-"""The contract every connector implements (ARCHITECTURE.md §2).
+"""The contract every connector implements (README, "How it fits together").
 
 A connector knows HTTP and its vendor. It never touches the database or the settings: what it
 needs from the deployment arrives in a `ConnectorContext`, and what it produces leaves as

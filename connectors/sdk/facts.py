@@ -1,4 +1,4 @@
-"""Canonical, vendor-neutral facts (KPIS.md §2).
+"""Canonical, vendor-neutral facts (docs/kpis.md §2).
 
 A connector's `normalize` returns these; nothing downstream ever sees a vendor field name.
 References between facts are the PSA's own ids (`*_external_id`) within the same source: the
@@ -67,7 +67,7 @@ class TicketFact:
     status: str | None = None
     is_closed: bool = False
     priority: str | None = None
-    # 1 (most urgent) to 4; see KPIS.md §1 for how a source's priorities map to levels.
+    # 1 (most urgent) to 4; see docs/kpis.md §1 for how a source's priorities map to levels.
     priority_level: int | None = None
     assignee_external_id: str | None = None
     first_response_at: datetime | None = None
@@ -109,7 +109,7 @@ class AmountPeriod:
 
 @dataclass(frozen=True, slots=True)
 class RecurringRevenueFact:
-    """A recurring agreement/contract with its schedule of monthly amounts (KPIS.md §4.4).
+    """A recurring agreement/contract with its schedule of monthly amounts (docs/kpis.md §4.4).
 
     The connector applies the vendor's rules (start, end, cancellation, billing cycle,
     additions) and hands over the resulting schedule: the store only sums it.

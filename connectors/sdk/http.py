@@ -1,4 +1,4 @@
-"""One HTTP behaviour for every connector (ARCHITECTURE.md §3).
+"""One HTTP behaviour for every connector (README, "How it fits together").
 
 `VendorClient` wraps `httpx.AsyncClient` with: timeouts; a table from status to action;
 retries of 429 and transient 5xx with exponential backoff and full jitter, honouring

@@ -59,9 +59,9 @@ def test_mrr_goal_as_of_1_april_by_hand(world: Any) -> None:
     assert got["reason"].startswith("March 2025 was $1,000: 0 % of the way from $1,000")
     # Three months of history (31 Jan to 31 Mar: 59 days) cannot say where MRR will be 92
     # days later, on 1 July: too early. A forecast comes once the span reaches half the way
-    # from 31 January to 1 July (151 days, so 76: 17 April), at the end of that month.
+    # from 31 January to 1 July (151 days, so 76: 17 April), once that month is complete.
     assert got["forecast"] is None
-    assert got["forecast_available_from"] == "2025-04-30"
+    assert got["forecast_available_from"] == "2025-05-01"
     assert got["forecast_note"].startswith("Too early to forecast")
     # Each point of the series says how far it can be read: 1 April is the first day of a
     # month in progress, and the world's history starts in December 2024.
@@ -249,3 +249,12 @@ def test_the_sparkline_length_is_a_parameter(world: Any) -> None:
     assert got["series"][0]["period_start"] == "2023-05-01"
     assert got["series"][0]["reason"] == "before_history"
     assert got["series"][0]["value"] is None
+
+
+def test_a_past_day_before_the_goal_was_written_says_so(world: Any) -> None:
+    got = world["plan"].get(f"/goals/{world['mrr']['id']}/alignment", as_of="2025-04-01")
+
+    # The goal was written today, long after 1 April 2025, and no snapshot holds that day.
+    assert got["recorded_on"] is None
+    assert "This goal was written down on " in got["reason"]
+    assert got["reason"].endswith("not what was known then.")

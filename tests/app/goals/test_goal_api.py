@@ -639,3 +639,50 @@ def test_changing_an_objective_weight_or_check_in_date_out_of_range_is_refused(
     assert (dated.status_code, dated.json()["code"]) == (422, "date_out_of_range")
     assert DATE_WORDS in dated.json()["message"]
     assert plan.get(f"/objectives/{objective['id']}")["weight"] == 1.0
+
+
+def test_a_milestone_judged_on_a_month_before_the_start_is_refused(
+    plan: Any, objective: dict[str, Any]
+) -> None:
+    goal = plan.goal(
+        objective["id"],
+        title="Pulse",
+        kpi="tickets_closed",
+        kind="increase",
+        baseline=1,
+        target=9,
+        start_date="2025-07-01",
+        due_date="2025-12-31",
+    )
+
+    # 15 July reads June, the month before the start (the baseline month): refused.
+    early = post(
+        plan.api, f"/goals/{goal['id']}/milestones", {"due_date": "2025-07-15", "target": 2}
+    )
+    fine = post(
+        plan.api, f"/goals/{goal['id']}/milestones", {"due_date": "2025-07-31", "target": 2}
+    )
+
+    assert (early.status_code, early.json()["code"]) == (422, "milestone_before_first_period")
+    assert "Date it on 2025-07-31 or later" in early.json()["message"]
+    assert fine.status_code == 201
+
+
+def test_a_goal_shorter_than_its_period_is_refused(plan: Any, objective: dict[str, Any]) -> None:
+    body = {
+        "objective_id": objective["id"],
+        "title": "Three weeks",
+        "kpi": "tickets_closed",
+        "kind": "increase",
+        "baseline": 1,
+        "target": 9,
+        "start_date": "2025-09-01",
+        "due_date": "2025-09-21",
+    }
+
+    monthly = post(plan.api, "/goals", body)
+    weekly = post(plan.api, "/goals", {**body, "evaluation_grain": "week"})
+
+    assert (monthly.status_code, monthly.json()["code"]) == (422, "goal_shorter_than_its_period")
+    assert "Move the due date to 2025-09-30 or later" in monthly.json()["message"]
+    assert weekly.status_code == 201

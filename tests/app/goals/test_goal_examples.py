@@ -1,4 +1,4 @@
-"""The GOALS.md §4 example plan seeds over the hand-made KPI world and reads back."""
+"""The docs/goals.md §4 example plan seeds over the hand-made KPI world and reads back."""
 
 from __future__ import annotations
 

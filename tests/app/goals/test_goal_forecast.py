@@ -1,4 +1,4 @@
-"""The forecast with its prediction interval (GOALS.md §2.5), checked against hand computations.
+"""The forecast with its prediction interval (docs/goals.md §2.5), checked by hand.
 
 Each case's comment holds the computation: the sums, the slope, s, the t quantile used. x is
 counted in weeks for the weekly cases (the slope per day is the slope per week ÷ 7; the
@@ -238,8 +238,8 @@ def test_due_date_passed(due: date) -> None:
 def test_too_early_says_from_when_a_forecast_will_be_given() -> None:
     # History 31 Jul – 31 Oct 2025 spans 92 days; the due date 30 Jun 2026 is 242 days after the
     # last point: too early. due − first = 153 + 181 = 334 days, x = 31 Jul + ⌈334/2⌉ = 167 days
-    # = 14 Jan 2026, in January: from 31 Jan 2026 (184 days of history, 150 ahead). On
-    # 31 Dec 2025 it would still be 153 behind and 181 ahead.
+    # = 14 Jan 2026, in January: from 1 Feb 2026, once January is complete (184 days of
+    # history, 150 ahead). On 31 Dec 2025 it would still be 153 behind and 181 ahead.
     terms = goal(GoalKind.INCREASE, date(2026, 6, 30), baseline=80, target=95)
 
     result = forecast(
@@ -248,16 +248,16 @@ def test_too_early_says_from_when_a_forecast_will_be_given() -> None:
 
     assert result == NoForecast(
         "too_early",
-        date(2026, 1, 31),
+        date(2026, 2, 1),
         "Too early to forecast: a trend over 3 months cannot say where this will be 8 months "
-        "later; a forecast will be given from 2026-01-31.",
+        "later; a forecast will be given from 2026-02-01.",
     )
     extra = [Point(date(2025, 11, 30), 93), Point(date(2025, 12, 31), 94)]
     until_december = forecast(
         terms, monthly(80, 84, 88, 92) + extra, grain=Grain.MONTH, domain=PERCENT, unit="percent"
     )
     assert isinstance(until_december, NoForecast)
-    assert until_december.available_from == date(2026, 1, 31)
+    assert until_december.available_from == date(2026, 2, 1)
     january = [*extra, Point(date(2026, 1, 31), 94)]
     with_january = forecast(
         terms, monthly(80, 84, 88, 92) + january, grain=Grain.MONTH, domain=PERCENT, unit="percent"
@@ -267,7 +267,7 @@ def test_too_early_says_from_when_a_forecast_will_be_given() -> None:
 
 def test_the_horizon_may_equal_the_history_but_not_exceed_it() -> None:
     # Weekly points on days 0, 7, 14, 21: a due date 21 days after the last is allowed, 22 is
-    # not. x = ⌈43/2⌉ = day 22, a Monday; its week ends on day 28.
+    # not. x = ⌈43/2⌉ = day 22, a Monday; its week ends on day 28, complete on day 29.
     points = weekly(10, 12, 15, 17)
     allowed = goal(GoalKind.INCREASE, SUNDAY + timedelta(days=42), baseline=10, target=25)
     too_far = goal(GoalKind.INCREASE, SUNDAY + timedelta(days=43), baseline=10, target=25)
@@ -277,10 +277,10 @@ def test_the_horizon_may_equal_the_history_but_not_exceed_it() -> None:
     )
     result = forecast(too_far, points, grain=Grain.WEEK, domain=UNBOUNDED, unit="")
     assert isinstance(result, NoForecast)
-    assert (result.reason, result.available_from) == ("too_early", SUNDAY + timedelta(days=28))
+    assert (result.reason, result.available_from) == ("too_early", SUNDAY + timedelta(days=29))
     assert result.explanation == (
         "Too early to forecast: a trend over 3 weeks cannot say where this will be 4 weeks "
-        "later; a forecast will be given from 2025-02-02."
+        "later; a forecast will be given from 2025-02-03."
     )
 
 

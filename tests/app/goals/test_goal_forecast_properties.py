@@ -129,12 +129,15 @@ def check(s: Scenario) -> None:
         assert isinstance(result, NoForecast) and result.reason == "too_early"
         assert one_sentence(result.explanation)
         day = result.available_from
-        # Points dated on their periods' last days always leave time before the due date.
-        assert day is not None and last < day < due
-        assert period_containing(day, s.grain).last_day == day
+        assert day is not None
+        # The day after the period whose value makes the history long enough; points dated
+        # on their periods' last days always leave time before the due date.
+        point = day - timedelta(days=1)
+        assert last < point < due
+        assert period_containing(point, s.grain).last_day == point
         # The first period end from which the horizon rule holds: not the one before it.
-        assert within_horizon(first, day, due)
-        before = period_containing(day, s.grain).start - timedelta(days=1)
+        assert within_horizon(first, point, due)
+        before = period_containing(point, s.grain).start - timedelta(days=1)
         assert not within_horizon(first, before, due)
         assert str(day) in result.explanation
         return

@@ -44,18 +44,17 @@ def goals(draw: st.DrawFn) -> GoalTerms:
 
 @st.composite
 def series(draw: st.DrawFn) -> list[PeriodReading]:
-    """36 months; each covered or not (a history that starts some month, holes where a
-    source was not synced), with a value or nothing to measure, and a sample size."""
+    """36 months: before the history held up to some month, then covered (what is not synced
+    yet is made by `as_seen_on`), each with a value or nothing to measure, and its sample
+    (a proportion with no event has no value)."""
     history_from = draw(st.integers(0, 30))
     readings = []
     for index, period in enumerate(MONTHS):
         state = PeriodState.COMPLETE
         if index < history_from:
             state = PeriodState.BEFORE_HISTORY
-        elif draw(st.integers(0, 9)) == 0:
-            state = PeriodState.NOT_SYNCED
-        value = draw(st.one_of(st.none(), st.floats(0, 100, allow_nan=False)))
         n = draw(st.integers(0, 400))
+        value = None if n == 0 else draw(st.one_of(st.none(), st.floats(0, 100, allow_nan=False)))
         readings.append(
             PeriodReading(period, None if state != PeriodState.COMPLETE else value, n, state)
         )

@@ -139,11 +139,11 @@ def test_held_in_9_of_the_11_complete_months_since_the_start() -> None:
     assert (record.held, record.judged, record.streak, record.streak_held) == (9, 11, 5, True)
     assert record.margin == pytest.approx(1.2)
     assert record.words == (
-        "Held in 9 of the 11 complete months since January 2025; 5 in a row held now."
+        "Held in 9 of the 11 complete months since January 2025; the last 5 held."
     )
     assert verdict.reason == (
         "November 2025 was 96.2 %, on 212 tickets, 1.2 points above the 95.0 % to hold; "
-        "held in 9 of the 11 complete months since January 2025; 5 in a row held now."
+        "held in 9 of the 11 complete months since January 2025; the last 5 held."
     )
 
 
@@ -295,3 +295,68 @@ def test_a_month_judged_so_far_is_not_counted_as_a_month_held() -> None:
     assert (verdict.record.held, verdict.record.judged) == (0, 0)
     assert verdict.record.margin == pytest.approx(2.0)
     assert verdict.record.words == "No complete month since the start yet."
+
+
+def test_after_the_due_date_the_verdict_waits_for_the_last_month_to_be_synced() -> None:
+    # Due 31 December; on 2 January December is not synced yet: judged on November, and
+    # said to be provisional. Once December is complete, the verdict is final.
+    goal = terms(GoalKind.STAY_ABOVE, date(2025, 7, 1), date(2025, 12, 31), target=95)
+    waiting = [month(2025, 11, 97.0), month(2025, 12, 90.0, state=PeriodState.PARTIAL)]
+    synced = [month(2025, 11, 97.0), month(2025, 12, 90.0)]
+
+    early = judge(goal, waiting, date(2026, 1, 2), SLA)
+    final = judge(goal, synced, date(2026, 1, 2), SLA)
+
+    assert early.status is Status.ON_TRACK
+    assert early.judged is not None and early.judged.period.start == date(2025, 11, 1)
+    assert early.reason.endswith(
+        "Provisional: the final verdict comes once December 2025, the last month before the "
+        "due date, is complete and synced."
+    )
+    assert final.status is Status.MISSED
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        (94.96, Status.ON_TRACK),  # written 95.0 %: held, as the sentence says
+        (94.94, Status.AT_RISK),  # written 94.9 %
+        (85.46, Status.AT_RISK),  # written 85.5 %: 9.5 points under, 10 % of 95
+        (85.44, Status.OFF_TRACK),  # written 85.4 %
+    ],
+)
+def test_a_value_is_judged_as_it_is_written(value: float, status: Status) -> None:
+    goal = terms(GoalKind.STAY_ABOVE, date(2025, 7, 1), date(2026, 6, 30), target=95)
+
+    verdict = judge(goal, [month(2025, 11, value, n=5000)], date(2025, 12, 3), SLA)
+
+    assert verdict.status is status
+
+
+@pytest.mark.parametrize(
+    ("value", "pace", "status"), [(139.6, 0.79, Status.OFF_TRACK), (139.8, 0.8, Status.AT_RISK)]
+)
+def test_the_pace_is_judged_as_it_is_written(value: float, pace: float, status: Status) -> None:
+    # Half way on 6 January: progress (value − 100) ÷ 100, pace = progress ÷ 0.5.
+    verdict = judge(UP, [day(MIDDLE, value)], MIDDLE, SCORE)
+
+    assert (verdict.pace, verdict.status) == (pace, status)
+    assert f"(pace {pace:.2f})" in verdict.reason
+
+
+def test_a_manual_kpis_month_is_complete_once_it_is_over() -> None:
+    from app.goals.evaluate import period_state
+
+    november = period_containing(date(2025, 11, 1), Grain.MONTH)
+
+    # As of its last day, read later: complete. Read on that day itself: an observation
+    # may still come, so so far.
+    assert period_state(None, november, date(2025, 11, 30), date(2025, 12, 5)) is (
+        PeriodState.COMPLETE
+    )
+    assert period_state(None, november, date(2025, 11, 30), date(2025, 11, 30)) is (
+        PeriodState.PARTIAL
+    )
+    assert period_state(None, november, date(2025, 11, 15), date(2025, 12, 5)) is (
+        PeriodState.PARTIAL
+    )
