@@ -23,6 +23,7 @@ from app.goals.views import (
     SeriesPointOut,
     WindowOut,
 )
+from app.goals.words import as_shown
 from app.kpis.catalogue import Grain, KpiDefinition
 from app.kpis.coverage import PeriodState, ScopeCoverage
 from app.kpis.domain import UNBOUNDED, kpi_domain
@@ -94,7 +95,9 @@ def _forecast(facts: GoalFacts, verdict: Verdict) -> Forecast | NoForecast:
     if verdict.status is Status.NOT_STARTED:
         return NoForecast("not_started", None, "No forecast before the goal starts.")
     if facts.as_of > facts.terms.due_date:
-        return NoForecast("due_date_passed", None, "The due date has passed: the verdict is final.")
+        return NoForecast(
+            "due_date_passed", None, "No forecast after the due date: the result is measured."
+        )
     if facts.terms.kind.moves and facts.terms.baseline is None:
         return NoForecast("no_baseline", None, "No forecast until the baseline is known.")
     domain = kpi_domain(facts.kpi) if facts.kpi else UNBOUNDED
@@ -125,7 +128,9 @@ def _milestone_out(
             if value is None:
                 status = "no_data"
             else:
-                status = "hit" if meets(facts.terms, value, milestone.target) else "missed"
+                # Judged as written, like the goal's own verdict (app.goals.words.as_shown).
+                shown = as_shown(value, facts.kpi.unit if facts.kpi else "")
+                status = "hit" if meets(facts.terms, shown, milestone.target) else "missed"
     return MilestoneStatusOut(
         id=milestone.id,
         title=milestone.title,
