@@ -1,7 +1,5 @@
-"""Where the trend leads, and how sure that is (docs/goals.md §2.5).
+"""Where the trend leads, and how sure that is (docs/goals.md §2.5). How it is made:
 
-How a forecast is made
-----------------------
 A forecast uses the KPI's values per complete evaluation period since the goal's start, each
 dated on its period's last day.
 
@@ -40,10 +38,9 @@ dated on its period's last day.
 8. **A flat series** (every value the same) forecasts that value, with no range: on a bounded
    scale the clipping of 4 would otherwise turn a steady 100 % into 99.5 %.
 
-Values and bounds are rounded to 12 significant digits (so that a line reaching a target on
-paper is not short of it by a float's error) and kept within the domain; the verdict
-(`meets_target`) is that of the rounded projection.
-"""
+Values and bounds are rounded to 12 significant digits (a line reaching a target on paper is
+not short of it by a float's error) and kept within the domain; `meets_target` is that of the
+rounded projection."""
 
 from __future__ import annotations
 
