@@ -113,6 +113,7 @@ class TimeEntryRow(FactRow, Base):
     hours: Mapped[float] = mapped_column(Float)
     billable_hours: Mapped[float] = mapped_column(Float, default=0.0)
     counts_toward_utilization: Mapped[bool] = mapped_column(Boolean, default=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RecurringRevenueRow(FactRow, Base):

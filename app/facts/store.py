@@ -35,6 +35,7 @@ from connectors.sdk import (
     Fact,
     FactOrDeletion,
     FactType,
+    MatchedDeletion,
     RecurringRevenueFact,
     TechnicianFact,
 )
@@ -247,6 +248,8 @@ def write_facts(session: Session, source_id: int, items: Sequence[FactOrDeletion
     for item in items:
         if isinstance(item, Deletion):
             deletions[item.fact_type].append(item.external_id)
+        elif isinstance(item, MatchedDeletion):
+            raise TypeError("resolve MatchedDeletion first (app.facts.matching)")
         else:
             by_type[item.fact_type].append(item)
     now = utcnow()

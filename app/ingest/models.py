@@ -6,7 +6,18 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -49,6 +60,8 @@ class SyncRun(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     stream: Mapped[str] = mapped_column(String(64))
     trigger: Mapped[str] = mapped_column(String(20))
+    # The "sync now" request this run answers (the source's sync_requested_at it cleared).
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default=RunStatus.RUNNING)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -57,6 +70,10 @@ class SyncRun(Base):
     facts_changed: Mapped[int] = mapped_column(Integer, default=0)
     facts_deleted: Mapped[int] = mapped_column(Integer, default=0)
     requests: Mapped[int] = mapped_column(Integer, default=0)
+    # Records not stored because they could not be read (see QuarantinedRecord).
+    records_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # What the run had to do without or chose not to do, in plain words, once each.
+    warnings: Mapped[list[str] | None] = mapped_column(JSON)
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
 
@@ -74,3 +91,28 @@ class SweepSeenId(Base):
         ForeignKey("sync_runs.id", ondelete="CASCADE"), primary_key=True
     )
     external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class QuarantinedRecord(Base):
+    """A record the PSA sent that could not become a fact (a required field missing, a
+    number that is not one), kept raw with the field and the reason.
+
+    The rest of its page is stored and the stream's cursor moves on; the record is tried
+    again whenever the PSA sends it again (a record fixed at the source carries a new change
+    stamp) and on every later run of the stream, and leaves quarantine once it is stored.
+    """
+
+    __tablename__ = "quarantined_records"
+    __table_args__ = (UniqueConstraint("source_id", "stream", "record_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    stream: Mapped[str] = mapped_column(String(64))
+    # The record's id in the PSA, or "sha256:…" of its content when it has none.
+    record_key: Mapped[str] = mapped_column(String(80))
+    field: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))

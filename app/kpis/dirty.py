@@ -22,7 +22,7 @@ from app.facts.models import SurveyResponseRow, TechnicianRow, TicketRow, TimeEn
 from app.facts.store import WriteResult, write_facts
 from app.kpis.rollup import IN_BATCH, mark_dirty
 from app.kpis.sql_time import local_day
-from connectors.sdk import Deletion, FactOrDeletion, FactType
+from connectors.sdk import Deletion, FactOrDeletion, FactType, MatchedDeletion
 
 TICKET_EVENTS = ("created_at", "first_response_at", "resolved_at", "closed_at")
 TICKET_READ = (
@@ -136,8 +136,8 @@ def touched_days(
 ) -> set[date]:
     incoming: dict[FactType, dict[str, dict[str, Any] | None]] = {t: {} for t in ROWS}
     for item in items:
-        if item.fact_type not in incoming:
-            continue
+        if item.fact_type not in incoming or isinstance(item, MatchedDeletion):
+            continue  # resolved to a Deletion before it is stored (app.facts.matching)
         if isinstance(item, Deletion):
             incoming[item.fact_type][item.external_id] = None
         else:

@@ -19,6 +19,7 @@ from connectors.sdk.errors import (
     ConfigError,
     ConnectorError,
     FatalError,
+    RecordRejected,
     TransientError,
 )
 from connectors.sdk.facts import (
@@ -28,6 +29,7 @@ from connectors.sdk.facts import (
     Fact,
     FactOrDeletion,
     FactType,
+    MatchedDeletion,
     RecurringRevenueFact,
     SurveyResponseFact,
     TechnicianFact,
@@ -59,8 +61,10 @@ __all__ = [
     "FactOrDeletion",
     "FactType",
     "FatalError",
+    "MatchedDeletion",
     "Page",
     "Record",
+    "RecordRejected",
     "RecurringRevenueFact",
     "RequestBudget",
     "RetryPolicy",

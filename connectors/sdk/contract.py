@@ -74,6 +74,9 @@ class Page:
     seen_ids: Sequence[str] = ()
     # Best-effort progress hint for progress displays: records this stream will yield in all.
     total_hint: int | None = None
+    # What the read had to do without, in plain words ("company statuses are unavailable
+    # (HTTP 404): every client counts as active"): kept on the run record, once each.
+    warnings: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)

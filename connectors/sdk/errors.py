@@ -58,3 +58,18 @@ class BudgetExhausted(TransientError):
     would exceed the caller's patience."""
 
     code = "psa_request_budget_exhausted"
+
+
+class RecordRejected(ValueError):
+    """Raised by `normalize` for one record that cannot become a fact (a required field
+    missing, a number that is not one). Not a stream failure: the runner quarantines the raw
+    record with `field` and `reason`, stores the rest of the page, and tries the record again
+    when the PSA sends it again (a record fixed at the source has a new change stamp).
+
+    `reason` is for a person: "missing", "not a number: 'abc'"; never a credential.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason

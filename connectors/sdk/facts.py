@@ -90,6 +90,8 @@ class TimeEntryFact:
     counts_toward_utilization: bool = True
     client_external_id: str | None = None
     ticket_external_id: str | None = None
+    # When the work started, where the PSA says (matches deletion logs to entries).
+    started_at: datetime | None = None
 
     fact_type = FactType.TIME_ENTRY
 
@@ -150,6 +152,20 @@ class Deletion:
     external_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class MatchedDeletion:
+    """The PSA logged a deletion without the record's id (Autotask's deletion logs): remove
+    the one stored fact whose fields equal every pair of `match` (canonical field names, e.g.
+    `ticket_external_id`, `technician_external_id`, `started_at`, `hours`).
+
+    Never a guess: when no stored fact or more than one matches, nothing is deleted and the
+    runner says so on the run record; the stream's id sweep removes the record later.
+    """
+
+    fact_type: FactType
+    match: tuple[tuple[str, object], ...]
+
+
 Fact = (
     ClientFact
     | TechnicianFact
@@ -158,4 +174,4 @@ Fact = (
     | RecurringRevenueFact
     | SurveyResponseFact
 )
-FactOrDeletion = Fact | Deletion
+FactOrDeletion = Fact | Deletion | MatchedDeletion

@@ -1,0 +1,71 @@
+"""Which streams a sync runs, and what each is given.
+
+- Due: a stream runs when its interval has passed, outside any failure backoff. A "sync now"
+  request runs every stream, those in a backoff included: someone asked.
+- `since` (a backfill's start) bounds the history of dated facts only (tickets, time,
+  surveys). Clients, technicians and agreements are read whole: an agreement last edited
+  before the date still bills today.
+- An id sweep right after a complete first read of the same collection in the same sync has
+  nothing to find (every stored record was just read): it is skipped, not run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from app.ingest.models import SyncCursor
+from app.sources.models import Source
+from connectors.sdk import FactType, StreamMode, StreamSpec, SyncInterval
+
+DATED_FACTS = frozenset({FactType.TICKET, FactType.TIME_ENTRY, FactType.SURVEY_RESPONSE})
+# A job firing exactly on the interval must not find its stream a few seconds too fresh.
+INTERVAL_SLACK = timedelta(seconds=5)
+
+
+def is_dated(spec: StreamSpec) -> bool:
+    """Whether the stream's records are dated facts a backfill's `since` may bound."""
+    return bool(DATED_FACTS.intersection(spec.produces))
+
+
+def due_streams(
+    source: Source,
+    specs: Sequence[StreamSpec],
+    cursors: Mapping[str, SyncCursor],
+    now: datetime,
+    *,
+    requested: bool,
+) -> list[str]:
+    """Every stream when a sync was requested; otherwise those whose interval has passed,
+    outside any failure backoff."""
+    if requested:
+        return [spec.name for spec in specs]
+    due = []
+    for spec in specs:
+        state = cursors.get(spec.name)
+        if state is None:
+            due.append(spec.name)
+            continue
+        if state.next_attempt_at is not None and state.next_attempt_at > now:
+            continue
+        interval = timedelta(minutes=source.interval_minutes(spec.interval is SyncInterval.FAST))
+        fresh = (
+            state.last_success_at is not None
+            and now - state.last_success_at < interval - INTERVAL_SLACK
+        )
+        if not fresh:
+            due.append(spec.name)
+    return due
+
+
+def redundant_sweep(
+    spec: StreamSpec, first_reads: set[FactType], held_before: set[FactType]
+) -> bool:
+    """An id sweep whose collection was read whole from the start in this sync, into a
+    source that held none of it before: every id it would list was just stored."""
+    return (
+        spec.mode is StreamMode.ID_SWEEP
+        and spec.sweeps is not None
+        and spec.sweeps in first_reads
+        and spec.sweeps not in held_before
+    )
