@@ -14,6 +14,7 @@ from app.bi.odata.router import router as odata_router
 from app.bi.router import router as bi_router
 from app.goals.alignment_router import router as alignment_router
 from app.goals.router import router as goals_router
+from app.ingest.router import router as runs_router
 from app.kpis.router import router as kpis_router
 from app.logging import configure_logging
 from app.settings import Settings, get_settings
@@ -71,6 +72,7 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(health_router)
     api.include_router(sources_router)
+    api.include_router(runs_router)
     api.include_router(kpis_router)
     api.include_router(goals_router)
     api.include_router(alignment_router)

@@ -32,6 +32,7 @@ from connectors.sdk import (
     FactType,
     Page,
     Record,
+    RecordRejected,
     StreamMode,
     StreamSpec,
     SyncInterval,
@@ -98,7 +99,7 @@ class FakePsaApi:
             rows = sorted(self.records.get(stream, []), key=lambda r: r["id"])
             rows = [r for r in rows if r["id"] > after]
             if since:
-                rows = [r for r in rows if r["updated"] >= since]
+                rows = [r for r in rows if (r.get("updated") or "") >= since]
             if params.get("fields") == "id":
                 return httpx.Response(200, json=[{"id": r["id"]} for r in rows[:limit]])
             return httpx.Response(200, json=rows[:limit])
@@ -220,6 +221,8 @@ class FakeConnector:
         if stream == "tickets":
             if record.get("merged"):
                 return [Deletion(FactType.TICKET, str(record["id"]))]
+            if not record.get("created"):
+                raise RecordRejected("created", "missing")
             return [
                 TicketFact(
                     external_id=str(record["id"]),

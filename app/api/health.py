@@ -9,9 +9,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from app.api.deps import ContextDep
-from app.ingest.models import SyncCursor
+from app.ingest.models import RunStatus, SyncCursor, SyncRun
 from app.sources.models import Source
 
 router = APIRouter(tags=["health"])
@@ -33,6 +34,11 @@ class SourceHealth(BaseModel):
         description="When the stream that succeeded least recently last succeeded."
     )
     failing_streams: int
+    latest_failure: str | None = Field(
+        None,
+        description="What went wrong in the newest failed run, when no run has succeeded "
+        "since (a sync that stopped before any stream ran shows here too).",
+    )
 
 
 class Health(BaseModel):
@@ -67,9 +73,15 @@ def health(context: ContextDep) -> Any:
                 .group_by(Source.id, Source.name, Source.status)
                 .order_by(Source.id)
             ).all()
+            failures = _latest_failures(session)
         sources = [
             SourceHealth(
-                id=r[0], name=r[1], status=r[2], last_success_at=r[3], failing_streams=r[4]
+                id=r[0],
+                name=r[1],
+                status=r[2],
+                last_success_at=r[3],
+                failing_streams=r[4],
+                latest_failure=failures.get(r[0]),
             )
             for r in rows
         ]
@@ -83,3 +95,26 @@ def health(context: ContextDep) -> Any:
         sources=sources,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if database == "ok" else 503)
+
+
+def _latest_failures(session: Session) -> dict[int, str]:
+    """Per source: the newest failed run's message, when it is newer than every success."""
+    newest_success = (
+        select(SyncRun.source_id, func.max(SyncRun.started_at).label("at"))
+        .where(SyncRun.status == RunStatus.SUCCEEDED)
+        .group_by(SyncRun.source_id)
+        .subquery()
+    )
+    failed = session.execute(
+        select(SyncRun.source_id, SyncRun.stream, SyncRun.error_message, SyncRun.started_at)
+        .outerjoin(newest_success, newest_success.c.source_id == SyncRun.source_id)
+        .where(
+            SyncRun.status == RunStatus.FAILED,
+            (newest_success.c.at.is_(None)) | (SyncRun.started_at > newest_success.c.at),
+        )
+        .order_by(SyncRun.started_at)
+    ).all()
+    return {
+        source_id: f"{stream}: {message or 'failed'}"
+        for source_id, stream, message, _started in failed
+    }

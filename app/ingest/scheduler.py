@@ -24,12 +24,15 @@ from sqlalchemy import select
 
 from app.db import Database, utcnow
 from app.ingest.locks import source_sync_lock
+from app.ingest.run_book import failure_backoff, next_attempt, record_crash
 from app.ingest.runner import SyncRunner, Trigger
 from app.sources.models import Source, SourceStatus
 
 log = structlog.get_logger(__name__)
 
 RECONCILE_JOB = "reconcile-sources"
+# Requests answered back to back by one job run before it yields to the next tick.
+MAX_SYNCS_PER_JOB = 5
 
 
 def _job_id(source_id: int) -> str:
@@ -52,6 +55,7 @@ class SyncScheduler:
         self.last_reconcile_at: datetime | None = None
         self.syncs_in_progress: set[int] = set()
         self._guard = threading.Lock()
+        self._crashes: dict[int, int] = {}  # source id -> syncs crashed in a row
         self._extra_jobs = extra_jobs or []
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
@@ -129,7 +133,13 @@ class SyncScheduler:
         return True
 
     def sync_source(self, source_id: int) -> None:
-        """The job body: sync the due streams of one source, unless another holds its lock."""
+        """The job body: sync the due streams of one source, unless another holds its lock.
+
+        A "sync now" request made while the sync ran is answered straight after it, not at
+        the next tick. A sync that crashes before any stream ran is recorded as a failed
+        run and tried again after a backoff; a stream's backoff that ends before the next
+        interval brings the job forward to it.
+        """
         with source_sync_lock(self.db, source_id) as held:
             if not held:
                 log.info("sync_skipped_locked", source_id=source_id)
@@ -137,11 +147,60 @@ class SyncScheduler:
             with self._guard:
                 self.syncs_in_progress.add(source_id)
             try:
-                asyncio.run(
-                    self.runner.sync_source(source_id, trigger=Trigger.SCHEDULE, only_due=True)
-                )
-            except Exception:
-                log.exception("scheduled_sync_crashed", source_id=source_id)
+                self._sync_until_no_request(source_id)
             finally:
                 with self._guard:
                     self.syncs_in_progress.discard(source_id)
+        self._follow_backoff(source_id)
+
+    def _sync_until_no_request(self, source_id: int) -> None:
+        answered: datetime | None = None
+        for _ in range(MAX_SYNCS_PER_JOB):
+            try:
+                result = asyncio.run(
+                    self.runner.sync_source(source_id, trigger=Trigger.SCHEDULE, only_due=True)
+                )
+            except Exception as exc:
+                log.exception("scheduled_sync_crashed", source_id=source_id)
+                self._after_crash(source_id, exc)
+                return
+            self._crashes.pop(source_id, None)
+            answered = result.answered_request or answered
+            pending = self._pending_request(source_id)
+            if pending is None or pending == answered:
+                return
+
+    def _pending_request(self, source_id: int) -> datetime | None:
+        with self.db.session() as session:
+            return session.scalar(select(Source.sync_requested_at).where(Source.id == source_id))
+
+    def _after_crash(self, source_id: int, exc: Exception) -> None:
+        failures = self._crashes[source_id] = self._crashes.get(source_id, 0) + 1
+        message = (
+            f"The sync stopped before it could start ({type(exc).__name__}); "
+            "it is tried again shortly. See the service log."
+        )
+        try:
+            delay = record_crash(self.db, source_id, Trigger.SCHEDULE, message, failures=failures)
+        except Exception:
+            log.exception("sync_crash_not_recorded", source_id=source_id)
+            delay = failure_backoff(failures)
+        self._bring_forward(source_id, datetime.now(UTC) + delay)
+
+    def _follow_backoff(self, source_id: int) -> None:
+        try:
+            retry_at = next_attempt(self.db, source_id)
+        except Exception:
+            log.exception("sync_backoff_unknown", source_id=source_id)
+            return
+        if retry_at is not None:
+            self._bring_forward(source_id, retry_at)
+
+    def _bring_forward(self, source_id: int, moment: datetime) -> None:
+        """Run the source's job at `moment` if that is before its next scheduled run."""
+        job = self._scheduler.get_job(_job_id(source_id)) if self.running else None
+        if job is None or job.next_run_time is None:
+            return
+        moment = max(moment, datetime.now(UTC))
+        if moment < job.next_run_time:
+            job.modify(next_run_time=moment)

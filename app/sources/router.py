@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import delete, select
 
 from app.api.deps import AdminKey, ContextDep, ReadKey, SessionDep
 from app.api.tabular import CSV_RESPONSES, CsvFormat, csv_response, wants_csv
 from app.db import utcnow
 from app.errors import InvalidInput
-from app.ingest.models import SyncCursor, SyncRun
+from app.ingest.models import SyncCursor
 from app.ingest.registry import registry
 from app.kpis.coverage import synced_until_of
 from app.security.crypto import CredentialCipher
@@ -21,7 +21,6 @@ from app.sources.models import Source, SourceStatus
 from app.sources.schemas import (
     CheckResult,
     ConnectorOut,
-    RunOut,
     SourceCoverage,
     SourceCreate,
     SourceOut,
@@ -90,7 +89,6 @@ SOURCE_COLUMNS = [
     "history_from",
     "synced_until",
 ]
-RUN_COLUMNS = list(RunOut.model_fields)
 
 
 @router.get(
@@ -237,7 +235,8 @@ def request_sync(source_id: int, session: SessionDep, context: ContextDep, _key:
             code="source_not_active",
         )
     source.sync_requested_at = utcnow()
-    session.flush()
+    # Committed before the scheduler is woken: the sync it starts must see the request.
+    session.commit()
     woken = context.scheduler.wake(source.id) if context.scheduler else False
     return SyncRequested(
         source_id=source.id,
@@ -246,35 +245,3 @@ def request_sync(source_id: int, session: SessionDep, context: ContextDep, _key:
         if woken
         else "The sync will start within a minute, when a scheduler picks it up.",
     )
-
-
-@router.get(
-    "/sources/{source_id}/runs",
-    response_model=list[RunOut],
-    summary="Sync history",
-    responses=CSV_RESPONSES,
-)
-def list_runs(
-    source_id: int,
-    request: Request,
-    session: SessionDep,
-    _key: ReadKey,
-    limit: Annotated[int, Query(ge=1, le=500, description="How many runs, newest first.")] = 50,
-    format: CsvFormat = None,
-) -> Any:
-    """What each sync did, newest first: records, pages, requests, and what went wrong."""
-    service.get_source(session, source_id)
-    runs = [
-        RunOut.model_validate(run)
-        for run in session.scalars(
-            select(SyncRun)
-            .where(SyncRun.source_id == source_id)
-            .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
-            .limit(limit)
-        )
-    ]
-    if wants_csv(request, format):
-        return csv_response(
-            (r.model_dump() for r in runs), RUN_COLUMNS, f"source-{source_id}-runs.csv"
-        )
-    return runs

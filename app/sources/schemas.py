@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class SourceCreate(BaseModel):
@@ -89,22 +89,64 @@ class SyncRequested(BaseModel):
     message: str
 
 
+class SkippedRecord(BaseModel):
+    """A record the PSA sent that could not be stored, and why."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    stream: str
+    record_key: str = Field(
+        description="The record's id in the PSA (or `sha256:…` of its content when it has none)."
+    )
+    field: str = Field(description="The field that could not be read.")
+    reason: str = Field(description="Why, in words: `missing`, `not a number: 'abc'`.")
+    first_seen_at: datetime
+    last_seen_at: datetime
+    last_run_id: int | None = Field(description="The latest run that received it.")
+
+
+class QuarantinedRecordOut(SkippedRecord):
+    raw: dict[str, Any] = Field(description="The record as the PSA sent it.")
+
+
 class RunOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    stream: str
-    trigger: str
-    status: str
+    stream: str = Field(
+        description="The stream, or `(whole source)` for a sync that failed before any stream ran."
+    )
+    trigger: str = Field(
+        description="`schedule`, `manual` (a sync-now request), `cli` or `backfill`."
+    )
+    requested_at: datetime | None = Field(
+        None, description="The sync-now request this run answered."
+    )
+    status: str = Field(description="`running`, `succeeded`, `failed` or `interrupted`.")
     started_at: datetime
     finished_at: datetime | None
     pages: int
-    records: int
-    facts_changed: int
-    facts_deleted: int
+    records: int = Field(description="Records read from the PSA.")
+    facts_changed: int = Field(description="Stored facts added or changed.")
+    facts_deleted: int = Field(description="Stored facts removed (deleted in the PSA).")
+    records_skipped: int = Field(
+        0, description="Records that could not be stored: see `skipped` and /quarantine."
+    )
     requests: int
+    warnings: list[str] = Field(
+        default_factory=list, description="What the run had to do without, in words."
+    )
+    skipped: list[SkippedRecord] = Field(
+        default_factory=list,
+        description="The records this run could not store (still in quarantine), up to 20.",
+    )
     error_code: str | None
     error_message: str | None
+
+    @field_validator("warnings", mode="before")
+    @classmethod
+    def _none_is_no_warning(cls, value: Any) -> Any:
+        return value or []
 
 
 class ConnectorOut(BaseModel):
