@@ -46,6 +46,8 @@ class StreamOutcome:
     stops_source: bool = False
     # Seconds spent normalising and storing pages (the rest is waiting for the PSA).
     store_seconds: float = 0.0
+    # Seconds from the stream's start to its end, storing included.
+    wall_seconds: float = 0.0
 
     def warn(self, *messages: str) -> None:
         self.warnings.extend(m for m in messages if m not in self.warnings)

@@ -283,6 +283,7 @@ class SyncRunner:
             run_book.finish_run(self.db, source.id, outcome, None)
             return outcome
         requests_before = stats.requests
+        stream_began = time.perf_counter()
         tracker = StreamProgress(source=source.name, stream=spec.name)
         retry_after: float | None = None
         with structlog.contextvars.bound_contextvars(stream=spec.name, run_id=run_id):
@@ -325,6 +326,7 @@ class SyncRunner:
                 )
                 log.exception("sync_stream_crashed")
             outcome.requests = stats.requests - requests_before
+            outcome.wall_seconds = time.perf_counter() - stream_began
             run_book.finish_run(
                 self.db,
                 source.id,

@@ -222,7 +222,10 @@ async def check_source(source_id: int, context: ContextDep, _key: AdminKey) -> A
     summary="Sync a source now",
 )
 def request_sync(source_id: int, session: SessionDep, context: ContextDep, _key: AdminKey) -> Any:
-    """Asks the scheduler to sync every stream of the source now, not at its next interval."""
+    """Asks the scheduler to sync every stream of the source now, not at its next interval,
+    including streams waiting out a backoff after a failure. Each request is answered by one
+    sync that starts after it, recorded in the runs with trigger `manual` and the request's
+    time in `requested_at`; requests made before that sync starts share it."""
     source = service.get_source(session, source_id)
     if source.status != SourceStatus.ACTIVE:
         raise InvalidInput(
@@ -237,11 +240,15 @@ def request_sync(source_id: int, session: SessionDep, context: ContextDep, _key:
     source.sync_requested_at = utcnow()
     # Committed before the scheduler is woken: the sync it starts must see the request.
     session.commit()
-    woken = context.scheduler.wake(source.id) if context.scheduler else False
+    scheduler = context.scheduler
+    busy = scheduler is not None and source.id in scheduler.syncs_in_progress
+    woken = scheduler.wake(source.id) if scheduler else False
+    if busy:
+        message = "A sync of this source is running; yours starts as soon as it ends."
+    elif woken:
+        message = "The sync has started."
+    else:
+        message = "The sync will start within a minute, when a scheduler picks it up."
     return SyncRequested(
-        source_id=source.id,
-        requested_at=source.sync_requested_at,
-        message="The sync has started."
-        if woken
-        else "The sync will start within a minute, when a scheduler picks it up.",
+        source_id=source.id, requested_at=source.sync_requested_at, message=message
     )
