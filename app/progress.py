@@ -61,10 +61,14 @@ def sync_progress(console: Console) -> Iterator[ProgressCallback]:
 
 def summary_table(title: str, outcomes: Sequence[StreamOutcome]) -> Table:
     table = Table(title=title)
-    for column in ("stream", "status", "pages", "records", "changed", "deleted", "requests"):
+    columns = ("stream", "status", "pages", "records", "changed", "deleted", "skipped", "requests")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("stream", "status") else "right")
-    table.add_column("problem")
+    table.add_column("problem or note")
     for o in outcomes:
+        notes = [f"{o.error_code}: {o.error_message}"] if o.error_code else []
+        if o.records_skipped:
+            notes.append(f"{o.records_skipped:,} kept aside: see /quarantine")
         table.add_row(
             o.stream,
             o.status.value,
@@ -72,7 +76,8 @@ def summary_table(title: str, outcomes: Sequence[StreamOutcome]) -> Table:
             f"{o.records:,}",
             f"{o.facts_changed:,}",
             f"{o.facts_deleted:,}",
+            f"{o.records_skipped:,}",
             f"{o.requests:,}",
-            f"{o.error_code}: {o.error_message}" if o.error_code else "",
+            "; ".join([*notes, *o.warnings]),
         )
     return table

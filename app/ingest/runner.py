@@ -51,6 +51,7 @@ from connectors.sdk import (
     Connector,
     ConnectorError,
     FactType,
+    StreamMode,
     StreamSpec,
     TransientError,
 )
@@ -306,7 +307,7 @@ class SyncRunner:
                     self.pages.remove_unseen(source.id, spec, run_started, outcome, plan.mark_days)
                 self.pages.retry_quarantined(source.id, connector, spec, outcome, plan.mark_days)
                 outcome.status = RunStatus.SUCCEEDED
-                if from_start and spec.mode.value == "incremental":
+                if from_start and spec.mode is StreamMode.INCREMENTAL:
                     plan.first_reads.update(spec.produces)
             except ConnectorError as exc:
                 outcome.status = RunStatus.FAILED
