@@ -2,11 +2,12 @@
 
 Modules: `config` (settings), `zone` (zone discovery), `api` (auth, errors, limits),
 `query` (filters, datetimes), `streams` (stream declarations), `picklists` (labels),
-`reader` (passes and cursors), `ranges` (parallel id ranges), `enrich` (related rows per
-page), `directory` (per-source ticket/contract lookups), `normalize` (pure facts),
-`connector` (the SDK contract), and the simulator: `simulator` (the ASGI app and its
-limits), `simulator_schema` (entities, fields, picklists), `simulator_render` (the sandbox
-world in Autotask's shapes), `simulator_query` (filters over rows).
+`reader` (passes and cursors), `ranges` (parallel id ranges), `enrich` (what a page needs
+from other entities), `related` (batched queries for related rows), `related_windows`
+(related rows read ahead by parent-id range), `directory`
+(per-source ticket/contract lookups), `fields` (reading a record's fields), `normalize`
+(pure facts), `revenue` (contract amounts), `connector` (the SDK contract), and the
+`simulator` package (a fake Autotask over a sandbox world).
 
 The runner should build a source's HTTP limits once with
 `AutotaskConnector.http_limits(config)` and share them between that source's runs.

@@ -9,6 +9,7 @@ usage read from `ThresholdInformation`.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -51,7 +52,9 @@ def classify_response(response: httpx.Response) -> Action | None:
     if any(marker in text for marker in _WAIT_MARKERS):
         return Action.RETRY
     if "zoneinformation" in response.request.url.path.lower() and status in (404, 500):
-        return Action.CONFIG  # Autotask knows no such API username
+        # Autotask knows no such API username (its wording is unconfirmed: any mention of
+        # the user). Any other 500 there is Autotask's own trouble: retried.
+        return Action.CONFIG if status == 404 or "user" in text else Action.RETRY
     if status == 500:
         for marker, action in _CLIENT_MISTAKES:
             if marker in text:
@@ -65,6 +68,13 @@ def classify_response(response: httpx.Response) -> Action | None:
 _SOURCE_GATES: WeakKeyDictionary[
     RequestBudget, WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]]
 ] = WeakKeyDictionary()
+
+
+# Per source: when its tenant's usage was last read. Clients poll ThresholdInformation
+# about every 5 minutes; every stream of a sync asking again would cost a request and a
+# round trip each.
+TENANT_USAGE_MAX_AGE = 300.0
+_USAGE_READ_AT: WeakKeyDictionary[RequestBudget, float] = WeakKeyDictionary()
 
 
 def _source_gates(budget: RequestBudget) -> dict[str, asyncio.Semaphore]:
@@ -195,6 +205,18 @@ class AutotaskApi:
             )
         return items
 
+    async def count(self, entity: str, filters: Sequence[Mapping[str, Any]]) -> int:
+        """`POST {entity}/query/count`: how many records match `filters`."""
+        body = {"filter": [dict(f) for f in filters]}
+        data = await self.call_json("POST", f"{entity}/query/count", entity=entity, json=body)
+        value = data.get("queryCount") if isinstance(data, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FatalError(
+                f"Autotask answered a {entity} count without a queryCount.",
+                code="autotask_unexpected_response",
+            )
+        return value
+
     async def entity_fields(self, entity: str) -> Sequence[Mapping[str, Any]]:
         """`GET {entity}/entityInformation/fields`: field metadata incl. picklists."""
         data = await self.call_json("GET", f"{entity}/entityInformation/fields", entity=entity)
@@ -206,14 +228,19 @@ class AutotaskApi:
         return data if isinstance(data, dict) else {}
 
     async def note_tenant_usage(self, *, force: bool = False) -> None:
-        """Read the tenant's live usage once per connector (the call itself is counted) and
-        shrink this source's remaining budget to the tenant's real headroom when other
-        integrations have eaten into it."""
-        if self._tenant_usage_read and not force:
+        """Read the tenant's live usage (the call itself is counted) at most once per
+        `TENANT_USAGE_MAX_AGE` per source, and shrink this source's remaining budget to the
+        tenant's real headroom when other integrations have eaten into it."""
+        budget = self._client.limits.budget
+        read_at = _USAGE_READ_AT.get(budget)
+        if not force and (
+            self._tenant_usage_read
+            or (read_at is not None and time.monotonic() - read_at < TENANT_USAGE_MAX_AGE)
+        ):
             return
         self._tenant_usage_read = True
+        _USAGE_READ_AT[budget] = time.monotonic()
         info = await self.threshold_information()
-        budget = self._client.limits.budget
         try:
             threshold = int(info.get("externalRequestThreshold") or 0)
             current = int(info.get("currentTimeframeRequestCount") or 0)

@@ -58,9 +58,13 @@ class AutotaskConfig(BaseModel):
     # Contracts ending on or after this day are treated as open-ended (Autotask requires an
     # end date, so open-ended contracts carry a far-future one).
     open_ended_from: date = date(2090, 1, 1)
-    # DeletedTicketActivityLogs carry no time-entry field; their `id` is taken as the deleted
-    # time entry's id. Switch off if your tenant proves otherwise.
+    # Deleted*ActivityLogs name no time entry: a log row removes the one stored entry with
+    # its ticket (or no ticket, for task time), resource, start and hours, and nothing when
+    # none or several match (the id sweep removes those). Off: only the sweep removes time.
     time_entry_deletions_from_logs: bool = True
+    # The log `typeID` values that are time entries. Autotask's values are not documented:
+    # empty means "by the typeID picklist's label (Time…), else any row with hours worked".
+    time_entry_activity_type_ids: frozenset[int] = frozenset()
 
     @field_validator("api_username", "secret", "integration_code")
     @classmethod

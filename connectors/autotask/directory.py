@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from connectors.autotask.fields import id_of
 from connectors.sdk import RequestBudget
 
 Row = dict[str, Any]
@@ -36,7 +37,9 @@ class SourceDirectory:
     def note(self, entity: str, rows: Iterable[Mapping[str, Any]]) -> None:
         names, table = self._fields[entity], self._rows[entity]
         for row in rows:
-            table[int(row["id"])] = tuple(row.get(name) for name in names)
+            row_id = id_of(row)
+            if row_id is not None:  # a row without an id cannot be looked up
+                table[row_id] = tuple(row.get(name) for name in names)
 
     def split(self, entity: str, ids: Iterable[int]) -> tuple[list[Row], list[int]]:
         """(rows known here, ids to ask Autotask about)."""

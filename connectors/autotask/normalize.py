@@ -2,21 +2,31 @@
 
 Each function takes one record as the reader yields it (with what it needs from other
 entities under `ENRICHMENT_KEY`, see `enrich.py`) and the source's config. Vendor field names
-end here.
+end here. A record that cannot become a fact (no id, a missing required date, a number that
+is not one) raises `RecordRejected` naming the field: the runner quarantines it and stores
+the rest of the page.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from connectors.autotask.config import AutotaskConfig
 from connectors.autotask.enrich import ENRICHMENT_KEY
-from connectors.autotask.query import parse_date, parse_datetime
+from connectors.autotask.fields import (
+    int_or_none,
+    number,
+    reference,
+    required_day,
+    required_id,
+    required_when,
+    when,
+    whole_number,
+)
+from connectors.autotask.revenue import amount_schedule, months_per_period
 from connectors.autotask.streams import (
     COMPANIES,
     COMPLETE_TICKET_STATUS,
@@ -30,12 +40,12 @@ from connectors.autotask.streams import (
     TIME_ENTRIES,
 )
 from connectors.sdk import (
-    AmountPeriod,
     ClientFact,
     Deletion,
     FactOrDeletion,
     FactType,
     FatalError,
+    MatchedDeletion,
     Record,
     RecurringRevenueFact,
     SurveyResponseFact,
@@ -57,16 +67,6 @@ WEEKDAY_FIELDS = (
     "saturdayAvailableHours",
     "sundayAvailableHours",
 )
-# contractPeriodType label (lower-cased, letters only) -> months per billing period.
-PERIOD_MONTHS: Mapping[str, int] = {
-    "monthly": 1,
-    "quarterly": 3,
-    "semiannual": 6,
-    "semiannually": 6,
-    "yearly": 12,
-    "annual": 12,
-    "annually": 12,
-}
 _API_LICENSE = re.compile(r"\bAPI\b", re.IGNORECASE)
 
 
@@ -76,25 +76,17 @@ def _extra(record: Record) -> Mapping[str, Any]:
 
 
 def _ref(value: Any) -> str | None:
-    return None if value is None else str(int(value))
+    """An id the reader attached (already an Autotask id, or None)."""
+    ref = int_or_none(value)
+    return None if ref is None else str(ref)
 
 
 def _flag(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
 
-def _when(record: Record, field: str) -> datetime | None:
-    try:
-        return parse_datetime(record.get(field))
-    except ValueError as exc:
-        raise FatalError(f"Autotask record {record.get('id')} has an unreadable {field}") from exc
-
-
-def _required_when(record: Record, field: str) -> datetime:
-    value = _when(record, field)
-    if value is None:
-        raise FatalError(f"Autotask record {record.get('id')} has no {field}")
-    return value
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _met(actual: datetime | None, due: datetime | None) -> bool | None:
@@ -104,7 +96,7 @@ def _met(actual: datetime | None, due: datetime | None) -> bool | None:
 def company(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
     return [
         ClientFact(
-            external_id=str(record["id"]),
+            external_id=required_id(record),
             name=str(record.get("companyName") or ""),
             active=record.get("isActive") is not False,
         )
@@ -117,7 +109,7 @@ def resource(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
     extra = _extra(record)
     row = extra.get("availability")
     capacity = (
-        tuple(float(row.get(f) or 0.0) for f in WEEKDAY_FIELDS)
+        tuple(number(row, f, default=0.0) or 0.0 for f in WEEKDAY_FIELDS)
         if isinstance(row, Mapping)
         else DEFAULT_CAPACITY
     )
@@ -125,7 +117,7 @@ def resource(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
     name = " ".join(str(record.get(f) or "").strip() for f in ("firstName", "lastName")).strip()
     return [
         TechnicianFact(
-            external_id=str(record["id"]),
+            external_id=required_id(record),
             name=name,
             email=record.get("email") or None,
             active=record.get("isActive") is not False,
@@ -142,44 +134,41 @@ def ticket(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
     """
     extra = _extra(record)
     labels = extra.get("labels") or {}
-    status = record.get("status")
-    is_closed = status is not None and int(status) == COMPLETE_TICKET_STATUS
-    closed_at = _when(record, "completedDate") if is_closed else None
-    resolved_at = _when(record, "resolvedDateTime") or closed_at
+    external_id = required_id(record)
+    is_closed = whole_number(record, "status") == COMPLETE_TICKET_STATUS
+    first_response_at = when(record, "firstResponseDateTime")
+    resolved = when(record, "resolvedDateTime")
+    closed_at = when(record, "completedDate") if is_closed else None
     sla = extra.get("sla")
     if isinstance(sla, Mapping):
         response_met = _flag(sla.get("isFirstResponseMet"))
         resolution_met = _flag(sla.get("isResolutionMet"))
     else:
-        response_met = _met(
-            _when(record, "firstResponseDateTime"), _when(record, "firstResponseDueDateTime")
-        )
-        resolution_met = _met(
-            _when(record, "resolvedDateTime"), _when(record, "resolvedDueDateTime")
-        )
+        response_met = _met(first_response_at, when(record, "firstResponseDueDateTime"))
+        resolution_met = _met(resolved, when(record, "resolvedDueDateTime"))
     stamps = [
         s
         for s in (
-            _when(record, "lastActivityDate"),
-            _when(record, "lastTrackedModificationDateTime"),
+            when(record, "lastActivityDate"),
+            when(record, "lastTrackedModificationDateTime"),
         )
         if s is not None
     ]
     return [
         TicketFact(
-            external_id=str(record["id"]),
-            created_at=_required_when(record, "createDate"),
-            number=record.get("ticketNumber"),
-            title=record.get("title"),
-            client_external_id=_ref(record.get("companyID")),
+            external_id=external_id,
+            created_at=required_when(record, "createDate"),
+            number=_text(record.get("ticketNumber")),
+            title=_text(record.get("title")),
+            client_external_id=reference(record, "companyID"),
             board=labels.get("queueID"),
             status=labels.get("status"),
             is_closed=is_closed,
             priority=labels.get("priority"),
             priority_level=extra.get("priority_level"),
-            assignee_external_id=_ref(record.get("assignedResourceID")),
-            first_response_at=_when(record, "firstResponseDateTime"),
-            resolved_at=resolved_at,
+            assignee_external_id=reference(record, "assignedResourceID"),
+            first_response_at=first_response_at,
+            resolved_at=resolved or closed_at,
             closed_at=closed_at,
             response_met=response_met,
             resolution_met=resolution_met,
@@ -189,88 +178,38 @@ def ticket(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
 
 
 def time_entry(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
-    work_date = parse_date(record.get("dateWorked"))
-    if work_date is None:
-        raise FatalError(f"Autotask time entry {record.get('id')} has no dateWorked")
-    billable = 0.0 if record.get("isNonBillable") else float(record.get("hoursToBill") or 0.0)
+    """`started_at` is `startDateTime` (absent when the tenant does not require start and
+    stop times); the deletion logs are matched against it (`deleted_activity`)."""
+    external_id = required_id(record)
+    work_date = required_day(record, "dateWorked")
+    hours = number(record, "hoursWorked", default=0.0) or 0.0
+    to_bill = number(record, "hoursToBill", default=0.0) or 0.0
+    ticket_id = reference(record, "ticketID")
+    task_id = reference(record, "taskID")
     return [
         TimeEntryFact(
-            external_id=str(record["id"]),
-            technician_external_id=_ref(record.get("resourceID")),
+            external_id=external_id,
+            technician_external_id=reference(record, "resourceID"),
             work_date=work_date,
-            hours=float(record.get("hoursWorked") or 0.0),
-            billable_hours=billable,
-            counts_toward_utilization=(
-                record.get("ticketID") is not None or record.get("taskID") is not None
-            ),
+            hours=hours,
+            billable_hours=0.0 if record.get("isNonBillable") else to_bill,
+            counts_toward_utilization=ticket_id is not None or task_id is not None,
             client_external_id=_ref(_extra(record).get("client_company_id")),
-            ticket_external_id=_ref(record.get("ticketID")),
+            ticket_external_id=ticket_id,
+            started_at=when(record, "startDateTime"),
         )
     ]
-
-
-def _period_months(label: object) -> int | None:
-    key = re.sub(r"[^a-z]", "", str(label or "").lower())
-    return PERIOD_MONTHS.get(key)
-
-
-def amount_schedule(
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    starts_on: date,
-    ends_on: date,
-    period_months: int,
-    price_is_extended: bool,
-    open_ended: bool,
-) -> tuple[AmountPeriod, ...]:
-    """docs/kpis.md §4.4: the monthly amount on day d is Σ over service-unit rows whose
-    `[startDate, endDate]` covers d (and d within the contract) of price ÷ months per period.
-    Returned as non-overlapping periods of equal amount; days worth 0 are left out."""
-    spans: list[tuple[date, date, Decimal]] = []
-    for row in rows:
-        row_start, row_end = parse_date(row.get("startDate")), parse_date(row.get("endDate"))
-        if row_start is None or row_end is None:
-            continue
-        first, last = max(row_start, starts_on), min(row_end, ends_on)
-        if first > last:
-            continue
-        price = Decimal(str(row.get("price") or 0))
-        if not price_is_extended:
-            price *= Decimal(str(row.get("units") or 0))
-        spans.append((first, last, price))
-    # Sweep the edges in order with a running sum: the amount changes only at row edges.
-    changes: dict[date, Decimal] = {}
-    for first, last, price in spans:
-        changes[first] = changes.get(first, Decimal(0)) + price
-        after = last + timedelta(days=1)
-        changes[after] = changes.get(after, Decimal(0)) - price
-    edges = sorted(changes)
-    periods: list[AmountPeriod] = []
-    per_period = Decimal(0)
-    for valid_from, valid_to in itertools.pairwise(edges):
-        per_period += changes[valid_from]
-        if not per_period:
-            continue
-        # Divide the period's sum, as a monthly amount of the summed prices is computed.
-        amount = per_period / period_months
-        if periods and periods[-1].valid_to == valid_from and periods[-1].monthly_amount == amount:
-            valid_from = periods.pop().valid_from
-        periods.append(AmountPeriod(valid_from, valid_to, amount))
-    if open_ended and periods and periods[-1].valid_to == ends_on + timedelta(days=1):
-        periods[-1] = AmountPeriod(periods[-1].valid_from, None, periods[-1].monthly_amount)
-    return tuple(periods)
 
 
 def contract(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
     """A Recurring Service contract; status is not consulted (§4.4). Autotask has no
     cancellation date: a cancelled contract simply ends earlier."""
     extra = _extra(record)
-    starts_on = parse_date(record.get("startDate"))
-    end = parse_date(record.get("endDate"))
-    if starts_on is None or end is None:
-        raise FatalError(f"Autotask contract {record.get('id')} has no start or end date")
+    external_id = required_id(record)
+    starts_on = required_day(record, "startDate")
+    end = required_day(record, "endDate")
     open_ended = end >= config.open_ended_from
-    months = _period_months(extra.get("period_label"))
+    months = months_per_period(extra.get("period_label"))
     schedule = (
         amount_schedule(
             extra.get("service_units") or [],
@@ -285,10 +224,10 @@ def contract(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
     )
     return [
         RecurringRevenueFact(
-            external_id=str(record["id"]),
+            external_id=external_id,
             name=str(record.get("contractName") or ""),
             starts_on=starts_on,
-            client_external_id=_ref(record.get("companyID")),
+            client_external_id=reference(record, "companyID"),
             ends_on=None if open_ended else end,
             amount_schedule=schedule,
         )
@@ -297,38 +236,78 @@ def contract(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
 
 def survey_result(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
     """Only answered surveys (both `completeDate` and `surveyRating`) are responses."""
-    completed_at = _when(record, "completeDate")
-    rating = record.get("surveyRating")
+    external_id = required_id(record)
+    completed_at = when(record, "completeDate")
+    rating = number(record, "surveyRating")
     if completed_at is None or rating is None:
         return []
     low, high = config.survey_rating_min, config.survey_rating_max
-    score = min(1.0, max(0.0, (float(rating) - low) / (high - low)))
+    score = min(1.0, max(0.0, (rating - low) / (high - low)))
     return [
         SurveyResponseFact(
-            external_id=str(record["id"]),
+            external_id=external_id,
             completed_at=completed_at,
             score=score,
-            ticket_external_id=_ref(record.get("ticketID")),
-            client_external_id=_ref(record.get("companyID")),
+            ticket_external_id=reference(record, "ticketID"),
+            client_external_id=reference(record, "companyID"),
             technician_external_id=_ref(_extra(record).get("ticket_assignee_id")),
         )
     ]
 
 
 def deleted_ticket(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
-    ticket_id = record.get("ticketID")
-    return [] if ticket_id is None else [Deletion(FactType.TICKET, str(int(ticket_id)))]
+    ticket_id = reference(record, "ticketID")
+    return [] if ticket_id is None else [Deletion(FactType.TICKET, ticket_id)]
 
 
-def deleted_activity(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
-    """A deleted time entry (notes and attachments are logged here too: skipped). The log's
-    `id` is taken as the time entry's (the log has no other reference to it). Without a
-    type label, a row with hours worked is taken for time."""
+def _is_time_activity(record: Record, config: AutotaskConfig) -> bool:
+    """Whether a deletion log row is a time entry's (notes and attachments are logged in
+    the same entities): by the configured type ids, else by the typeID picklist's label,
+    else (no label known) by having hours worked."""
+    if config.time_entry_activity_type_ids:
+        return int_or_none(record.get("typeID")) in config.time_entry_activity_type_ids
     label = _extra(record).get("type_label")
-    is_time = "time" in label.lower() if label else record.get("hoursWorked") is not None
-    if not config.time_entry_deletions_from_logs or not is_time:
+    if label:
+        return "time" in str(label).lower()
+    return record.get("hoursWorked") is not None
+
+
+def _deleted_time(
+    record: Record, config: AutotaskConfig, *, on_ticket: bool
+) -> list[FactOrDeletion]:
+    """The logs name no time entry (their `id` is the log row's own): the deletion matches
+    the stored entry by what the log does say. A log without a start time, resource or
+    hours could match the wrong entry: nothing is deleted, the id sweep removes it."""
+    if not config.time_entry_deletions_from_logs or not _is_time_activity(record, config):
         return []
-    return [Deletion(FactType.TIME_ENTRY, str(record["id"]))]
+    ticket = reference(record, "ticketID") if on_ticket else None
+    resource = reference(record, "createdByResourceID")
+    started_at = when(record, "startDateTime")
+    hours = number(record, "hoursWorked")
+    if resource is None or started_at is None or hours is None or (on_ticket and ticket is None):
+        return []
+    return [
+        MatchedDeletion(
+            FactType.TIME_ENTRY,
+            match=(
+                # Task time has no ticket: None keeps it from matching a ticket's entry.
+                ("ticket_external_id", ticket),
+                ("technician_external_id", resource),
+                ("started_at", started_at),
+                ("hours", hours),
+            ),
+        )
+    ]
+
+
+def deleted_ticket_activity(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
+    """A DeletedTicketActivityLogs row: a deleted ticket time entry, or nothing."""
+    return _deleted_time(record, config, on_ticket=True)
+
+
+def deleted_task_activity(record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
+    """A DeletedTaskActivityLogs row: a deleted project-task time entry, or nothing."""
+    return _deleted_time(record, config, on_ticket=False)
 
 
 NORMALIZERS: Mapping[str, Normalizer] = {
@@ -339,14 +318,14 @@ NORMALIZERS: Mapping[str, Normalizer] = {
     CONTRACTS: contract,
     SURVEY_RESULTS: survey_result,
     DELETED_TICKETS: deleted_ticket,
-    DELETED_TIME_ENTRIES: deleted_activity,
-    DELETED_TASK_TIME_ENTRIES: deleted_activity,
+    DELETED_TIME_ENTRIES: deleted_ticket_activity,
+    DELETED_TASK_TIME_ENTRIES: deleted_task_activity,
 }
 
 
 def normalize_record(stream: str, record: Record, config: AutotaskConfig) -> list[FactOrDeletion]:
-    """One record of `stream` to canonical facts. Raises FatalError for an unknown stream or
-    a record missing what every such record has (a ticket's createDate, say)."""
+    """One record of `stream` to canonical facts. Raises RecordRejected for a record that
+    cannot become one (a ticket without createDate, say), FatalError for an unknown stream."""
     normalizer = NORMALIZERS.get(stream)
     if normalizer is None:
         raise FatalError(f"Autotask has no stream named {stream!r}.")

@@ -2,6 +2,11 @@
 
 Picklist values arrive as strings (`"5"`) while entity fields hold ints (`5`): lookups go
 through `str(value)`. Inactive values are kept, because old records still carry them.
+
+Most picklists only enrich (labels, priority levels): when Autotask will not give an
+entity's field metadata (404, a client mistake, the API user's security level), the reader
+carries on without them and says so (`optional_picklist`); a transient failure still fails
+the read, which resumes later with the labels.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from connectors.sdk import ConfigError, FatalError
 
 # fetch_fields(entity) -> the `fields` list of entityInformation/fields.
 FetchFields = Callable[[str], Awaitable[Sequence[Mapping[str, Any]]]]
@@ -105,6 +112,8 @@ class PicklistCache:
         self._max_age = max_age
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
+        # Entities whose metadata Autotask refused in this run, with why: asked once a run.
+        self._refused: dict[str, str] = {}
 
     def _fresh(self, key: str) -> dict[str, Picklist] | None:
         cached = self._by_entity.get(key)
@@ -113,13 +122,29 @@ class PicklistCache:
         return cached[1]
 
     async def picklist(self, entity: str, field: str) -> Picklist:
-        """The picklist of `entity.field`; empty when the field has none."""
+        """The picklist of `entity.field`; empty when the field has none. Raises what the
+        metadata call raised (a refusal again, without asking twice in a run)."""
         key = entity.lower()
         picklists = self._fresh(key)
         if picklists is None:
             async with self._locks.setdefault(key, asyncio.Lock()):
                 picklists = self._fresh(key)
                 if picklists is None:
-                    picklists = parse_picklists(await self._fetch_fields(entity))
+                    if key in self._refused:
+                        raise FatalError(self._refused[key], code="autotask_metadata_refused")
+                    try:
+                        fields = await self._fetch_fields(entity)
+                    except (FatalError, ConfigError) as exc:
+                        self._refused[key] = exc.message
+                        raise
+                    picklists = parse_picklists(fields)
                     self._by_entity[key] = (self._clock(), picklists)
         return picklists.get(field.lower(), Picklist({}))
+
+    async def optional_picklist(self, entity: str, field: str) -> tuple[Picklist, str | None]:
+        """The picklist, or an empty one and Autotask's reason when it refused the entity's
+        metadata (not a transient failure: that is raised)."""
+        try:
+            return await self.picklist(entity, field), None
+        except (FatalError, ConfigError) as exc:
+            return Picklist({}), exc.message

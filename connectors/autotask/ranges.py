@@ -7,62 +7,94 @@ walker is at most one page ahead (that page is being fetched while the consumer 
 A range's progress moves only when the consumer takes its page: the remaining ranges after
 each yielded page are exactly what has not been yielded, so resuming from them neither skips
 nor repeats. With one open range this is plain keyset paging with one page of prefetch.
+A page's enrichment (`finish`) runs while its lane fetches the next page, so a page's
+related rows and the next page are in flight together.
 
 `plan_ranges` splits what remains of a large backfill into up to 3 ranges (Autotask's
-thread limit per entity) from a few cheap probes (`id gt X`, one record, only `id`): the
-largest id, found by doubling from the id density of the first page and a coarse
-bisection; about 7 to 11 requests for tens to hundreds of thousands of records. The last
-range stays open-ended, so the split never loses a record, however rough the probes.
+thread limit per entity) holding about as many records each, from `/query/count`: one count
+of what remains, then one or two rounds of counts at the guessed bounds, asked at once (3
+to 5 requests, 2 to 3 round trips, whatever the ids start at or skip). The last range stays
+open-ended, so the split never loses a record, however rough the counts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from connectors.sdk import FatalError
+from connectors.autotask.fields import last_id_of
+from connectors.sdk import ConfigError, FatalError
 
+T = TypeVar("T")
 Records = list[dict[str, Any]]
 IdRange = list[int | None]  # [after_id, up_to_id]
 # fetch(after_id, up_to_id) -> the next page (≤ 500 records) of ids in (after_id, up_to_id].
 FetchRange = Callable[[int | None, int | None], Awaitable[Records]]
-# probe(after_id) -> the smallest matching id above after_id, or None.
-Probe = Callable[[int], Awaitable[int | None]]
+# finish(lane, records) -> the page as the consumer gets it (enriched).
+FinishPage = Callable[[int, Records], Awaitable[T]]
+# count(after_id, up_to_id) -> how many records have ids in (after_id, up_to_id].
+Count = Callable[[int, int | None], Awaitable[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Arrival(Generic[T]):
+    lane: int
+    finished: asyncio.Future[T]
+    last_id: int | None  # where the lane's keyset paging now stands
+    has_records: bool
+    done: bool
 
 
 async def walk_ranges(
-    fetch: FetchRange, ranges: Sequence[IdRange], *, page_size: int
-) -> AsyncIterator[tuple[Records, list[IdRange]]]:
-    """Yield `(records, remaining_ranges)` in the order pages arrive; after the last page
-    `remaining_ranges` is empty. Empty pages are yielded only when they end the walk.
+    fetch: FetchRange,
+    finish: FinishPage[T],
+    ranges: Sequence[IdRange],
+    *,
+    page_size: int,
+) -> AsyncIterator[tuple[T, list[IdRange]]]:
+    """Yield `(finish(lane, records), remaining_ranges)` in the order pages arrive; after
+    the last page `remaining_ranges` is empty. Empty pages are yielded only when they end
+    the walk. `finish` (enrichment) starts as soon as a page arrives, while the lane fetches
+    its next page; it is called in page order per lane (`lane`: the index in `ranges`).
 
-    Raises FatalError when a range's ids do not move forward, or what a fetch raised.
+    Keyset paging continues after the last record that has an id (one without is handed on
+    for normalisation to reject). Raises FatalError when a lane's ids do not move forward or
+    a full page has no id at all, or what a fetch or finish raised.
     """
     state: list[IdRange | None] = [list(r) for r in ranges]
-    queue: asyncio.Queue[tuple[int, Records | BaseException, bool]] = asyncio.Queue(
-        maxsize=max(1, len(state))
-    )
+    queue: asyncio.Queue[_Arrival[T] | Exception] = asyncio.Queue(maxsize=max(1, len(state)))
+    pending: set[asyncio.Future[T]] = set()
 
     async def walk(index: int, after_id: int | None, up_to_id: int | None) -> None:
         try:
             while True:
                 records = await fetch(after_id, up_to_id)
                 done = len(records) < page_size
-                if records:
-                    last = int(records[-1]["id"])
+                last = last_id_of(records)
+                if last is None and not done:
+                    raise FatalError(
+                        f"Autotask sent a full page of {len(records)} records without ids.",
+                        code="psa_paging_loop",
+                    )
+                if last is not None:
                     if after_id is not None and last <= after_id:
                         raise FatalError(
                             f"Autotask paging did not move forward (id {last} after {after_id}).",
                             code="psa_paging_loop",
                         )
                     after_id = last
-                await queue.put((index, records, done))
+                finished = asyncio.ensure_future(finish(index, records))
+                pending.add(finished)
+                finished.add_done_callback(pending.discard)
+                await queue.put(_Arrival(index, finished, last, bool(records), done))
                 if done:
                     return
-        except BaseException as exc:  # handed to the consumer, which raises it
-            await queue.put((index, exc, True))
+        except Exception as exc:  # handed to the consumer, which raises it
+            await queue.put(exc)
 
     walkers = [
         asyncio.ensure_future(walk(i, r[0], r[1])) for i, r in enumerate(state) if r is not None
@@ -70,59 +102,88 @@ async def walk_ranges(
     open_ranges = len(walkers)
     try:
         while open_ranges:
-            index, outcome, done = await queue.get()
-            if isinstance(outcome, BaseException):
-                raise outcome
-            current = state[index]
-            if outcome and current is not None:
-                current[0] = int(outcome[-1]["id"])
-            if done:
-                state[index] = None
+            arrival = await queue.get()
+            if isinstance(arrival, Exception):
+                raise arrival
+            result = await arrival.finished
+            current = state[arrival.lane]
+            if arrival.last_id is not None and current is not None:
+                current[0] = arrival.last_id
+            if arrival.done:
+                state[arrival.lane] = None
                 open_ranges -= 1
-            if outcome or not open_ranges:
-                yield outcome, [list(r) for r in state if r is not None]
+            if arrival.has_records or not open_ranges:
+                yield result, [list(r) for r in state if r is not None]
     finally:
-        for walker in walkers:
-            walker.cancel()
-        for walker in walkers:
+        tasks: list[asyncio.Future[Any]] = [*walkers, *pending]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await walker
+                await task
 
 
 async def plan_ranges(
     after_id: int,
     *,
     ids_per_record: float,
-    probe: Probe,
+    count: Count,
     parts: int,
     min_records: int,
+    rounds: int = 3,
 ) -> list[IdRange]:
-    """Up to `parts` ranges covering every id above `after_id`, or one open range when
-    fewer than about `min_records` records remain (planning would cost more than it saves).
+    """Up to `parts` ranges covering every id above `after_id`, holding about as many
+    records each, or one open range when fewer than `min_records` records remain (planning
+    would cost more than it saves).
 
-    `ids_per_record` is the id span per record on the page already read: it turns
-    `min_records` into an id distance for the first probe.
+    Counts, not ids, balance the ranges: ids may start anywhere (real tenants' start in the
+    hundreds of thousands) and leave gaps. One count of what remains, then up to `rounds`
+    rounds of counts at the bounds (asked at once), each bound moved to where the counts
+    put its share; `ids_per_record` (the page already read) gives the first guess, which
+    is usually balanced already (one round). A large gap in the ids may leave the ranges
+    unbalanced, never incomplete.
     """
     whole: list[IdRange] = [[after_id, None]]
     if parts < 2:
         return whole
-    step = max(1, int(min_records * max(ids_per_record, 1.0)))
-    found = await probe(after_id + step)
-    if found is None:
+    try:
+        remaining = await count(after_id, None)
+        if remaining < max(min_records, parts):
+            return whole
+        shares = [remaining * k / parts for k in range(1, parts)]
+        known: dict[int, int] = {after_id: 0}  # bound -> records in (after_id, bound]
+        per_record = max(ids_per_record, 1e-9)
+        bounds = [after_id + max(1, round(share * per_record)) for share in shares]
+        for _ in range(rounds):
+            counted = await asyncio.gather(*(count(after_id, bound) for bound in bounds))
+            known.update(zip(bounds, counted, strict=True))
+            tolerance = remaining / parts / 10  # within ±10 % of each share: balanced enough
+            if all(abs(c - s) <= tolerance for c, s in zip(counted, shares, strict=True)):
+                break
+            bounds = [_bound_for(share, known, ids_per_record) for share in shares]
+    except (FatalError, ConfigError):  # counts refused: read the rest as one range
         return whole
-    low = found  # a matching id; nothing matches above `high`
-    while (found := await probe(low + step)) is not None:
-        low, step = found, step * 2
-    high = low + step
-    while high - low > (high - after_id) // 10:  # ±10% is balanced enough
-        middle = (low + high) // 2
-        found = await probe(middle)
-        if found is None:
-            high = middle
-        else:
-            low = found
-    span = high - after_id
-    bounds = [after_id + span * k // parts for k in range(1, parts)]
-    starts: list[int | None] = [after_id, *bounds]
-    ends: list[int | None] = [*bounds, None]
+    cuts = sorted({b for b in bounds if b > after_id})
+    starts: list[int | None] = [after_id, *cuts]
+    ends: list[int | None] = [*cuts, None]
     return [[start, end] for start, end in zip(starts, ends, strict=True)]
+
+
+def _bound_for(share: float, known: dict[int, int], ids_per_record: float) -> int:
+    """The id below which `share` records lie, interpolated between the counted bounds
+    (beyond the last one: at the density seen so far)."""
+    points = sorted(known.items())
+    for (low_id, low_count), (high_id, high_count) in itertools.pairwise(points):
+        if low_count <= share <= high_count:
+            if high_count == low_count:
+                return high_id
+            # Interpolated, kept off the bracket's ends: where the ids are uneven, a
+            # straight line would creep towards the bound one round at a time.
+            fraction = (share - low_count) / (high_count - low_count)
+            fraction = min(0.75, max(0.25, fraction)) if high_id - low_id > 4 else fraction
+            return low_id + max(1, round(fraction * (high_id - low_id)))
+    first_id, _ = points[0]
+    last_id, last_count = points[-1]
+    per_record = (last_id - first_id) / last_count if last_count else ids_per_record
+    guess = round((share - last_count) * max(per_record, 1e-9))
+    return last_id + max(1, guess, last_id - first_id)  # past a gap: at least double

@@ -15,21 +15,28 @@ Full-refresh and id-sweep streams (no change stamp) walk all ids with cursor `{"
 runner can sweep what disappeared; an id sweep asks for nothing but ids.
 
 While the consumer handles a page, the next page is already being fetched, and a pass that
-starts from nothing with many records is read as up to 3 id ranges at once (`ranges.py`);
-the cursor then also carries `"ranges"`, the exact remaining work. The related rows a page
-needs (SLA results, availabilities, service units, tickets and contracts of time entries)
-are fetched with batched `in` queries.
+starts from nothing with many records is read as up to 3 id ranges at once (`ranges.py`,
+planned from counts while the first page is enriched and stored); the cursor then also
+carries `"ranges"`, the exact remaining work. The related rows a page needs (SLA results,
+availabilities, service units, tickets and contracts of time entries) are fetched with
+batched `in` queries (`related.py`) while the page's lane fetches its next page; a pass that
+reads every ticket of its ranges reads their SLA results ahead by ticket-id range instead
+(`related_windows.py`). A page is yielded, with its cursor, only once its related rows are
+attached. A record without an id is handed on (normalisation rejects it) and paging goes on
+after the last record that has one.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from connectors.autotask.api import AutotaskApi
-from connectors.autotask.enrich import PageEnricher
+from connectors.autotask.enrich import Enriched, PageEnricher
+from connectors.autotask.fields import id_of, ids_of, last_id_of
 from connectors.autotask.query import (
     MAX_RECORDS,
     Filter,
@@ -40,6 +47,7 @@ from connectors.autotask.query import (
     query_body,
 )
 from connectors.autotask.ranges import IdRange, plan_ranges, walk_ranges
+from connectors.autotask.related_windows import RelatedWindow
 from connectors.autotask.streams import QUERIES, STREAMS, EntityQuery
 from connectors.sdk import Cursor, FatalError, Page, StreamMode
 
@@ -134,13 +142,18 @@ class AutotaskReader:
 
     async def _walk(
         self,
+        stream: str,
         query: EntityQuery,
         filters: Sequence[Filter],
         ranges: list[IdRange] | None,
-        enrich: Callable[[Records], Awaitable[Records]],
-    ) -> AsyncIterator[tuple[Records, list[IdRange]]]:
+        *,
+        enrich: bool = True,
+        every_record: bool = False,
+    ) -> AsyncIterator[tuple[Enriched, list[IdRange]]]:
         """Enriched pages of the pass, resuming `ranges`, or planning them when None.
-        Each range's walker enriches its own pages, so enrichment runs in parallel too."""
+        Each page is enriched while its lane fetches the next one. `every_record`: the pass
+        reads every record of its ranges (no filter), so related rows may be read ahead by
+        id range (`PageEnricher.window`)."""
         entity, fields = query.entity, query.include_fields
 
         async def fetch(after_id: int | None, up_to_id: int | None) -> Records:
@@ -148,29 +161,60 @@ class AutotaskReader:
             if up_to_id is not None:
                 bounded = [*filters, condition("lte", "id", up_to_id)]
             body = query_body(bounded, include_fields=fields, after_id=after_id)
-            return await enrich(await self._api.query(entity, body))
+            return await self._api.query(entity, body)
 
-        async def probe(after_id: int) -> int | None:
-            body = query_body(filters, include_fields=(), after_id=after_id, max_records=1)
-            found = await self._api.query(entity, body)
-            return int(found[0]["id"]) if found else None
+        async def count(after_id: int, up_to_id: int | None) -> int:
+            bounded = [*filters, condition("gt", "id", after_id)]
+            if up_to_id is not None:
+                bounded.append(condition("lte", "id", up_to_id))
+            return await self._api.count(entity, bounded)
 
+        async def finish(lane: int, records: Records) -> Enriched:
+            if not enrich:
+                return Enriched(records)
+            return await self._enricher.enrich(stream, records, windows[lane])
+
+        windows: list[RelatedWindow | None] = []
         if ranges is None:  # a pass from nothing: its first page tells whether to plan
             first = await fetch(None, None)
-            if len(first) < MAX_RECORDS:
-                yield first, []
-                return
-            last_id = int(first[-1]["id"])
-            yield first, [[last_id, None]]
-            ranges = await plan_ranges(
-                last_id,
-                ids_per_record=(last_id - int(first[0]["id"]) + 1) / len(first),
-                probe=probe,
-                parts=self._parallel_ranges,
-                min_records=self._split_min_records,
+            # Its related rows by `in` batch: no lane is planned yet.
+            first_page = (
+                asyncio.ensure_future(self._enricher.enrich(stream, first)) if enrich else None
             )
-        async for records, remaining in walk_ranges(fetch, ranges, page_size=MAX_RECORDS):
-            yield records, remaining
+            last_id, ids = last_id_of(first), ids_of(first)
+            if len(first) < MAX_RECORDS or last_id is None:
+                yield (await first_page if first_page else Enriched(first)), []
+                return
+            planning = asyncio.ensure_future(  # while the first page is enriched and stored
+                plan_ranges(
+                    last_id,
+                    ids_per_record=(last_id - ids[0] + 1) / len(ids),
+                    count=count,
+                    parts=self._parallel_ranges,
+                    min_records=self._split_min_records,
+                )
+            )
+            try:
+                yield (await first_page if first_page else Enriched(first)), [[last_id, None]]
+                ranges = await planning
+            finally:
+                for task in (first_page, planning):
+                    if task is not None and not task.done():
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await task
+        windows = [
+            self._enricher.window(stream, r[0], r[1]) if enrich and every_record else None
+            for r in ranges
+        ]
+        try:
+            pages = walk_ranges(fetch, finish, ranges, page_size=MAX_RECORDS)
+            async for enriched, remaining in pages:
+                yield enriched, remaining
+        finally:
+            for window in windows:
+                if window is not None:
+                    await window.close()
 
     async def _incremental(
         self, stream: str, cursor: Cursor | None, since: datetime | None
@@ -194,9 +238,10 @@ class AutotaskReader:
             filters.append(changed_since(query.change_stamps, pass_since))
             ranges = ranges or [[None, None]]  # changes are few: no probing
 
-        enrich = partial(self._enricher.enrich, stream)
-        async for records, remaining in self._walk(query, filters, ranges, enrich):
-            seen_until = _latest_stamp(records, query.change_stamps, seen_until)
+        every_record = pass_since is None and not query.fixed_filters
+        pages = self._walk(stream, query, filters, ranges, every_record=every_record)
+        async for page, remaining in pages:
+            seen_until = _latest_stamp(page.records, query.change_stamps, seen_until)
             if remaining:
                 page_cursor = {
                     "pass_since": _iso(pass_since),
@@ -209,7 +254,7 @@ class AutotaskReader:
                     "pass_started": None,
                     "last_id": None,
                 }
-            yield Page(records=records, cursor=page_cursor)
+            yield Page(records=page.records, cursor=page_cursor, warnings=page.warnings)
 
     def _next_since(
         self, pass_since: datetime | None, started: datetime, seen_until: datetime | None
@@ -230,12 +275,11 @@ class AutotaskReader:
         )
         ranges = _ranges_of(cursor) if cursor is not None and resuming else None
 
-        async def enrich(records: Records) -> Records:
-            return records if ids_only else await self._enricher.enrich(stream, records)
-
-        async for records, remaining in self._walk(query, query.fixed_filters, ranges, enrich):
+        pages = self._walk(stream, query, query.fixed_filters, ranges, enrich=not ids_only)
+        async for page, remaining in pages:
             yield Page(
-                records=[] if ids_only else records,
+                records=[] if ids_only else page.records,
                 cursor=_progress(remaining) if remaining else {"last_id": None},
-                seen_ids=[str(record["id"]) for record in records],
+                seen_ids=[str(i) for i in (id_of(r) for r in page.records) if i is not None],
+                warnings=page.warnings,
             )

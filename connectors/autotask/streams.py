@@ -63,7 +63,10 @@ _SPECS = (
         produces=(FactType.TICKET,),
         cursor_field="lastActivityDate",
         page_size=500,
-        description="Service tickets with picklist labels and SLA results.",
+        description=(
+            "Service tickets with picklist labels and SLA results (read by ticket-id range "
+            "alongside a full pass)."
+        ),
     ),
     StreamSpec(
         name=TIME_ENTRIES,
@@ -105,7 +108,10 @@ _SPECS = (
         produces=(FactType.TIME_ENTRY,),
         cursor_field="deletedDateTime",
         page_size=500,
-        description="Deleted ticket time entries become deletions.",
+        description=(
+            "Deleted ticket time entries: each log matches the one stored entry with its "
+            "ticket, resource, start and hours (the log names no entry)."
+        ),
     ),
     StreamSpec(
         name=DELETED_TASK_TIME_ENTRIES,
@@ -113,7 +119,7 @@ _SPECS = (
         produces=(FactType.TIME_ENTRY,),
         cursor_field="deletedDateTime",
         page_size=500,
-        description="Deleted project-task time entries become deletions.",
+        description=("Deleted project-task time entries, matched like ticket time (no ticket)."),
     ),
     StreamSpec(
         name=TIME_ENTRY_IDS,
@@ -131,6 +137,14 @@ _SPECS = (
 STREAMS: MappingProxyType[str, StreamSpec] = MappingProxyType({s.name: s for s in _SPECS})
 
 SURVEY_FIELDS = ("ticketID", "companyID", "completeDate", "surveyRating")
+# What a deletion log says about the deleted time entry (it does not say which one it was).
+DELETED_TIME_MATCH_FIELDS = (
+    "typeID",
+    "createdByResourceID",
+    "startDateTime",
+    "hoursWorked",
+    "deletedDateTime",
+)
 
 QUERIES: MappingProxyType[str, EntityQuery] = MappingProxyType(
     {
@@ -175,6 +189,7 @@ QUERIES: MappingProxyType[str, EntityQuery] = MappingProxyType(
                 "taskID",
                 "contractID",
                 "dateWorked",
+                "startDateTime",
                 "hoursWorked",
                 "hoursToBill",
                 "isNonBillable",
@@ -206,12 +221,12 @@ QUERIES: MappingProxyType[str, EntityQuery] = MappingProxyType(
         ),
         DELETED_TIME_ENTRIES: EntityQuery(
             "DeletedTicketActivityLogs",
-            ("ticketID", "typeID", "hoursWorked", "deletedDateTime"),
+            ("ticketID", *DELETED_TIME_MATCH_FIELDS),
             change_stamps=("deletedDateTime",),
         ),
         DELETED_TASK_TIME_ENTRIES: EntityQuery(
             "DeletedTaskActivityLogs",
-            ("taskID", "typeID", "hoursWorked", "deletedDateTime"),
+            ("taskID", *DELETED_TIME_MATCH_FIELDS),
             change_stamps=("deletedDateTime",),
         ),
         TIME_ENTRY_IDS: EntityQuery("TimeEntries", ()),

@@ -1,27 +1,34 @@
 """The ConnectWise REST session: codebase discovery, request shapes and vendor quirks.
 
 Everything vendor-specific about *sending* a request lives here; the SDK's `VendorClient`
-does retries, `Retry-After`, budget and concurrency. Two statuses are handed back to this
-module instead of being raised by the client (see `classify_response`): a 404, because on a
-codebase path it usually means the tenant was upgraded to a new codebase, and a 500 that says
-"timeout", because the cure is a smaller page, not the same request again.
+does retries, `Retry-After`, budget and concurrency. Three statuses are handed back to this
+module instead of being handled by the client (see `classify_response`): a 404, because on a
+codebase path it usually means the tenant was upgraded to a new codebase; a 403, because a
+security role without access to one reference table must not stop a whole source (callers
+decide); and a 500 that says "timeout", because ConnectWise's database gave up on the query:
+it is sent again as it is first, and only a query that keeps timing out asks for a smaller
+page (`PageTooLarge`; see `window_pages.PageSizer`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
-import structlog
 
 from connectors.connectwise.auth import ConnectWiseAuth, accept_header
 from connectors.connectwise.config import ConnectWiseConfig
 from connectors.sdk import (
     Action,
+    AuthError,
     ConfigError,
     ConnectorContext,
     FatalError,
@@ -30,45 +37,87 @@ from connectors.sdk import (
 )
 from connectors.sdk.http import Sleep, vendor_message
 
-log = structlog.get_logger(__name__)
-
 API_ROOT = "apis/3.0"
 # Conditions longer than this go in the body of `POST .../search`: ConnectWise recommends
 # URLs under 2,000 characters (reference §4, "Long filters").
 MAX_CONDITIONS_IN_URL = 1500
 VENDOR = "ConnectWise"
-# The smallest page worth asking for after ConnectWise timed out on bigger ones.
-MIN_PAGE_SIZE = 25
+# A query that timed out is sent this many times in all before its page is made smaller:
+# most timeouts are a busy moment of the PSA's database, not a query too big for it.
+TIMEOUT_TRIES = 2
+_LINK_PART = re.compile(r'<([^>]*)>\s*;\s*rel="?([A-Za-z]+)"?')
 
 
-class PageTooLarge(Exception):
-    """ConnectWise timed out on a query (500 "timeout"): ask again with a smaller page."""
+class PageTooLarge(TransientError):
+    """ConnectWise timed out on a query (500 "timeout") every time it was sent. Callers that
+    page ask again with a smaller page; anywhere else it is an ordinary transient failure."""
 
-
-class PageSizer:
-    """The page size of one read; halves after a database timeout, down to a floor."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-
-    def shrink(self, resource: str) -> None:
-        if self.size <= MIN_PAGE_SIZE:
-            raise TransientError(
-                f"ConnectWise timed out on {resource} even for pages of {self.size} records; "
-                "it may be overloaded, the sync will try again later.",
-                code="psa_query_timeout",
-            )
-        self.size = max(MIN_PAGE_SIZE, self.size // 2)
-        log.info("connectwise_page_shrunk", resource=resource, page_size=self.size)
+    code = "psa_query_timeout"
 
 
 class RecordGone(Exception):
     """A 404 that is not explained by a moved codebase: the record was deleted or moved."""
 
 
+class NotPermitted(AuthError):
+    """403: the API member's security role may not read this resource."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """One page of a collection with what its headers said.
+
+    `server_time` is the `Date` header: the PSA's clock when it answered (None: absent).
+    `link` is the raw `Link` header (None: absent, "": present and empty).
+    """
+
+    records: list[dict[str, Any]]
+    server_time: datetime | None = None
+    link: str | None = None
+
+    def links(self) -> dict[str, dict[str, str]]:
+        """`rel` -> the query parameters (names lower-cased) of that link's URL."""
+        found: dict[str, dict[str, str]] = {}
+        for url, rel in _LINK_PART.findall(self.link or ""):
+            query = urlsplit(url).query
+            found[rel.lower()] = {k.lower(): v for k, v in parse_qsl(query, keep_blank_values=True)}
+        return found
+
+    @property
+    def next_page_id(self) -> int | None:
+        """The `pageId` of a forward-only `rel="next"` link (one without `page`)."""
+        following = self.links().get("next")
+        if following is None or "page" in following:
+            return None
+        value = following.get("pageid", "")
+        return int(value) if value.isdigit() else None
+
+    @property
+    def last_page(self) -> int | None:
+        """The page number of a navigable `rel="last"` link: how many pages there are."""
+        value = self.links().get("last", {}).get("page", "")
+        return int(value) if value.isdigit() else None
+
+    @property
+    def navigable_link(self) -> bool:
+        """A `page=`-style Link: the PSA paged the navigable way (it ignored forward-only)."""
+        return any("page" in params for params in self.links().values())
+
+
+def server_time(response: httpx.Response) -> datetime | None:
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def classify_response(response: httpx.Response) -> Action | None:
-    """Let `ConnectWiseApi` handle 404s and database timeouts; defer the rest to the table."""
-    if response.status_code == 404:
+    """Let `ConnectWiseApi` handle 403s, 404s and database timeouts; the table does the rest."""
+    if response.status_code in (403, 404):
         return Action.OK
     if response.status_code == 500 and "timeout" in response.text.lower():
         return Action.OK
@@ -79,7 +128,7 @@ class ConnectWiseApi:
     """Authenticated access to one tenant's `/{codebase}/apis/3.0` tree.
 
     No request is made until the first call. Methods raise the errors of
-    `connectors.sdk.errors`, `PageTooLarge` and `RecordGone`.
+    `connectors.sdk.errors` (`PageTooLarge` and `NotPermitted` among them) and `RecordGone`.
     """
 
     def __init__(
@@ -132,6 +181,8 @@ class ConnectWiseApi:
         )
         if response.status_code == 404:
             raise not_connectwise
+        if response.status_code == 403:
+            raise AuthError("ConnectWise's login page refused Northstar (403).")
         if response.status_code != 200:
             raise TransientError(
                 f"ConnectWise's login page answered {response.status_code}; "
@@ -176,7 +227,8 @@ class ConnectWiseApi:
 
     async def get_json(self, resource: str, params: Mapping[str, str | int] | None = None) -> Any:
         """GET `resource` (e.g. `/service/tickets`) and return its parsed JSON body."""
-        return await self._call("GET", resource, params=dict(params or {}))
+        body, _ = await self._call("GET", resource, params=dict(params or {}))
+        return body
 
     async def get_list(
         self,
@@ -188,11 +240,43 @@ class ConnectWiseApi:
         order_by: str | None = None,
         page_size: int = 1000,
     ) -> list[dict[str, Any]]:
-        """One page (page 1) of a collection; every filter travels with the request.
+        """The records of one page (page 1) of a collection; see `get_page`."""
+        page = await self.get_page(
+            resource,
+            conditions=conditions,
+            child_conditions=child_conditions,
+            fields=fields,
+            order_by=order_by,
+            page_size=page_size,
+        )
+        return page.records
 
-        Long conditions go through `POST {resource}/search` with the filter in the body.
+    async def get_page(
+        self,
+        resource: str,
+        *,
+        conditions: str | None = None,
+        child_conditions: str | None = None,
+        fields: str | None = None,
+        order_by: str | None = None,
+        page_size: int = 1000,
+        forward_only: bool = False,
+        page_id: int | None = None,
+    ) -> ListPage:
+        """One page of a collection; every filter travels with the request.
+
+        Navigable paging asks for page 1 (the caller moves an `id >` condition instead);
+        `forward_only` sends `pagination-type: forward-only` and `pageId` instead of `page`
+        (reference §3). Long conditions go through `POST {resource}/search` in the body.
         """
-        params: dict[str, str | int] = {"page": 1, "pageSize": page_size}
+        params: dict[str, str | int] = {"pageSize": page_size}
+        headers: dict[str, str] = {}
+        if forward_only:
+            headers["pagination-type"] = "forward-only"
+            if page_id:
+                params["pageId"] = page_id
+        else:
+            params["page"] = 1
         if fields:
             params["fields"] = fields
         if order_by:
@@ -206,22 +290,35 @@ class ConnectWiseApi:
                 body["childConditions"] = child_conditions
             if order_by:
                 body["orderBy"] = str(params.pop("orderBy"))
-            result = await self._call("POST", resource + "/search", params=params, json=body)
+            result, response = await self._call(
+                "POST", resource + "/search", params=params, json=body, headers=headers
+            )
         else:
             if conditions:
                 params["conditions"] = conditions
             if child_conditions:
                 params["childConditions"] = child_conditions
-            result = await self._call("GET", resource, params=params)
+            result, response = await self._call("GET", resource, params=params, headers=headers)
         if not isinstance(result, list):
             raise FatalError(
                 f"ConnectWise answered {resource} with {type(result).__name__}, not a list."
             )
-        return [record for record in result if isinstance(record, dict)]
+        return ListPage(
+            records=[record for record in result if isinstance(record, dict)],
+            server_time=server_time(response),
+            link=response.headers.get("Link"),
+        )
 
-    async def _call(self, method: str, resource: str, **kwargs: Any) -> Any:
+    async def _call(self, method: str, resource: str, **kwargs: Any) -> tuple[Any, httpx.Response]:
+        """Send until ConnectWise answers something usable; the parsed body and the response.
+
+        A "timeout" 500 is sent again (`TIMEOUT_TRIES` in all, with the source's backoff)
+        before it becomes PageTooLarge; junk JSON is asked for again like a 5xx.
+        """
         policy = self._retry
-        for attempt in range(1, policy.max_attempts + 1):
+        timeouts = 0
+        junk = 0
+        while True:
             codebase = await self.codebase()
             url = f"{codebase}/{API_ROOT}{resource}"
             response = await self.client.request(method, url, **kwargs)
@@ -229,16 +326,30 @@ class ConnectWiseApi:
                 if await self._rediscover(codebase):
                     continue
                 raise RecordGone(f"{VENDOR} answered 404 on {resource}: {vendor_message(response)}")
+            if response.status_code == 403:
+                raise NotPermitted(
+                    f"{VENDOR} answered 403 on {method} {resource}: {vendor_message(response)}"
+                )
             if response.status_code == 500:
-                raise PageTooLarge(vendor_message(response))
+                timeouts += 1
+                if timeouts >= TIMEOUT_TRIES:
+                    raise PageTooLarge(
+                        f"{VENDOR} timed out on {resource}: {vendor_message(response)}"
+                    )
+                await self._back_off(timeouts)
+                continue
             try:
-                return json.loads(response.content)
+                return json.loads(response.content), response
             except ValueError:
                 # Junk from a proxy or a half-written body: worth asking again.
-                if attempt < policy.max_attempts:
-                    self.client.stats.retries += 1
-                    await self._sleep(policy.backoff(attempt))
-        raise TransientError(
-            f"{VENDOR} kept sending responses that are not valid JSON on {resource}.",
-            code="psa_invalid_json",
-        )
+                junk += 1
+                if junk >= policy.max_attempts:
+                    raise TransientError(
+                        f"{VENDOR} kept sending responses that are not valid JSON on {resource}.",
+                        code="psa_invalid_json",
+                    ) from None
+                await self._back_off(junk)
+
+    async def _back_off(self, attempt: int) -> None:
+        self.client.stats.retries += 1
+        await self._sleep(self._retry.backoff(attempt))

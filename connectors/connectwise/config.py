@@ -71,6 +71,24 @@ class ConnectWiseConfig(BaseModel):
     )
     page_size: int = Field(default=1000, ge=25, le=1000)
     concurrency: int = Field(default=4, ge=1, le=16)
+    forward_only_paging: bool = Field(
+        default=True,
+        description=(
+            "Page big reads with ConnectWise's forward-only paging (pageId). Servers that do "
+            "not offer it are detected and read the classic way; turn it off only if yours "
+            "misbehaves with it."
+        ),
+    )
+    agreement_additions_refresh_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 31,
+        description=(
+            "How often, in hours, the additions of every active recurring agreement are read "
+            "again in full. ConnectWise may change an addition without marking its agreement "
+            "as changed, so without this the monthly recurring revenue could drift. 24: daily."
+        ),
+    )
     survey_results_support_last_updated: bool = Field(
         default=True,
         description=(

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 from connectors.connectwise.api import ConnectWiseApi, RecordGone
 from connectors.connectwise.config import ConnectWiseConfig
-from connectors.connectwise.normalize import Record, normalizers
+from connectors.connectwise.normalize import normalizers
 from connectors.connectwise.reader import ConnectWiseReader
+from connectors.connectwise.record_fields import Record
 from connectors.connectwise.reference import ReferenceData
 from connectors.connectwise.sandbox import ConnectWiseSandbox
 from connectors.connectwise.streams import STREAMS

@@ -1,61 +1,67 @@
 """Reading ConnectWise streams as resumable pages (cursor contract in `passes.py`).
 
-Requests: `conditions=lastUpdated >= [pass_since] and id > last_id [and id <= upto]`,
-`orderBy=id asc`, page 1 of `pageSize` (1,000 by default), `fields` limited to what
-normalisation needs; every filter is resent with every page. A first full backfill (no lower
-bound) splits the id space into up to `concurrency` windows read side by side; incremental
-passes are usually small and use one window: at most ⌈changed ÷ page⌉ + 1 requests.
+Requests: `conditions=lastUpdated >= [pass_since] [and id <= upto]`, forward-only paging from
+`pageId` where the PSA offers it (else page 1 with `id > last_id` and `orderBy=id asc`, see
+`window_pages.py`), `pageSize` 1,000 by default, `fields` limited to what normalisation needs;
+every filter is resent with every page.
+
+A new pass reads its first page alone, the navigable way: a short one is the whole pass (one
+request for a small collection or a quiet incremental pass), and its `Link` says how many
+pages follow. With more than one to come, one `orderBy=id desc` request finds the highest id
+and the rest is split into up to `concurrency` windows of equal expected size (by the first
+page's id density, so ids that start at 184,000 still fill every window) read side by side.
+A full pass starts loading its reference tables with the first page.
+
+Agreements: every `agreement_additions_refresh_hours` a pass reads every agreement still in
+force with its additions, whatever its `lastUpdated` says (ConnectWise may change an addition
+without touching its agreement; cursor key `additions_read_at`).
 """
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from math import ceil
 from typing import Any
 
 import structlog
 
-from connectors.connectwise.api import ConnectWiseApi, PageSizer, PageTooLarge, RecordGone
+from connectors.connectwise.api import ConnectWiseApi, PageTooLarge
 from connectors.connectwise.config import ConnectWiseConfig
+from connectors.connectwise.enrich import Enricher
+from connectors.connectwise.parent_reads import read_per_parent
 from connectors.connectwise.passes import (
     FetchWindow,
     PassState,
     Record,
     Window,
     WindowPage,
-    finished_cursor,
+    advance,
+    degraded_of,
+    lower_bound,
+    newest_stamp,
     next_pass_since,
+    parse_cursor_time,
     resume_state,
     run_pass,
 )
-from connectors.connectwise.queries import all_of, changed_since, id_window
-from connectors.connectwise.reference import (
-    ENRICHMENT_KEY,
-    ReferenceData,
-    read_collection,
+from connectors.connectwise.queries import changed_since
+from connectors.connectwise.reference import ReferenceData
+from connectors.connectwise.revenue import in_force_until
+from connectors.connectwise.streams import READS, STREAMS, CollectionRead
+from connectors.connectwise.window_pages import (
+    PageSizer,
+    PagingModes,
+    fetch_window_page,
+    record_id,
 )
-from connectors.connectwise.revenue import CYCLE_FACTORS
-from connectors.connectwise.streams import (
-    ADDITION_FIELDS,
-    READS,
-    STREAMS,
-    CollectionRead,
-    Enrichment,
-)
-from connectors.sdk import (
-    ConnectorContext,
-    Cursor,
-    FatalError,
-    Page,
-    StreamMode,
-)
+from connectors.sdk import ConnectorContext, Cursor, FatalError, Page, StreamMode
 
 log = structlog.get_logger(__name__)
 
 SWEEP_PAGE_SIZE = 1000
-# Splitting into windows only pays when the collection spans more pages than this.
-MIN_PAGES_FOR_WINDOWS = 2
+AGREEMENTS = "agreements"
 
 
 class ConnectWiseReader:
@@ -68,9 +74,19 @@ class ConnectWiseReader:
     ) -> None:
         self._api = api
         self._reference = reference
+        self._enricher = Enricher(api, reference)
         self._config = config
         self._context = context
-        self._survey_filter_supported = config.survey_results_support_last_updated
+        self._modes = PagingModes(enabled=config.forward_only_paging)
+        self.survey_filter_supported = config.survey_results_support_last_updated
+
+    @property
+    def api(self) -> ConnectWiseApi:
+        return self._api
+
+    @property
+    def page_size(self) -> int:
+        return self._config.page_size
 
     @property
     def _lookback(self) -> timedelta:
@@ -93,234 +109,192 @@ class ConnectWiseReader:
             raise FatalError(f"ConnectWise has no stream called '{stream}'.")
         plan = READS[stream]
         if plan.parent_resource is not None:
-            async for page in self._read_per_parent(plan, cursor, since):
+            async for page in read_per_parent(self, plan, cursor, since):
                 yield page
             return
         sweep = spec.mode is StreamMode.ID_SWEEP
         page_size = SWEEP_PAGE_SIZE if sweep else self._config.page_size
         state = resume_state(cursor)
+        fresh = state is None
         if state is None:
-            pass_since = None if sweep else next_pass_since(cursor, since, self._lookback)
-            started = self._now()
-            windows = await self._plan_windows(plan.resource, pass_since, page_size)
-            state = PassState(pass_since, started, windows)
-        fetch = self._window_fetcher(plan, state.pass_since, PageSizer(page_size))
-        async for records, page_cursor in run_pass(state, fetch):
+            state = await self.new_pass(stream, cursor, None if sweep else since, sweep=sweep)
+        if state.pass_since is None:
+            self._enricher.prefetch(plan.enrichment)  # a full pass: its records will come
+        sizer = PageSizer(page_size)
+
+        def page_of(window_page: WindowPage, page_cursor: dict[str, Any]) -> Page:
             if sweep:
-                yield Page(records=(), cursor=page_cursor, seen_ids=[str(r["id"]) for r in records])
-            else:
-                yield Page(records=records, cursor=page_cursor)
+                ids = [
+                    str(found) for r in window_page.records if (found := record_id(r)) is not None
+                ]
+                return Page(records=(), cursor=page_cursor, seen_ids=ids)
+            return Page(
+                records=window_page.records, cursor=page_cursor, warnings=window_page.warnings
+            )
 
-    async def _plan_windows(
-        self, resource: str, pass_since: datetime | None, page_size: int
+        async for window_page, page_cursor in self.run_windows(
+            plan, state, sizer, cursor_field=spec.cursor_field, split=fresh
+        ):
+            yield page_of(window_page, page_cursor)
+
+    async def run_windows(
+        self,
+        plan: CollectionRead,
+        state: PassState,
+        sizer: PageSizer,
+        *,
+        cursor_field: str | None,
+        split: bool,
+        resource: str | None = None,
+    ) -> AsyncIterator[tuple[WindowPage, dict[str, Any]]]:
+        """The pass's pages with their cursors. With `split` (a new pass), the first page is
+        read alone: short, it is the whole pass; full, it tells how dense the ids are (and
+        its Link how many pages follow), so the rest is split into evenly filled windows."""
+        resource = resource or plan.resource
+        split = split and self._concurrency > 1
+        fetch = self.window_fetcher(
+            plan, state, sizer, cursor_field=cursor_field, resource=resource, classic_first=split
+        )
+        if split:
+            window = state.windows[0]
+            first = await fetch(window.after_id, window.upto_id)
+            advance(window, first)
+            state.note(first, cursor_field)
+            if not window.done:
+                state.windows = await self._split(resource, state, first, sizer.limit)
+            yield first, state.to_cursor()
+            if state.finished:
+                return
+        async for item in run_pass(state, fetch, cursor_field=cursor_field):
+            yield item
+
+    async def new_pass(
+        self, stream: str, cursor: Cursor | None, since: datetime | None, *, sweep: bool = False
+    ) -> PassState:
+        """A new pass after `cursor`'s: its lower bound, lowered again for reference tables
+        that answer again after records were read without them."""
+        started = self._now()
+        pass_since = None if sweep else next_pass_since(cursor, since, self._lookback)
+        degraded = degraded_of(cursor)
+        for key in list(degraded):
+            if await self._reference.available(key):
+                pass_since = lower_bound(pass_since, degraded.pop(key))
+                log.info("connectwise_reference_back", stream=stream, table=key)
+        state = PassState(pass_since, started, [Window(0, None)], degraded=degraded)
+        if stream == AGREEMENTS:
+            self._schedule_additions(state, cursor)
+        return state
+
+    def _schedule_additions(self, state: PassState, cursor: Cursor | None) -> None:
+        """Make this agreements pass a whole one when the additions are due again."""
+        read_at = parse_cursor_time(cursor.get("additions_read_at")) if cursor else None
+        every = timedelta(hours=self._config.agreement_additions_refresh_hours)
+        due = read_at is None or state.pass_started - read_at >= every
+        if state.pass_since is not None and due:
+            state.whole = True
+        if state.pass_since is None or due:
+            read_at = state.pass_started
+        assert read_at is not None
+        state.carry["additions_read_at"] = read_at.astimezone(UTC).isoformat()
+
+    async def _split(
+        self, resource: str, state: PassState, first: WindowPage, page_size: int
     ) -> list[Window]:
-        """One open window, or for a full read of a big collection, one per concurrency slot."""
-        if pass_since is not None or self._concurrency == 1:
-            return [Window(0, None)]
-        top = await self._api.get_list(resource, fields="id", order_by="id desc", page_size=1)
-        if not top:
-            return [Window(0, None)]
-        max_id = int(top[0]["id"])
-        pages = -(-max_id // page_size)
-        if pages <= MIN_PAGES_FOR_WINDOWS:
-            return [Window(0, None)]
-        # Windows span whole pages of ids, so with dense ids every page but the last is full
-        # and a window ends on its upper bound without asking for an empty page.
-        span = -(-pages // self._concurrency) * page_size
-        windows = [Window(after, after + span) for after in range(0, max_id, span)]
-        windows[-1].upto_id = None  # ids created during the pass land in the last window
-        return windows
+        """Windows over the ids after the first page, by its density: ids may start high
+        (184,000) or be sparse (a filtered pass) and still fill each window alike."""
+        after = state.windows[0].after_id
+        rest = [Window(after, None)]
+        ids = [found for record in first.records if (found := record_id(record)) is not None]
+        if first.last_page is not None and first.last_page <= 2:
+            return rest  # one more page at most: nothing to split, no request to plan it
+        try:
+            top = await self._api.get_list(
+                resource,
+                conditions=changed_since(None if state.whole else state.pass_since),
+                fields="id",
+                order_by="id desc",
+                page_size=1,
+            )
+        except PageTooLarge:
+            return rest  # ConnectWise keeps timing out on it: read the rest in one window
+        highest = record_id(top[0]) if top else None
+        if highest is None or highest <= after or not ids:
+            return rest
+        ids_per_record = max(1.0, (after - ids[0] + 1) / len(ids))
+        expected_pages = ceil((highest - after) / ids_per_record / page_size)
+        windows = min(self._concurrency, expected_pages)
+        if windows <= 1:
+            return rest
+        # Whole pages of ids per window: with dense ids every page but a window's last is
+        # full, and a window ends on its upper bound without asking for an empty page.
+        span = max(1, round(ceil(expected_pages / windows) * page_size * ids_per_record))
+        split = [Window(low, low + span) for low in range(after, highest, span)]
+        split[-1].upto_id = None  # ids created during the pass land in the last window
+        return split
 
-    def _window_fetcher(
-        self, plan: CollectionRead, pass_since: datetime | None, sizer: PageSizer
+    def window_fetcher(
+        self,
+        plan: CollectionRead,
+        state: PassState,
+        sizer: PageSizer,
+        *,
+        cursor_field: str | None,
+        resource: str | None = None,
+        classic_first: bool = False,
     ) -> FetchWindow:
-        """Fetches one page of an id window: every filter resent, enriched for normalize."""
+        """Fetches one page of an id window of `resource` (default: the plan's): every
+        filter resent, records enriched for normalize. `classic_first`: the first page is
+        asked for the navigable way, whose `Link` tells how many pages there are."""
         fields = ",".join(plan.fields)
+        resource = resource or plan.resource
+        today = state.pass_started.date()
+        classic = classic_first
 
         async def fetch(after_id: int, upto_id: int | None) -> WindowPage:
-            while True:
-                size = sizer.size
-                try:
-                    records = await self._api.get_list(
-                        plan.resource,
-                        conditions=all_of(changed_since(pass_since), id_window(after_id, upto_id)),
-                        fields=fields,
-                        order_by="id asc",
-                        page_size=size,
-                    )
-                except PageTooLarge:
-                    sizer.shrink(plan.resource)
-                    continue
-                records = await self._enrich(plan.enrichment, records)
-                reached_end = bool(records) and upto_id is not None and records[-1]["id"] >= upto_id
-                return WindowPage(records, exhausted=len(records) < size or reached_end)
-
-        return fetch
-
-    async def _read_per_parent(
-        self, plan: CollectionRead, cursor: Cursor | None, since: datetime | None
-    ) -> AsyncIterator[Page]:
-        """Survey results: one keyset walk per survey, surveys in id order.
-
-        Cursor as in `passes.py`, plus `"parent_id"`: the survey being read.
-        """
-        assert plan.parent_resource is not None
-        state = resume_state(cursor)
-        if state is not None and cursor is not None:
-            parent_from = int(cursor.get("parent_id") or 0)
-            after_id = state.windows[0].after_id if state.windows else 0
-        else:
-            state = PassState(next_pass_since(cursor, since, self._lookback), self._now(), [])
-            parent_from, after_id = 0, 0
-        parents = [
-            int(row["id"])
-            for row in await read_collection(self._api, plan.parent_resource, fields="id")
-        ]
-        parents = sorted(parent for parent in parents if parent >= parent_from)
-        sizer = PageSizer(self._config.page_size)
-        for position, parent_id in enumerate(parents):
-            resource = f"{plan.parent_resource}/{parent_id}{plan.resource}"
-            start = after_id if parent_id == parent_from else 0
-            following = parents[position + 1] if position + 1 < len(parents) else None
-            async for records, last_id, exhausted in self._walk_parent(
-                resource, plan, state.pass_since, start, sizer
-            ):
-                if not exhausted:
-                    page_cursor = _parent_cursor(state, parent_id, last_id)
-                elif following is not None:
-                    page_cursor = _parent_cursor(state, following, 0)
-                else:
-                    page_cursor = finished_cursor(state.pass_started)
-                if records or (following is None and exhausted):
-                    yield Page(records=records, cursor=page_cursor)
-        if not parents:
-            yield Page(records=(), cursor=finished_cursor(state.pass_started))
-
-    async def _walk_parent(
-        self,
-        resource: str,
-        plan: CollectionRead,
-        pass_since: datetime | None,
-        after_id: int,
-        sizer: PageSizer,
-    ) -> AsyncIterator[tuple[list[Record], int, bool]]:
-        fields = ",".join(plan.fields)
-        while True:
-            size = sizer.size
-            since_filter = changed_since(pass_since) if self._survey_filter_supported else None
+            nonlocal classic
+            first_classic, classic = classic, False
+            since = state.pass_since
+            filtered = since is not None and not state.whole
+            if plan.parent_resource is not None and not self.survey_filter_supported:
+                filtered = False
             try:
-                records = await self._api.get_list(
+                page = await fetch_window_page(
+                    self._api,
                     resource,
-                    conditions=all_of(since_filter, id_window(after_id, None)),
                     fields=fields,
-                    order_by="id asc",
-                    page_size=size,
+                    conditions=changed_since(since) if filtered else None,
+                    after_id=after_id,
+                    upto_id=upto_id,
+                    sizer=sizer,
+                    modes=self._modes,
+                    classic=first_classic,
                 )
-            except PageTooLarge:
-                sizer.shrink(resource)
-                continue
             except FatalError as error:
                 # Older versions may refuse lastUpdated on survey results (unconfirmed,
                 # reference §6.7): read them whole instead.
-                if since_filter is None or error.code != "psa_http_400":
+                if not filtered or plan.parent_resource is None or error.code != "psa_http_400":
                     raise
                 log.info("connectwise_survey_filter_unsupported", resource=resource)
-                self._survey_filter_supported = False
-                continue
-            records = await self._enrich(plan.enrichment, records)
-            if records:
-                after_id = int(records[-1]["id"])
-            exhausted = len(records) < size
-            yield records, after_id, exhausted
-            if exhausted:
-                return
-
-    # -- enrichment -----------------------------------------------------------------------
-
-    async def _enrich(self, kind: Enrichment, records: list[Record]) -> list[Record]:
-        """Attach what normalisation needs from reference data under `ENRICHMENT_KEY`."""
-        if kind is Enrichment.NONE or not records:
-            return records
-        if kind is Enrichment.TICKET:
-            levels = await self._reference.priority_levels()
-            book = await self._reference.sla_book()
-            for record in records:
-                priority_id = _ref_id(record, "priority")
-                sla_id = _ref_id(record, "sla")
-                extra: dict[str, Any] = {}
-                if priority_id is not None and priority_id in levels:
-                    extra["priorityLevel"] = levels[priority_id]
-                targets = book.targets(sla_id, priority_id) if sla_id is not None else None
-                if targets is not None:
-                    extra["respondHours"] = targets.respond_hours
-                    extra["resolutionHours"] = targets.resolution_hours
-                record[ENRICHMENT_KEY] = extra
-        elif kind is Enrichment.TIME_ENTRY:
-            owners = await self._reference.owner_company_ids()
-            work_types = await self._reference.work_type_utilization()
-            for record in records:
-                extra = {"ownerCompanyIds": owners}
-                work_type_id = _ref_id(record, "workType")
-                if work_type_id is not None and work_type_id in work_types:
-                    extra["utilizationFlag"] = work_types[work_type_id]
-                record[ENRICHMENT_KEY] = extra
-        elif kind is Enrichment.COMPANY:
-            inactive = await self._reference.inactive_company_statuses()
-            for record in records:
-                record[ENRICHMENT_KEY] = {"statusInactive": _ref_id(record, "status") in inactive}
-        elif kind is Enrichment.AGREEMENT:
-            await self._enrich_agreements(records)
-        elif kind is Enrichment.SURVEY_RESULT:
-            for record in records:
-                survey_id = record.get("surveyId")
-                points = (
-                    await self._reference.survey_max_points(survey_id)
-                    if isinstance(survey_id, int)
-                    else None
-                )
-                record[ENRICHMENT_KEY] = {"maxPoints": points}
-        return records
-
-    async def _enrich_agreements(self, records: list[Record]) -> None:
-        options = await self._reference.billing_options()
-
-        async def additions_of(agreement_id: int) -> list[Record] | None:
-            try:
-                return await read_collection(
-                    self._api,
-                    f"/finance/agreements/{agreement_id}/additions",
-                    fields=",".join(ADDITION_FIELDS),
-                )
-            except RecordGone:
-                return None  # deleted since it was listed
-
-        async def no_additions() -> list[Record]:
-            return []
-
-        cycles = [options.get(_ref_id(record, "billingCycle") or -1) for record in records]
-        # ConnectWise has no list of all additions: one request per agreement, skipped where
-        # the billing cycle does not recur (such an agreement has no amount anyway).
-        additions = await asyncio.gather(
-            *(
-                additions_of(int(record["id"])) if cycle in CYCLE_FACTORS else no_additions()
-                for record, cycle in zip(records, cycles, strict=True)
+                self.survey_filter_supported = False
+                return await fetch(after_id, upto_id)
+            records = page.records
+            if state.whole and since is not None:
+                records = [r for r in records if _still_counts(r, since, today, cursor_field)]
+            short = await self._enricher.enrich(plan.enrichment, records)
+            return dataclasses.replace(
+                page,
+                records=records,
+                warnings=tuple(short.warnings),
+                degraded=tuple(short.keys),
             )
-        )
-        for record, cycle, rows in zip(records, cycles, additions, strict=True):
-            record[ENRICHMENT_KEY] = {
-                "billingOptions": cycle,
-                "additions": rows or [],
-                "gone": rows is None,
-            }
+
+        return fetch
 
 
-def _parent_cursor(state: PassState, parent_id: int, after_id: int) -> dict[str, Any]:
-    """Mid-pass cursor of a per-parent stream: resume `parent_id` after `after_id`."""
-    position = PassState(state.pass_since, state.pass_started, [Window(after_id, None)])
-    return position.to_cursor() | {"parent_id": parent_id}
-
-
-def _ref_id(record: Record, key: str) -> int | None:
-    ref = record.get(key)
-    value = ref.get("id") if isinstance(ref, dict) else None
-    return value if isinstance(value, int) else None
+def _still_counts(record: Record, since: datetime, today: date, cursor_field: str | None) -> bool:
+    """In a whole agreements pass: changed since the pass's bound, or still in force."""
+    changed = newest_stamp([record], cursor_field)
+    if changed is None or changed >= since:
+        return True
+    stops = in_force_until(record)
+    return stops is None or stops > today

@@ -5,6 +5,14 @@ the MSP's own company and survey questions are not streams of their own: they pr
 facts, they are small (a handful of requests), and what a ticket, time entry or agreement
 *means* depends on them. The reader loads them on first need and attaches what a record needs
 to the record itself (see `ENRICHMENT_KEY`), so `normalize` stays pure.
+
+Two kinds of table. *Enrich-only* tables (company statuses, priorities, SLAs, work types,
+survey questions) add detail a record can be stored without: when ConnectWise will not serve
+one (404, 403, a 400 from a version without it), the table loads as `Loaded.unavailable` with
+a fallback value and a warning in plain words, the stream goes on, and the records are read
+again once the table answers (see `passes.py`, "degraded"). *Required* tables (billing
+cycles, the MSP's own company) decide what a record means, money or whose time it is: guessing
+would store wrong facts, so their errors fail the stream and it is retried.
 """
 
 from __future__ import annotations
@@ -12,67 +20,50 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from connectors.connectwise.api import ConnectWiseApi, PageSizer, PageTooLarge, RecordGone
+from connectors.connectwise.api import (
+    ConnectWiseApi,
+    NotPermitted,
+    PageTooLarge,
+    RecordGone,
+)
 from connectors.connectwise.config import ConnectWiseConfig
 from connectors.connectwise.queries import all_of, condition_string, id_window
+from connectors.connectwise.reference_tables import (
+    OWNER_TYPE,
+    SlaBook,
+    StageTargets,
+    has_type,
+    hours,
+    max_points,
+    priority_levels,
+    ref_id,
+)
+from connectors.connectwise.window_pages import PageSizer, last_id, record_id
 from connectors.sdk import FatalError
 
 T = TypeVar("T")
 
 # Key under which the reader attaches reference facts to a raw record.
 ENRICHMENT_KEY = "_northstar"
-PRIORITY_LEVELS = 4
-OWNER_TYPE = "Owner"  # the company type ConnectWise gives the MSP's own company
-# The smallest page worth asking for after ConnectWise timed out on bigger ones.
-MIN_PAGE_SIZE = 25  # P1..P4: the first three by urgency, all others P4 (docs/kpis.md §1)
+# Statuses that mean "this PSA will not serve that table", not "try again later".
+UNAVAILABLE_CODES = frozenset({"psa_http_400", "psa_http_405", "psa_http_410", "psa_http_501"})
 
 
 @dataclass(frozen=True, slots=True)
-class StageTargets:
-    respond_hours: float | None
-    resolution_hours: float | None
+class Unavailable:
+    """An enrich-only table ConnectWise would not serve. `key` names it in cursors
+    ("priorities", "survey_questions:1"); `warning` says the consequence in plain words."""
+
+    key: str
+    warning: str
 
 
 @dataclass(frozen=True, slots=True)
-class SlaBook:
-    """Each SLA's own targets and its per-priority overrides."""
-
-    defaults: dict[int, StageTargets]
-    overrides: dict[tuple[int, int], StageTargets]
-
-    def targets(self, sla_id: int, priority_id: int | None) -> StageTargets | None:
-        """Stage targets of a ticket; an override's empty stage keeps the SLA's own target."""
-        default = self.defaults.get(sla_id)
-        if default is None:
-            return None
-        override = self.overrides.get((sla_id, priority_id)) if priority_id is not None else None
-        if override is None:
-            return default
-        return StageTargets(
-            respond_hours=_first(override.respond_hours, default.respond_hours),
-            resolution_hours=_first(override.resolution_hours, default.resolution_hours),
-        )
-
-
-def _first(*values: float | None) -> float | None:
-    return next((value for value in values if value is not None), None)
-
-
-def _hours(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _has_type(company: dict[str, Any], name: str) -> bool:
-    types = company.get("types") or []
-    return any(isinstance(kind, dict) and kind.get("name") == name for kind in types)
-
-
-def _ref_id(record: dict[str, Any], key: str) -> int | None:
-    ref = record.get(key)
-    value = ref.get("id") if isinstance(ref, dict) else None
-    return int(value) if isinstance(value, int) else None
+class Loaded(Generic[T]):
+    value: T
+    unavailable: Unavailable | None = None
 
 
 async def read_collection(
@@ -88,6 +79,7 @@ async def read_collection(
     after_id = 0
     sizer = PageSizer(1000)
     while True:
+        size = sizer.size
         try:
             page = await api.get_list(
                 resource,
@@ -95,15 +87,32 @@ async def read_collection(
                 child_conditions=child_conditions,
                 fields=fields,
                 order_by="id asc",
-                page_size=sizer.size,
+                page_size=size,
             )
         except PageTooLarge:
             sizer.shrink(resource)
             continue
+        sizer.succeeded()
         records.extend(page)
-        if len(page) < sizer.size:
+        following = last_id(page)
+        if len(page) < size or following is None or following <= after_id:
             return records
-        after_id = int(page[-1]["id"])
+        after_id = following
+
+
+def _status_of(error: Exception) -> str | None:
+    """ "HTTP 404" when `error` says ConnectWise will not serve a table; None otherwise."""
+    if isinstance(error, RecordGone):
+        return "HTTP 404"
+    if isinstance(error, NotPermitted):
+        return "HTTP 403"
+    if isinstance(error, FatalError) and error.code in UNAVAILABLE_CODES:
+        return "HTTP " + error.code.rsplit("_", 1)[1]
+    return None
+
+
+def _ids(rows: list[dict[str, Any]]) -> list[int]:
+    return [found for row in rows if (found := record_id(row)) is not None]
 
 
 class ReferenceData:
@@ -122,35 +131,64 @@ class ReferenceData:
         result: T = await asyncio.shield(task)
         return result
 
-    async def priority_levels(self) -> dict[int, int]:
+    async def _optional(
+        self, key: str, what: str, consequence: str, load: Callable[[], Awaitable[T]], fallback: T
+    ) -> Loaded[T]:
+        """An enrich-only table: its value, or the fallback with a warning when ConnectWise
+        will not serve it (cached like a success: asking again in this sync cannot help)."""
+
+        async def guarded() -> Loaded[T]:
+            try:
+                return Loaded(await load())
+            except (RecordGone, NotPermitted, FatalError) as error:
+                status = _status_of(error)
+                if status is None:
+                    raise
+                warning = f"ConnectWise did not answer for {what} ({status}): {consequence}"
+                return Loaded(fallback, Unavailable(key, warning))
+
+        return await self._once(key, guarded)
+
+    async def available(self, key: str) -> bool:
+        """Load the enrich-only table named `key` (as in `Unavailable.key`): does it answer?"""
+        loaders: dict[str, Callable[[], Awaitable[Loaded[Any]]]] = {
+            "company_statuses": self.inactive_company_statuses,
+            "priorities": self.priority_levels,
+            "slas": self.sla_book,
+            "work_types": self.work_type_utilization,
+        }
+        if key.startswith("survey_questions:") and key.partition(":")[2].isdigit():
+            return (await self.survey_max_points(int(key.partition(":")[2]))).unavailable is None
+        loader = loaders.get(key)
+        return loader is not None and (await loader()).unavailable is None
+
+    async def priority_levels(self) -> Loaded[dict[int, int]]:
         """Priority id -> level 1..4, ranking priorities by their `sortOrder` (ties by id)."""
 
         async def load() -> dict[int, int]:
             rows = await read_collection(self._api, "/service/priorities", fields="id,sortOrder")
-            ranked = sorted(
-                rows,
-                key=lambda row: (
-                    row.get("sortOrder") if isinstance(row.get("sortOrder"), int) else 1 << 30,
-                    int(row["id"]),
-                ),
-            )
-            return {
-                int(row["id"]): min(rank, PRIORITY_LEVELS)
-                for rank, row in enumerate(ranked, start=1)
-            }
+            return priority_levels(rows)
 
-        return await self._once("priorities", load)
+        return await self._optional(
+            "priorities",
+            "ticket priorities",
+            "tickets are stored without a priority level (P1 to P4), so figures by priority "
+            "leave them out until ConnectWise answers and they are read again.",
+            load,
+            {},
+        )
 
-    async def sla_book(self) -> SlaBook:
+    async def sla_book(self) -> Loaded[SlaBook]:
         async def load() -> SlaBook:
             slas = await read_collection(
                 self._api, "/service/SLAs", fields="id,respondHours,resolutionHours"
             )
             defaults = {
-                int(sla["id"]): StageTargets(
-                    _hours(sla.get("respondHours")), _hours(sla.get("resolutionHours"))
+                sla_id: StageTargets(
+                    hours(sla.get("respondHours")), hours(sla.get("resolutionHours"))
                 )
                 for sla in slas
+                if (sla_id := record_id(sla)) is not None
             }
 
             async def overrides_of(sla_id: int) -> list[dict[str, Any]]:
@@ -161,27 +199,85 @@ class ReferenceData:
                         fields="id,priority/id,respondHours,resolutionHours",
                     )
                 except RecordGone:
-                    return []
+                    return []  # removed since the SLAs were listed
 
             rows = await asyncio.gather(*(overrides_of(sla_id) for sla_id in defaults))
             overrides: dict[tuple[int, int], StageTargets] = {}
             for sla_id, sla_rows in zip(defaults, rows, strict=True):
                 for row in sla_rows:
-                    priority_id = _ref_id(row, "priority")
+                    priority_id = ref_id(row, "priority")
                     if priority_id is not None:
                         overrides[(sla_id, priority_id)] = StageTargets(
-                            _hours(row.get("respondHours")), _hours(row.get("resolutionHours"))
+                            hours(row.get("respondHours")), hours(row.get("resolutionHours"))
                         )
             return SlaBook(defaults, overrides)
 
-        return await self._once("slas", load)
+        return await self._optional(
+            "slas",
+            "SLAs",
+            "tickets are stored without SLA results (met or missed), so SLA figures leave them "
+            "out until ConnectWise answers and they are read again.",
+            load,
+            SlaBook({}, {}),
+        )
 
-    async def work_type_utilization(self) -> dict[int, bool]:
+    async def work_type_utilization(self) -> Loaded[dict[int, bool]]:
         async def load() -> dict[int, bool]:
             rows = await read_collection(self._api, "/time/workTypes", fields="id,utilizationFlag")
-            return {int(row["id"]): row.get("utilizationFlag") is not False for row in rows}
+            return {
+                work_type: row.get("utilizationFlag") is not False
+                for row in rows
+                if (work_type := record_id(row)) is not None
+            }
 
-        return await self._once("work_types", load)
+        return await self._optional(
+            "work_types",
+            "work types",
+            "a time entry counts toward utilisation unless its own work type says otherwise; "
+            "time entries are read again once ConnectWise answers.",
+            load,
+            {},
+        )
+
+    async def inactive_company_statuses(self) -> Loaded[frozenset[int]]:
+        async def load() -> frozenset[int]:
+            rows = await read_collection(
+                self._api, "/company/companies/statuses", fields="id,inactiveFlag"
+            )
+            return frozenset(
+                found
+                for row in rows
+                if row.get("inactiveFlag") is True and (found := record_id(row)) is not None
+            )
+
+        return await self._optional(
+            "company_statuses",
+            "company statuses",
+            "a client counts as inactive only when its status is named 'Inactive'; clients "
+            "are read again once ConnectWise answers.",
+            load,
+            frozenset(),
+        )
+
+    async def survey_max_points(self, survey_id: int) -> Loaded[float | None]:
+        """Sum over the survey's questions of their highest option `points` (None: no points)."""
+
+        async def load() -> float | None:
+            questions = await read_collection(
+                self._api, f"/service/surveys/{survey_id}/questions", fields="id,options"
+            )
+            return max_points(questions)
+
+        return await self._optional(
+            f"survey_questions:{survey_id}",
+            f"the questions of survey {survey_id}",
+            "its results cannot be scored, so they are set aside as rejected records and read "
+            "again once ConnectWise answers.",
+            load,
+            None,
+        )
+
+    # -- required tables ------------------------------------------------------------------
 
     async def owner_company_ids(self) -> list[int]:
         """The MSP's own company: the configured identifier, else companies typed "Owner"."""
@@ -201,7 +297,7 @@ class ReferenceData:
                         self._api,
                         "/company/companies",
                         fields="id",
-                        child_conditions='types/name = "Owner"',
+                        child_conditions=f'types/name = "{OWNER_TYPE}"',
                     )
                 except FatalError as error:
                     if error.code != "psa_http_400":
@@ -210,8 +306,8 @@ class ReferenceData:
                     every = await read_collection(
                         self._api, "/company/companies", fields="id,types"
                     )
-                    rows = [row for row in every if _has_type(row, OWNER_TYPE)]
-            return sorted(int(row["id"]) for row in rows)
+                    rows = [row for row in every if has_type(row, OWNER_TYPE)]
+            return sorted(_ids(rows))
 
         return await self._once("owner", load)
 
@@ -223,39 +319,9 @@ class ReferenceData:
                 self._api, "/finance/billingCycles", fields="id,billingOptions"
             )
             return {
-                int(row["id"]): str(row["billingOptions"])
+                cycle: str(row["billingOptions"])
                 for row in rows
-                if row.get("billingOptions")
+                if row.get("billingOptions") and (cycle := record_id(row)) is not None
             }
 
         return await self._once("billing_cycles", load)
-
-    async def inactive_company_statuses(self) -> frozenset[int]:
-        async def load() -> frozenset[int]:
-            rows = await read_collection(
-                self._api, "/company/companies/statuses", fields="id,inactiveFlag"
-            )
-            return frozenset(int(row["id"]) for row in rows if row.get("inactiveFlag") is True)
-
-        return await self._once("company_statuses", load)
-
-    async def survey_max_points(self, survey_id: int) -> float | None:
-        """Sum over the survey's questions of their highest option `points` (None: no points)."""
-
-        async def load() -> float | None:
-            questions = await read_collection(
-                self._api, f"/service/surveys/{survey_id}/questions", fields="id,options"
-            )
-            total = 0.0
-            for question in questions:
-                options = question.get("options") or []
-                points = [
-                    float(option["points"])
-                    for option in options
-                    if isinstance(option, dict) and isinstance(option.get("points"), int | float)
-                ]
-                if points:
-                    total += max(points)
-            return total or None
-
-        return await self._once(f"survey:{survey_id}", load)

@@ -4,9 +4,13 @@ It behaves like the real API as far as reference §9 describes it: Basic auth
 `company+public:private` plus a `clientId` header, `/login/companyinfo/{company}` without
 auth, the `/{codebase}/apis/3.0` tree, bare JSON arrays, `page`/`pageSize` (default 25,
 max 1,000), `Link` headers, forward-only paging, `/count`, a real `conditions` parser,
-`fields`, `orderBy`, and `POST .../search`. `SimulatorFaults` switches on latency, 429s,
-timeouts, 5xx, refused credentials and junk JSON. Tests change the world between syncs with
-`mutate_world` on the same object; the simulator follows (see `simulator_render`).
+`fields`, `orderBy`, and `POST .../search`, and a `Date` header on every answer.
+`SimulatorFaults` switches on latency, 429s, database timeouts (by page size, or by request
+number per resource), 5xx, refused credentials, junk JSON, resources that answer 404/403, and
+records broken at the source. `SimulatorBehaviour` picks among unconfirmed vendor behaviours
+(forward-only support, the last forward-only `Link`, ...) and sets the PSA's clock offset.
+Tests change the world between syncs with `mutate_world` on the same object; the simulator
+follows (see `simulator_render`). `log` lists every API request for request-count tests.
 
 Use: `httpx.ASGITransport(app=create_connectwise_simulator(world))`.
 """
@@ -16,24 +20,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import email.utils
 import json
 import re
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from connectors.connectwise.simulator_catalog import (
-    API_VERSION,
-    BILLING_CYCLES,
-    COMPANY_STATUSES,
-    SURVEY,
-    SURVEY_ID,
-    SURVEY_QUESTIONS,
-    WORK_TYPES,
-)
-from connectors.connectwise.simulator_collections import Collection, Json, StaticCollection
+from connectors.connectwise.simulator_catalog import API_VERSION
 from connectors.connectwise.simulator_conditions import QueryError
 from connectors.connectwise.simulator_paging import (
     Pager,
@@ -43,10 +40,12 @@ from connectors.connectwise.simulator_paging import (
     error_response,
 )
 from connectors.connectwise.simulator_render import WorldRenderer
+from connectors.connectwise.simulator_routes import CollectionRoutes, detail
 from connectors.sandbox.model import SandboxWorld
 
 __all__ = [
     "ConnectWiseSimulator",
+    "LoggedRequest",
     "SimulatorBehaviour",
     "SimulatorFaults",
     "create_connectwise_simulator",
@@ -58,13 +57,26 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
-_NESTED = re.compile(
-    r"^/(service/boards|service/slas|finance/agreements|service/surveys)/(\d+)/(\w+)$"
-)
+TIMEOUT_TEXT = "Execution Timeout Expired. The timeout period elapsed."
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedRequest:
+    """One API request: method, resource pattern (`/service/tickets/{id}`), query parameters
+    (names lower-cased) and whether it asked for forward-only paging."""
+
+    method: str
+    resource: str
+    params: dict[str, str]
+    forward_only: bool
 
 
 class ConnectWiseSimulator:
-    """The ASGI app. `requests` counts requests per method and path pattern."""
+    """The ASGI app. `requests` counts requests per method and path pattern.
+
+    `clock` is the true time (default: the world's `generated_at`, the moment of its latest
+    change); the PSA's own clock is that plus `behaviour.clock_offset`.
+    """
 
     def __init__(
         self,
@@ -86,7 +98,15 @@ class ConnectWiseSimulator:
         self._credentials = f"{company_id}+{public_key}:{private_key}"
         self._client_id = client_id
         self.render = WorldRenderer(world)
+        self.routes = CollectionRoutes(
+            self.render, self.faults, lambda: self.behaviour.clock_offset
+        )
+        self.clock: Callable[[], datetime] = lambda: world.generated_at
         self.requests: Counter[str] = Counter()
+        self._served: Counter[str] = Counter()  # requests per resource pattern, for faults
+        self.log: list[LoggedRequest] = []  # every API request, in order
+        self.in_flight = 0
+        self.max_in_flight = 0  # most requests in flight at once (with `faults.latency`)
         self.api_requests = 0
         self.last_headers: dict[str, str] = {}
         self._scheme = "https"
@@ -100,6 +120,10 @@ class ConnectWiseSimulator:
     def invalidate(self) -> None:
         """Forget derived state after editing the world by hand (`mutate_world` needs none)."""
         self.render.invalidate()
+
+    def psa_now(self) -> datetime:
+        """The PSA server's clock (what its `Date` headers say)."""
+        return self.clock() + self.behaviour.clock_offset
 
     @property
     def total_requests(self) -> int:
@@ -132,14 +156,21 @@ class ConnectWiseSimulator:
             if not message.get("more_body"):
                 break
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if self.faults.latency:
-            await asyncio.sleep(self.faults.latency)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.faults.latency:
+                await asyncio.sleep(self.faults.latency)
+        finally:
+            self.in_flight -= 1
         self._scheme = str(scope.get("scheme") or "https")
         response = self.handle(
             scope["method"], scope["path"], scope.get("query_string", b"").decode(), headers, body
         )
         payload = response.raw if response.raw is not None else json.dumps(response.body).encode()
+        date = email.utils.format_datetime(self.psa_now().astimezone(UTC), usegmt=True)
         out_headers = [(b"content-type", b"application/json; charset=utf-8")]
+        out_headers.append((b"date", date.encode()))
         out_headers += [(k.encode(), v.encode()) for k, v in response.headers.items()]
         await send(
             {"type": "http.response.start", "status": response.status, "headers": out_headers}
@@ -161,9 +192,13 @@ class ConnectWiseSimulator:
             self.requests[f"{method} {path}"] += 1
             return error_response(404, "NotFound", "The resource cannot be found.")
         codebase, resource = match.group(1), match.group(2).rstrip("/")
-        counted = f"{method} {_ID_SEGMENT.sub('/{id}', resource)}"
+        pattern = _ID_SEGMENT.sub("/{id}", resource)
+        counted = f"{method} {pattern}"
         self.requests[counted] += 1
         self.headers_by_path[counted] = headers
+        forward_only = headers.get("pagination-type", "").lower() == "forward-only"
+        params = {k.lower(): v for k, v in parse_qsl(query, keep_blank_values=True)}
+        self.log.append(LoggedRequest(method, pattern, params, forward_only))
         allowed = {self.codebase}
         if self.behaviour.accept_release_codebase:
             allowed.add("v4_6_release")
@@ -173,10 +208,9 @@ class ConnectWiseSimulator:
         if refused is not None:
             return refused
         self.api_requests += 1
-        fault = self._fault()
+        fault = self._fault() or self._resource_fault(pattern)
         if fault is not None:
             return fault
-        params = {k.lower(): v for k, v in parse_qsl(query, keep_blank_values=True)}
         try:
             return self._route(method, resource, params, headers, body, query)
         except QueryError as error:
@@ -233,6 +267,19 @@ class ConnectWiseSimulator:
             return Response(200, None, raw=b'[{"id": 1, "summ')
         return None
 
+    def _resource_fault(self, pattern: str) -> Response | None:
+        """The faults set for one resource: unavailable, or a timeout on this request."""
+        key = next((k for k in self.faults.unavailable if k.lower() == pattern.lower()), None)
+        if key is not None:
+            status = self.faults.unavailable[key]
+            code = "NotFound" if status == 404 else "Forbidden"
+            return error_response(status, code, f"{pattern} is not available.")
+        self._served[pattern.lower()] += 1
+        planned = {k.lower(): v for k, v in self.faults.timeouts.items()}.get(pattern.lower())
+        if planned and self._served[pattern.lower()] in planned:
+            return error_response(500, "UnexpectedError", TIMEOUT_TEXT)
+        return None
+
     def _route(
         self,
         method: str,
@@ -250,13 +297,13 @@ class ConnectWiseSimulator:
         tail: str | None = None
         base = lowered
         tail_match = re.match(r"^(.*)/(count|search|\d+)$", lowered)
-        if tail_match is not None and self._collection(tail_match.group(1)) is not None:
+        if tail_match is not None and self.routes.collection(tail_match.group(1)) is not None:
             base, tail = tail_match.group(1), tail_match.group(2)
-        collection = self._collection(base)
+        collection = self.routes.collection(base)
         if collection is None:
             return error_response(404, "NotFound", f"{resource} was not found.")
         if tail is not None and tail.isdigit():
-            return self._detail(collection, int(tail), resource)
+            return detail(collection, int(tail), resource)
         if tail == "search":
             if method != "POST":
                 return error_response(405, "MethodNotAllowed", "Use POST for search.")
@@ -272,52 +319,6 @@ class ConnectWiseSimulator:
         if tail == "count":
             return Response(200, {"count": self._pager().count(collection, params, -1)})
         return self._pager().list_page(collection, params, headers, resource, query)
-
-    def _collection(self, base: str) -> Collection | None:
-        render = self.render
-        fixed: dict[str, Callable[[], Collection]] = {
-            "/service/tickets": lambda: render.tickets,
-            "/time/entries": lambda: render.time_entries,
-            "/company/companies": lambda: render.companies,
-            "/system/members": lambda: render.members,
-            "/finance/agreements": lambda: render.agreements,
-            "/company/companies/statuses": lambda: StaticCollection(list(COMPANY_STATUSES)),
-            "/service/boards": lambda: StaticCollection(render.boards),
-            "/service/priorities": lambda: StaticCollection(render.priorities()),
-            "/service/slas": lambda: StaticCollection(render.slas()),
-            "/time/worktypes": lambda: StaticCollection(list(WORK_TYPES)),
-            "/finance/billingcycles": lambda: StaticCollection(list(BILLING_CYCLES)),
-            "/service/surveys": lambda: StaticCollection([SURVEY]),
-        }
-        if base in fixed:
-            return fixed[base]()
-        nested = _NESTED.match(base)
-        if nested is None:
-            return None
-        parent, parent_id, child = nested.group(1), int(nested.group(2)), nested.group(3)
-        rows: list[Json] | None = None
-        if parent == "service/boards" and child == "statuses":
-            rows = render.board_statuses(parent_id) or None
-        elif parent == "service/slas" and child == "priorities":
-            rows = render.sla_priorities(parent_id)
-        elif parent == "finance/agreements" and child == "additions":
-            rows = render.additions(parent_id)
-        elif parent == "service/surveys" and parent_id == SURVEY_ID:
-            if child == "questions":
-                rows = list(SURVEY_QUESTIONS)
-            elif child == "results":
-                return render.survey_results
-        return None if rows is None else StaticCollection(rows)
-
-    def _detail(self, collection: Collection, record_id: int, resource: str) -> Response:
-        ids = collection.ids()
-        position = bisect_right(ids, record_id) - 1
-        record = collection.at(position) if position >= 0 and ids[position] == record_id else None
-        if record is None:
-            return error_response(
-                404, "NotFound", f"Record {record_id} at {resource} was not found."
-            )
-        return Response(200, record)
 
 
 def create_connectwise_simulator(

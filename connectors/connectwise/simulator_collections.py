@@ -6,9 +6,9 @@ so a world of hundreds of thousands of records costs no extra memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 Json = dict[str, Any]
@@ -116,3 +116,50 @@ class LazyCollection(Generic[T]):
             self._hidden_before = counts
         hidden = self._hidden_before[stop] - self._hidden_before[start]
         return max(0, stop - start - hidden)
+
+
+class TenantView:
+    """A collection as one tenant serves it.
+
+    Change stamps follow the PSA's own clock (`offset()`: its clock minus the true time), in
+    `_info.lastUpdated` and in `lastUpdated` conditions alike; `broken` maps ids to fields a
+    test broke on purpose (a None value removes the field, as ConnectWise omits nulls).
+    """
+
+    def __init__(
+        self,
+        inner: Collection,
+        offset: Callable[[], timedelta],
+        broken: Mapping[int, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self._inner = inner
+        self._offset = offset
+        self._broken = broken or {}
+
+    def ids(self) -> Sequence[int]:
+        return self._inner.ids()
+
+    def stamp(self, position: int) -> datetime | None:
+        moment = self._inner.stamp(position)
+        return None if moment is None else moment + self._offset()
+
+    def is_hidden(self, position: int) -> bool:
+        return self._inner.is_hidden(position)
+
+    def visible_count(self, start: int, stop: int) -> int:
+        return self._inner.visible_count(start, stop)
+
+    def at(self, position: int) -> Json | None:
+        record = self._inner.at(position)
+        if record is None:
+            return None
+        offset = self._offset()
+        info = record.get("_info")
+        if offset and isinstance(info, dict) and isinstance(info.get("lastUpdated"), str):
+            moment = datetime.fromisoformat(info["lastUpdated"].replace("Z", "+00:00"))
+            shifted = (moment + offset).isoformat()[:19] + "Z"
+            record = record | {"_info": info | {"lastUpdated": shifted}}
+        fields = self._broken.get(self._inner.ids()[position])
+        if fields:
+            record = {k: v for k, v in (record | dict(fields)).items() if v is not None}
+        return record

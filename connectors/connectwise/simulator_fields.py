@@ -31,6 +31,12 @@ def parse_fields(text: str) -> FieldTree:
     return tree
 
 
+@functools.lru_cache(maxsize=1024)
+def _folded(names: tuple[str, ...]) -> dict[str, str]:
+    """Lower-case name -> name; records of one collection share a handful of key sets."""
+    return {name.lower(): name for name in names}
+
+
 def project(record: Mapping[str, Any], tree: FieldTree) -> dict[str, Any]:
     """Partial response: only the requested fields, nested `a/b` included; absent stay absent."""
     result: dict[str, Any] = {}
@@ -39,7 +45,7 @@ def project(record: Mapping[str, Any], tree: FieldTree) -> dict[str, Any]:
         key = wanted
         if wanted not in record:
             if folded is None:
-                folded = {name.lower(): name for name in record}
+                folded = _folded(tuple(record))
             if wanted.lower() not in folded:
                 continue
             key = folded[wanted.lower()]

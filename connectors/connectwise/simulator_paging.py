@@ -10,6 +10,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
@@ -38,6 +39,15 @@ class SimulatorFaults:
     junk_json_every: int | None = None
     timeout_above_page_size: int | None = None  # 500 "timeout" for bigger pages
     refuse_credentials: bool = False  # 401 for everything
+    # Resource ("/time/entries", "/service/surveys/{id}/questions") -> the 1-based numbers of
+    # its requests that answer 500 "timeout" (a database timeout on that query).
+    timeouts: dict[str, set[int]] = field(default_factory=dict)
+    # Resource -> a status every request to it answers (404: a version without it; 403: a
+    # security role without access), e.g. {"/company/companies/statuses": 404}.
+    unavailable: dict[str, int] = field(default_factory=dict)
+    # Collection -> record id -> fields replaced in that record (None: the field is absent),
+    # e.g. {"/time/entries": {5: {"timeStart": None}}}: data broken at the source.
+    broken_records: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -47,7 +57,13 @@ class SimulatorBehaviour:
     oversize_page: Literal["cap", "reject"] = "cap"
     missing_client_id_status: Literal[401, 403] = 401
     forward_only_last_link: Literal["empty", "omit"] = "empty"
+    # "supported" (2018.5 and later), "ignored" (older: pages the navigable way regardless),
+    # "refused" (400 for the header).
+    forward_only: Literal["supported", "ignored", "refused"] = "supported"
     accept_release_codebase: bool = True  # also serve /v4_6_release/ (on-premises style)
+    # The PSA server's clock minus the true time: its `_info.lastUpdated` stamps, its
+    # `lastUpdated` conditions and its `Date` headers follow it.
+    clock_offset: timedelta = timedelta(0)
 
 
 @dataclass
@@ -165,6 +181,9 @@ class Pager:
                 500, "UnexpectedError", "Execution Timeout Expired. The timeout period elapsed."
             )
         forward_only = headers.get("pagination-type", "").lower() == "forward-only"
+        if forward_only and self.behaviour.forward_only == "refused":
+            return error_response(400, "InvalidObject", "pagination-type is not supported.")
+        forward_only = forward_only and self.behaviour.forward_only == "supported"
         order = parse_order_by(params.get("orderby"))
         fields = params.get("fields")
         if forward_only:
@@ -225,14 +244,16 @@ class Pager:
         page_id = int(params.get("pageid") or 0)
         extra = {**params, "conditions": _and(params.get("conditions"), f"id > {page_id}")}
         matches = self.matches(collection, extra)
-        records = [record for _, (_, record) in zip(range(page_size), matches, strict=False)]
+        found = [item for _, item in zip(range(page_size), matches, strict=False)]
+        records = [record for _, record in found]
         more = next(matches, None) is not None
         if params.get("fields"):
             tree = parse_fields(params["fields"])
             records = [project(record, tree) for record in records]
         headers = {"api-current-version": API_VERSION}
         if more and records:
-            url = self._link(resource, query, page_id=int(records[-1]["id"]))
+            # The server's own id, even when the record it renders has lost it.
+            url = self._link(resource, query, page_id=collection.ids()[found[-1][0]])
             headers["Link"] = f'<{url}>; rel="next"'
         elif self.behaviour.forward_only_last_link == "empty":
             headers["Link"] = ""

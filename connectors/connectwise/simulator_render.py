@@ -3,14 +3,13 @@
 Conventions kept: null-valued properties are omitted, timestamps are `Z` without fractions,
 references carry `_info` `*_href` links, every entity has `_info.lastUpdated`. Records are
 rendered on demand (see `simulator_collections`); the fixed setup lives in
-`simulator_catalog`.
+`simulator_catalog` and `simulator_shapes`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any
 
 from connectors.connectwise.simulator_catalog import (
@@ -20,7 +19,6 @@ from connectors.connectwise.simulator_catalog import (
     CYCLE_ID,
     NO_CHARGE_ADDITION_OFFSET,
     OWNER_TYPE,
-    PRIORITY_ID_BASE,
     PRIORITY_NAMES,
     STATUS_NAMES,
     STATUS_ORDER,
@@ -28,7 +26,18 @@ from connectors.connectwise.simulator_catalog import (
     WORK_TYPE_OF,
 )
 from connectors.connectwise.simulator_collections import Json, LazyCollection
-from connectors.sandbox.index import WorldIndex
+from connectors.connectwise.simulator_shapes import (
+    SetupRenderer,
+    compact,
+    company_identifier,
+    day_stamp,
+    href,
+    maybe,
+    maybe_day,
+    member_identifier,
+    split_base_fee,
+    stamp,
+)
 from connectors.sandbox.model import (
     Agreement,
     Client,
@@ -41,48 +50,13 @@ from connectors.sandbox.model import (
     TimeKind,
 )
 
-HREF_ROOT = "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"
 
-
-def stamp(moment: datetime) -> str:
-    """`2025-03-04T16:20:11Z` (UTC, no fractions)."""
-    return moment.isoformat()[:19] + "Z"
-
-
-def day_stamp(day: date) -> str:
-    return f"{day.isoformat()}T00:00:00Z"
-
-
-def _href(kind: str, path: str) -> Json:
-    return {f"{kind}_href": f"{HREF_ROOT}{path}"}
-
-
-def _compact(record: Json) -> Json:
-    """Drop null-valued properties, as ConnectWise does."""
-    return {key: value for key, value in record.items() if value is not None}
-
-
-def member_identifier(technician: Technician) -> str:
-    return (technician.first_name[:1] + technician.last_name).lower().replace(" ", "")
-
-
-def company_identifier(client: Client) -> str:
-    return "".join(ch for ch in client.name.title() if ch.isalnum())[:30]
-
-
-class WorldRenderer:
+class WorldRenderer(SetupRenderer):
     """Renders one world; collections are created once and follow the world's changes."""
 
     def __init__(self, world: SandboxWorld) -> None:
-        self.world = world
-        self.index = WorldIndex(world)
-        self.boards = [
-            {"id": number, "name": name, "inactiveFlag": False, "projectFlag": False}
-            for number, name in enumerate(world.boards, start=1)
-        ]
-        self.board_ids: dict[str, int] = {
-            name: number for number, name in enumerate(world.boards, start=1)
-        }
+        super().__init__(world)
+        self.sort_orders = {p.level: p.sort_order for p in world.priorities}  # fixed per world
         self._refs: dict[tuple[str, int], Json] = {}
         self._refs_version: Any = None
 
@@ -139,7 +113,7 @@ class WorldRenderer:
             ref: Json = {"id": client_id}
             if client is not None:
                 ref |= {"identifier": company_identifier(client), "name": client.name}
-            return ref | {"_info": _href("company", f"/company/companies/{client_id}")}
+            return ref | {"_info": href("company", f"/company/companies/{client_id}")}
 
         return self._cached_ref("company", client_id, build)
 
@@ -149,88 +123,18 @@ class WorldRenderer:
             ref: Json = {"id": technician_id}
             if technician is not None:
                 ref |= {"identifier": member_identifier(technician), "name": technician.name}
-            return ref | {"_info": _href("member", f"/system/members/{technician_id}")}
+            return ref | {"_info": href("member", f"/system/members/{technician_id}")}
 
         return self._cached_ref("member", technician_id, build)
 
-    def priority_id(self, level: int) -> int:
-        return PRIORITY_ID_BASE - level
-
-    def status_id(self, board_id: int, state: TicketState) -> int:
-        return board_id * 10 + STATUS_ORDER.index(state) + 1
-
     def msp_company_id(self) -> int:
         return self.index.msp_client().id
-
-    # -- small collections ------------------------------------------------------------
-
-    def priorities(self) -> list[Json]:
-        rows = [
-            {
-                "id": self.priority_id(p.level),
-                "name": PRIORITY_NAMES.get(p.level, f"Priority {p.level}"),
-                "sortOrder": p.sort_order,
-                "defaultFlag": p.level == 3,
-                "color": "Red" if p.level == 1 else "Blue",
-                "_info": {"lastUpdated": stamp(self.world.generated_at)},
-            }
-            for p in self.world.priorities
-        ]
-        return sorted(rows, key=lambda row: row["id"])
-
-    def board_statuses(self, board_id: int) -> list[Json]:
-        board = next((b for b in self.boards if b["id"] == board_id), None)
-        if board is None:
-            return []
-        return [
-            {
-                "id": self.status_id(board_id, state),
-                "name": name,
-                "board": {"id": board_id, "name": board["name"]},
-                "sortOrder": position,
-                "closedStatus": closed,
-                "escalationStatus": "Resolved" if closed else "NotResponded",
-            }
-            for position, (state, (name, closed)) in enumerate(STATUS_NAMES.items())
-        ]
-
-    def slas(self) -> list[Json]:
-        return [
-            _compact(
-                {
-                    "id": sla.id,
-                    "name": sla.name,
-                    "basedOn": "MyCalendar",
-                    "respondHours": sla.default.response_hours,
-                    "resolutionHours": sla.default.resolution_hours,
-                    "_info": {"lastUpdated": stamp(self.world.generated_at)},
-                }
-            )
-            for sla in self.world.slas
-        ]
-
-    def sla_priorities(self, sla_id: int) -> list[Json] | None:
-        sla = self.index.sla(sla_id)
-        if sla is None:
-            return None
-        return [
-            _compact(
-                {
-                    "id": sla_id * 100 + level,
-                    "priority": {"id": self.priority_id(level), "name": PRIORITY_NAMES.get(level)},
-                    "respondHours": target.response_hours,
-                    "resolutionHours": target.resolution_hours,
-                    "sla": {"id": sla_id, "name": sla.name},
-                }
-            )
-            for level, target in sorted(sla.overrides.items())
-        ]
 
     # -- entities -------------------------------------------------------------------------
 
     def company(self, client: Client) -> Json:
         status = COMPANY_STATUSES[0] if client.active else COMPANY_STATUSES[1]
-        return _compact(
+        return compact(
             {
                 "id": client.id,
                 "identifier": company_identifier(client),
@@ -245,7 +149,7 @@ class WorldRenderer:
 
     def member(self, technician: Technician) -> Json:
         capacity = technician.capacity_hours
-        return _compact(
+        return compact(
             {
                 "id": technician.id,
                 "identifier": member_identifier(technician),
@@ -270,13 +174,13 @@ class WorldRenderer:
         closed = ticket.state is TicketState.CLOSED
         sla = self.index.sla(ticket.sla_id) if ticket.sla_id is not None else None
         assignee = self.index.technician(ticket.assignee_id) if ticket.assignee_id else None
-        return _compact(
+        return compact(
             {
                 "id": ticket.id,
                 "summary": ticket.title,
                 "recordType": "ServiceTicket",
                 "board": {"id": board_id, "name": ticket.board}
-                | {"_info": _href("board", f"/service/boards/{board_id}")},
+                | {"_info": href("board", f"/service/boards/{board_id}")},
                 "status": {
                     "id": self.status_id(board_id, ticket.state),
                     "name": status_name,
@@ -289,7 +193,7 @@ class WorldRenderer:
                 "priority": {
                     "id": self.priority_id(ticket.priority_level),
                     "name": PRIORITY_NAMES.get(ticket.priority_level),
-                    "sort": _sort_of(self.world, ticket.priority_level),
+                    "sort": self.sort_orders.get(ticket.priority_level),
                 },
                 "sla": None if sla is None else {"id": sla.id, "name": sla.name},
                 "severity": "Medium",
@@ -297,8 +201,8 @@ class WorldRenderer:
                 "closedFlag": closed,
                 "closedDate": stamp(ticket.closed_at) if closed and ticket.closed_at else None,
                 "closedBy": member_identifier(assignee) if closed and assignee else None,
-                "dateResponded": _maybe(ticket.first_response_at),
-                "dateResolved": _maybe(ticket.resolved_at),
+                "dateResponded": maybe(ticket.first_response_at),
+                "dateResolved": maybe(ticket.resolved_at),
                 "respondMinutes": ticket.respond_minutes or 0,
                 "resPlanMinutes": 0,
                 "resolveMinutes": ticket.resolve_minutes or 0,
@@ -339,7 +243,7 @@ class WorldRenderer:
             TimeKind.INTERNAL: ("ChargeCode", 7),
         }[entry.kind]
         work_type = WORK_TYPE_OF[entry.kind]
-        return _compact(
+        return compact(
             {
                 "id": entry.id,
                 "company": self.company_ref(company_id),
@@ -371,7 +275,7 @@ class WorldRenderer:
         cycle_id = CYCLE_ID[agreement.cycle]
         cycle = BILLING_CYCLES[cycle_id - 1]
         cancelled = agreement.cancelled_on is not None
-        return _compact(
+        return compact(
             {
                 "id": agreement.id,
                 "name": agreement.name,
@@ -381,7 +285,7 @@ class WorldRenderer:
                 "endDate": None if agreement.ends_on is None else day_stamp(agreement.ends_on),
                 "noEndingDateFlag": agreement.ends_on is None,
                 "cancelledFlag": cancelled,
-                "dateCancelled": _maybe_day(agreement.cancelled_on),
+                "dateCancelled": maybe_day(agreement.cancelled_on),
                 "agreementStatus": "Cancelled" if cancelled else "Active",
                 "billingCycle": {"id": cycle_id, "name": cycle["name"]},
                 "billAmount": float(base),
@@ -396,7 +300,7 @@ class WorldRenderer:
             return None
         _, lines = split_base_fee(agreement)
         rows = [
-            _compact(
+            compact(
                 {
                     "id": line.id,
                     "product": {"id": 70 + line.id % 5, "identifier": line.description[:25]},
@@ -405,7 +309,7 @@ class WorldRenderer:
                     "unitPrice": float(line.unit_price),
                     "billCustomer": "Billable",
                     "effectiveDate": day_stamp(line.starts_on),
-                    "cancelledDate": _maybe_day(line.ends_on),
+                    "cancelledDate": maybe_day(line.ends_on),
                     "agreementId": agreement.id,
                     "description": line.description,
                     "extPrice": float(line.price_per_cycle),
@@ -450,27 +354,3 @@ class WorldRenderer:
                 "dateEntered": stamp(result.completed_at),
             },
         }
-
-
-def split_base_fee(agreement: Agreement) -> tuple[Decimal, list[Any]]:
-    """The base fee (`billAmount`) and the lines rendered as additions.
-
-    The first line is the base fee when it runs for the agreement's whole life; otherwise
-    every line is an addition and `billAmount` is 0.
-    """
-    lines = list(agreement.lines)
-    if lines and lines[0].starts_on <= agreement.starts_on and lines[0].ends_on is None:
-        return lines[0].price_per_cycle, lines[1:]
-    return Decimal(0), lines
-
-
-def _sort_of(world: SandboxWorld, level: int) -> int | None:
-    return next((p.sort_order for p in world.priorities if p.level == level), None)
-
-
-def _maybe(moment: datetime | None) -> str | None:
-    return None if moment is None else stamp(moment)
-
-
-def _maybe_day(day: date | None) -> str | None:
-    return None if day is None else day_stamp(day)

@@ -2,9 +2,13 @@
 
 Every error has a stable `code` (shown to users and stored on the sync run) and a message
 that must never contain a credential: build messages from vendor text and field names only.
+As a second line of defence every message is scrubbed when the error is made (see
+`connectors.sdk.redaction`), so a vendor echoing a credential cannot put it in an exception.
 """
 
 from __future__ import annotations
+
+from connectors.sdk.redaction import secrets
 
 
 class ConnectorError(Exception):
@@ -13,6 +17,7 @@ class ConnectorError(Exception):
     code = "connector_error"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
+        message = secrets.scrub(message)
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -70,6 +75,7 @@ class RecordRejected(ValueError):
     """
 
     def __init__(self, field: str, reason: str) -> None:
+        reason = secrets.scrub(reason)
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason

@@ -7,18 +7,23 @@ limit per endpoint, e.g. Autotask's 3 per entity); a request budget per rolling 
 slows a sync down rather than exceeding it; and request counting for sync-run statistics.
 
 Nothing here logs a header, a query string or a body, so credentials cannot leak from it.
+Every credential a request carries is registered for masking before the request is sent
+(`connectors.sdk.redaction`), and vendor text is scrubbed before it is shortened: a PSA or
+proxy that echoes the request cannot put a credential, whole or cut, in an error or a log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import random
+import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -34,6 +39,7 @@ from connectors.sdk.errors import (
     FatalError,
     TransientError,
 )
+from connectors.sdk.redaction import credentials_sent, secrets
 
 log = structlog.get_logger(__name__)
 
@@ -197,19 +203,26 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 def vendor_message(response: httpx.Response, limit: int = 300) -> str:
-    """The vendor's own error text, shortened; never includes request headers."""
+    """The vendor's own error text, credentials masked, then shortened to `limit`."""
     try:
         body = response.json()
     except ValueError:
-        return response.text[:limit].strip() or response.reason_phrase
+        return secrets.redact_and_shorten(response.text, limit) or response.reason_phrase
     if isinstance(body, Mapping):
         for key in ("message", "Message", "error", "errors", "detail"):
             if body.get(key):
                 value = body[key]
                 if isinstance(value, list):
                     value = "; ".join(str(v) for v in value)
-                return str(value)[:limit]
-    return json.dumps(body)[:limit]
+                return secrets.redact_and_shorten(str(value), limit)
+    return secrets.redact_and_shorten(json.dumps(body), limit)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # httpx's default verification, built once: loading the CA bundle takes tens of
+    # milliseconds that every client (so every sync and every check) would pay again.
+    return httpx.create_ssl_context()
 
 
 class VendorClient:
@@ -230,7 +243,10 @@ class VendorClient:
         classify: Classifier | None = None,
         sleep: Sleep = asyncio.sleep,
         vendor: str = "PSA",
+        secret_params: Collection[str] = (),
     ) -> None:
+        """`secret_params`: names of query parameters whose values are credentials, beyond
+        those recognised by name (`user`, `token`, `api_key`...; see `redaction`)."""
         self.limits = limits
         self.stats = limits.stats
         self.vendor = vendor
@@ -243,8 +259,22 @@ class VendorClient:
             headers=dict(headers or {}),
             auth=auth,
             transport=transport,
+            verify=_tls_context(),
             timeout=httpx.Timeout(limits.timeout, connect=min(10.0, limits.timeout)),
             follow_redirects=False,
+            event_hooks={"request": [self._register_credentials]},
+        )
+        self._secret_params = tuple(secret_params)
+
+    async def _register_credentials(self, request: httpx.Request) -> None:
+        # Runs after the auth flow, on exactly what goes on the wire: whatever the PSA or a
+        # proxy echoes back is masked before Northstar reads it.
+        secrets.add(
+            *credentials_sent(
+                request.headers.multi_items(),
+                request.url.params.multi_items(),
+                secret_params=self._secret_params,
+            )
         )
 
     @property
@@ -326,7 +356,7 @@ class VendorClient:
                 path=path,
                 attempt=attempt,
                 delay_s=round(delay, 2),
-                problem=last_problem[:200],
+                problem=secrets.redact_and_shorten(last_problem, 200),
             )
             await self._sleep(delay)
         raise TransientError(

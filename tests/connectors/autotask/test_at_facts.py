@@ -17,6 +17,7 @@ from connectors.sdk import (
     Deletion,
     FactOrDeletion,
     FactType,
+    MatchedDeletion,
     RecurringRevenueFact,
     SurveyResponseFact,
     TechnicianFact,
@@ -119,15 +120,15 @@ async def test_time_entries_client_billable_and_utilisation(
 ) -> None:
     entries = {f.external_id: f for f in await facts_of(connector, "time_entries")}
     assert entries == {
-        "1": TimeEntryFact("1", "1", WORKDAY, 1.5, 1.5, True, "2", "10"),
+        "1": TimeEntryFact("1", "1", WORKDAY, 1.5, 1.5, True, "2", "10", started_at=at(1)),
         # non-billable: hoursToBill is 0.5 but the flag wins
-        "2": TimeEntryFact("2", "2", WORKDAY, 0.5, 0.0, True, "2", "20"),
+        "2": TimeEntryFact("2", "2", WORKDAY, 0.5, 0.0, True, "2", "20", started_at=at(2)),
         # project time: a task, the client from the contract
-        "3": TimeEntryFact("3", "2", WORKDAY, 2.0, 1.0, True, "3", None),
+        "3": TimeEntryFact("3", "2", WORKDAY, 2.0, 1.0, True, "3", None, started_at=at(3)),
         # internal: no ticket, no task, no contract
-        "4": TimeEntryFact("4", "1", WORKDAY, 1.0, 0.0, False, None, None),
+        "4": TimeEntryFact("4", "1", WORKDAY, 1.0, 0.0, False, None, None, started_at=at(4)),
         # its ticket was deleted: the contract still names the client
-        "5": TimeEntryFact("5", "1", WORKDAY, 0.25, 0.25, True, "2", "14"),
+        "5": TimeEntryFact("5", "1", WORKDAY, 0.25, 0.25, True, "2", "14", started_at=at(5)),
     }
 
 
@@ -169,5 +170,26 @@ async def test_deleted_time_entries_through_both_logs(world: SandboxWorld) -> No
     from_tickets = await facts_of(connector, "deleted_time_entries")
     from_tasks = await facts_of(connector, "deleted_task_time_entries")
     await connector.aclose()
-    assert from_tickets == [Deletion(FactType.TIME_ENTRY, "1")]  # the deleted note is skipped
-    assert from_tasks == [Deletion(FactType.TIME_ENTRY, "3")]
+    # The log names no entry: the deletion is matched by what it does say (the note skipped).
+    assert from_tickets == [
+        MatchedDeletion(
+            FactType.TIME_ENTRY,
+            match=(
+                ("ticket_external_id", "10"),
+                ("technician_external_id", "1"),
+                ("started_at", at(1)),
+                ("hours", 1.5),
+            ),
+        )
+    ]
+    assert from_tasks == [
+        MatchedDeletion(
+            FactType.TIME_ENTRY,
+            match=(
+                ("ticket_external_id", None),
+                ("technician_external_id", "2"),
+                ("started_at", at(3)),
+                ("hours", 2.0),
+            ),
+        )
+    ]

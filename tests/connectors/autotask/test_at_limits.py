@@ -132,3 +132,13 @@ async def test_ticket_companies_are_remembered_per_source() -> None:
     await second.aclose()
     # Only tickets the tickets stream never saw (deleted, merged) are looked up.
     assert simulator.stats.requests["Tickets"] - before <= 4
+
+
+async def test_tenant_usage_is_read_once_for_the_streams_of_a_sync(world: SandboxWorld) -> None:
+    simulator = simulator_for(world)
+    limits = AutotaskConnector.http_limits(connector_for(simulator).config)
+    for stream in ("companies", "tickets", "time_entries"):  # a connector per stream run
+        connector = connector_for(simulator, limits=limits)
+        _ = [page async for page in connector.read(stream, None)]
+        await connector.aclose()
+    assert simulator.stats.requests["ThresholdInformation"] == 1

@@ -56,24 +56,42 @@ async def test_resuming_from_a_ranged_cursor_reads_exactly_the_rest(
     assert pages[-1].cursor == rest[-1].cursor == {"last_id": None}
 
 
-async def test_plan_covers_every_id_and_stays_open_ended() -> None:
-    existing = list(range(1, 30_001, 3))
-    probes: list[int] = []
+@pytest.mark.parametrize(
+    ("existing", "spread"),
+    [
+        (list(range(1, 30_001, 3)), 1.25),  # evenly spread: even ranges
+        (list(range(559_001, 589_001)), 1.25),  # ids start high, as real tenants' do
+        ([*range(1, 5_001), *range(40_001, 58_001)], 2.0),  # a gap the counts find
+        ([*range(1, 2_001), *range(400_001, 418_001)], None),  # a huge gap: still complete
+    ],
+)
+async def test_plan_balances_records_and_stays_open_ended(
+    existing: list[int], spread: float | None
+) -> None:
+    counts: list[tuple[int, int | None]] = []
 
-    async def probe(after_id: int) -> int | None:
-        probes.append(after_id)
-        return next((i for i in existing if i > after_id), None)
+    async def count(after_id: int, up_to_id: int | None) -> int:
+        counts.append((after_id, up_to_id))
+        return sum(1 for i in existing if i > after_id and (up_to_id is None or i <= up_to_id))
 
-    ranges = await plan_ranges(500, ids_per_record=3.0, probe=probe, parts=3, min_records=1000)
+    start = existing[499]  # the first page of 500 is read
+    ids_per_record = (start - existing[0] + 1) / 500
+    ranges = await plan_ranges(
+        start, ids_per_record=ids_per_record, count=count, parts=3, min_records=1000
+    )
     assert len(ranges) == 3
-    assert ranges[0][0] == 500 and ranges[-1][1] is None
+    assert ranges[0][0] == start and ranges[-1][1] is None
     assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
     bounds = [(r[0] or 0, r[1] or 10**9) for r in ranges]
     sizes = [sum(1 for i in existing if low < i <= high) for low, high in bounds]
-    assert max(sizes) - min(sizes) < 0.25 * sum(sizes)
-    assert len(probes) <= 8
-    few = await plan_ranges(500, ids_per_record=3.0, probe=probe, parts=3, min_records=20_000)
-    assert few == [[500, None]]
+    assert sum(sizes) == len(existing) - 500
+    if spread is not None:
+        assert max(sizes) < spread * min(sizes), sizes
+    assert len(counts) <= 7
+    few = await plan_ranges(
+        start, ids_per_record=ids_per_record, count=count, parts=3, min_records=50_000
+    )
+    assert few == [[start, None]]
 
 
 async def test_a_failing_range_stops_the_walk() -> None:
@@ -82,5 +100,16 @@ async def test_a_failing_range_stops_the_walk() -> None:
             raise FatalError("boom")
         return [{"id": (after_id or 0) + n} for n in range(1, 3)]
 
+    async def finish(lane: int, records: list[dict[str, int]]) -> list[dict[str, int]]:
+        return records
+
     with pytest.raises(FatalError, match="boom"):
-        _ = [page async for page in walk_ranges(fetch, [[0, 50], [100, None]], page_size=2)]
+        _ = [page async for page in walk_ranges(fetch, finish, [[0, 50], [100, None]], page_size=2)]
+
+
+async def test_refused_counts_leave_one_open_range() -> None:
+    async def count(after_id: int, up_to_id: int | None) -> int:
+        raise FatalError("Autotask answered 500 on POST Tickets/query/count: not supported")
+
+    ranges = await plan_ranges(500, ids_per_record=1.0, count=count, parts=3, min_records=10)
+    assert ranges == [[500, None]]

@@ -1,4 +1,4 @@
-"""The simulator behaves like Autotask (psa-reference/autotask.md §10.6)."""
+"""The simulator behaves like Autotask (as its documentation and production clients describe it)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import httpx
 import pytest
 from at_support import SIM_CODE, SIM_SECRET, SIM_USER, simulator_for
 
-from connectors.autotask.simulator import AutotaskSimulator
-from connectors.autotask.simulator_query import EntityTable, QueryError
+from connectors.autotask.simulator import ABSENT, AutotaskSimulator
+from connectors.autotask.simulator.query import EntityTable, QueryError
 from connectors.sandbox.model import SandboxWorld
 
 pytestmark = pytest.mark.anyio
@@ -71,6 +71,20 @@ def test_nested_and_or_groups() -> None:
         {"op": "gt", "field": "id", "value": 1},
     ]
     assert [row[0] for row in TABLE.select(items, limit=None)] == [2, 3]
+
+
+def test_parent_id_ranges_use_an_index_and_match_a_scan() -> None:
+    fields = {"id": "long", "ticketID": "integer", "flag": "boolean"}
+    rows = [(i, (i * 7) % 50 or None, i % 2 == 0) for i in range(1, 301)]
+    table = EntityTable("Results", fields, rows)
+    items = [
+        {"op": "gt", "field": "ticketID", "value": 10},
+        {"op": "lte", "field": "ticketid", "value": 20},
+        {"op": "eq", "field": "flag", "value": True},
+    ]
+    expected = [r for r in rows if r[1] is not None and 10 < r[1] <= 20 and r[2]]
+    assert table.select(items, limit=None) == expected
+    assert table.select(items, limit=3, after_id=expected[2][0]) == expected[3:6]
 
 
 def test_unknown_field_is_refused() -> None:
@@ -197,6 +211,19 @@ async def test_a_request_beyond_the_thread_limit_is_refused(
     assert "Itgenatr005" in refused.json()["errors"][0]
     assert simulator.stats.thread_limit_rejections["Tickets"] == 1
     assert simulator.stats.max_in_flight["Tickets"] == 1
+
+
+async def test_tampered_records_and_withheld_routes(client: Any) -> None:
+    http, simulator = client
+    simulator.tamper("Tickets", 13, id=ABSENT, title=12345, notAField="x")
+    simulator.withhold("tickets/entityInformation/fields", status=404)
+    items = (await http.post("v1.0/Tickets/query", json={"IncludeFields": ["title"]})).json()
+    assert items["items"][1] == {"title": 12345, "userDefinedFields": []}  # no id, no new key
+    withheld = await http.get("v1.0/Tickets/entityInformation/fields")
+    assert withheld.status_code == 404 and "Message" in withheld.json()
+    moved = simulator_for(simulator.world, id_offsets={"Tickets": 559_000})
+    assert moved.table("Tickets").ids[0] == 559_010
+    assert {int(r[1]) for r in moved.table("ServiceLevelAgreementResults").rows} == {559_010}
 
 
 async def test_get_queries_with_search_page_by_get(client: Any) -> None:

@@ -19,6 +19,7 @@ from connectors.sandbox.world import build_world, monthly_amount_on, mutate_worl
 from connectors.sdk import (
     Deletion,
     FactType,
+    MatchedDeletion,
     RecurringRevenueFact,
     SourceHttpLimits,
     StreamMode,
@@ -41,6 +42,7 @@ class MiniRunner:
         self.store: Store = {}
         self.cursors: dict[str, Any] = {}
         self.limits = limits  # shared between syncs: one process; None: a fresh one each time
+        self.matched_deletions = self.unmatched_deletions = 0
 
     async def sync(self, simulator: AutotaskSimulator, world: SandboxWorld) -> None:
         connector = connector_for(simulator, now=world.generated_at, limits=self.limits)
@@ -50,11 +52,12 @@ class MiniRunner:
                 async for page in connector.read(name, self.cursors.get(name)):
                     for record in page.records:
                         for fact in connector.normalize(name, record):
-                            key = (fact.fact_type, fact.external_id)
-                            if isinstance(fact, Deletion):
-                                self.store.pop(key, None)
+                            if isinstance(fact, MatchedDeletion):
+                                self.delete_matching(fact)
+                            elif isinstance(fact, Deletion):
+                                self.store.pop((fact.fact_type, fact.external_id), None)
                             else:
-                                self.store[key] = fact
+                                self.store[(fact.fact_type, fact.external_id)] = fact
                     seen.update(page.seen_ids)
                     self.cursors[name] = page.cursor
                 if spec.mode is not StreamMode.INCREMENTAL and spec.sweeps is not None:
@@ -63,6 +66,20 @@ class MiniRunner:
                             del self.store[key]
         finally:
             await connector.aclose()
+
+    def delete_matching(self, deletion: MatchedDeletion) -> None:
+        """The store's rule: delete only when exactly one stored fact matches."""
+        found = [
+            key
+            for key, fact in self.store.items()
+            if key[0] is deletion.fact_type
+            and all(getattr(fact, field) == value for field, value in deletion.match)
+        ]
+        if len(found) == 1:
+            del self.store[found[0]]
+            self.matched_deletions += 1
+        else:
+            self.unmatched_deletions += 1
 
     def of(self, fact_type: FactType) -> dict[str, Any]:
         return {key[1]: fact for key, fact in self.store.items() if key[0] is fact_type}
@@ -121,6 +138,7 @@ def expected_time(world: SandboxWorld) -> dict[str, TimeEntryFact]:
             counts_toward_utilization=e.counts_toward_utilization,
             client_external_id=None if e.client_id is None else str(e.client_id),
             ticket_external_id=str(e.ticket_id) if e.kind is TimeKind.TICKET else None,
+            started_at=e.started_at,
         )
         for e in world.time_entries
         if not e.deleted
@@ -253,6 +271,10 @@ async def test_incremental_resync_after_changes_is_the_worlds_truth(one_process:
     before = simulator.stats.requests["Tickets"]
     await runner.sync(simulator, world)
     assert_matches_world(runner, world, surveys_as_attributed=True)
+    # Logged deletions were matched to their entries (the sweep only finds the rest).
+    gone = set(summary.time_entries_deleted)
+    logged = [e for e in world.time_entries if e.id in gone and e.kind is not TimeKind.INTERNAL]
+    assert logged and runner.matched_deletions >= 0.9 * len(logged)
     # the re-sync read the changed tickets, not all of them again
     changed_pages = simulator.stats.requests["Tickets"] - before
     assert changed_pages < 1200 / 500 * 3

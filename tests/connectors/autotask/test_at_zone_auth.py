@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from at_support import SIM_CODE, SIM_SECRET, SIM_USER, connector_for, simulator_for
+from at_support import SIM_CODE, SIM_SECRET, SIM_USER, FakeTime, connector_for, simulator_for
 
 from connectors.sandbox.model import SandboxWorld
 from connectors.sdk import AuthError, ConfigError
@@ -81,3 +81,13 @@ async def test_every_call_carries_the_three_headers_names_in_any_case(
             params={"user": SIM_USER},
         )
         assert lookup.json()["url"] == simulator.zone_url  # no auth needed
+
+
+async def test_a_server_error_on_zone_lookup_is_retried(world: SandboxWorld) -> None:
+    simulator = simulator_for(world)
+    simulator.inject(500, "An unexpected error occurred on the server.", entity="zoneInformation")
+    fake = FakeTime()
+    connector = connector_for(simulator, sleep=fake.sleep)
+    await connector.check()
+    await connector.aclose()
+    assert simulator.stats.zone_lookups == 2 and len(fake.sleeps) == 1

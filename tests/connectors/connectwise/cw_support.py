@@ -149,6 +149,25 @@ def hand_world() -> SandboxWorld:
     )
 
 
+def shift_ids(world: SandboxWorld, *, tickets_from: int, time_entries_from: int) -> SandboxWorld:
+    """Renumber tickets and time entries to start where a long-lived PSA's ids do (184,001,
+    559,001), keeping every reference between them."""
+    ticket_shift = tickets_from - min(t.id for t in world.tickets)
+    entry_shift = time_entries_from - min(e.id for e in world.time_entries)
+    for ticket in world.tickets:
+        ticket.id += ticket_shift
+        ticket.number = str(ticket.id)
+        if ticket.merged_into is not None:
+            ticket.merged_into += ticket_shift
+    for entry in world.time_entries:
+        entry.id += entry_shift
+        if entry.ticket_id is not None:
+            entry.ticket_id += ticket_shift
+    for result in world.survey_results:
+        result.ticket_id += ticket_shift
+    return world
+
+
 def simulator_for(world: SandboxWorld, **options: Any) -> ConnectWiseSimulator:
     credentials: dict[str, Any] = dict(
         company_id=COMPANY, public_key=PUBLIC_KEY, private_key=PRIVATE_KEY, client_id=CLIENT_ID

@@ -12,10 +12,8 @@ from cw_support import ConnectorFactory, at, hand_world, simulator_for
 
 from connectors.connectwise import ConnectWiseConnector
 from connectors.connectwise.normalize import (
-    normalize_agreement,
     normalize_company,
     normalize_member,
-    normalize_survey_result,
     normalize_ticket,
     normalize_time_entry,
 )
@@ -137,11 +135,16 @@ async def test_time_entries_billable_internal_and_project(connector: ConnectWise
         counts_toward_utilization=True,
         client_external_id="2",
         ticket_external_id="1",
+        started_at=at("2025-10-06", 10),
     )
     # Charged to the MSP's own ("Owner") company: internal, admin work type does not count.
-    assert facts["2"] == TimeEntryFact("2", "1", date(2025, 10, 6), 2.0, 0.0, False, None, None)
+    assert facts["2"] == TimeEntryFact(
+        "2", "1", date(2025, 10, 6), 2.0, 0.0, False, None, None, at("2025-10-06", 14)
+    )
     # NoCharge project time: hoursBilled is reported but not billable; no service ticket.
-    assert facts["3"] == TimeEntryFact("3", "2", date(2025, 10, 7), 3.0, 0.0, True, "3", None)
+    assert facts["3"] == TimeEntryFact(
+        "3", "2", date(2025, 10, 7), 3.0, 0.0, True, "3", None, at("2025-10-07", 9)
+    )
 
 
 @pytest.mark.anyio
@@ -238,11 +241,7 @@ async def test_companies_inactive_and_soft_deleted(connector_for: ConnectorFacto
     "record",
     [{"id": 9}, {"id": 9, "_info": {}}, {"id": 9, "priority": None, "sla": {}, "_info": None}],
 )
-def test_absent_fields_never_crash(record: dict[str, Any]) -> None:
-    assert normalize_ticket(record) == []
-    assert normalize_time_entry(record, UTC_ZONE) == []
-    assert normalize_agreement(record) == []
-    assert normalize_survey_result(record) == []
+def test_absent_optional_fields_never_crash(record: dict[str, Any]) -> None:
     assert normalize_company(record) == [ClientFact("9", "9", True)]
     assert normalize_member(record) == [
         TechnicianFact("9", "9", None, True, False, (8.0,) * 5 + (0.0, 0.0))
@@ -278,7 +277,7 @@ def test_work_date_is_taken_in_the_reporting_time_zone() -> None:
 
 
 def test_utilization_flag_falls_back_to_work_type_table_then_true() -> None:
-    base = {"id": 1, "timeStart": "2025-03-04T10:00:00Z", "workType": {"id": 3}}
+    base = {"id": 1, "timeStart": "2025-03-04T10:00:00Z", "actualHours": 1.0, "workType": {"id": 3}}
     (from_table,) = normalize_time_entry(
         base | {"_northstar": {"utilizationFlag": False}}, UTC_ZONE
     )

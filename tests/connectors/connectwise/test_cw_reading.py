@@ -143,8 +143,10 @@ async def test_full_read_pages_to_the_last_record_in_parallel_windows(
     ids = record_ids(pages)
     assert len(ids) == len(set(ids))
     assert set(ids) == live_ticket_ids(small_world)
-    assert pages[-1].cursor == {"watermark": "2025-12-01T00:00:00+00:00"}
-    # 1 request for the id bounds, then one page per window per 1,000 records (3 windows).
+    newest = max(t.updated_at for t in small_world.tickets if not t.deleted)
+    assert pages[-1].cursor == {"watermark": newest.isoformat()}
+    # The first page, 1 request for the highest id, then one page per window per 1,000
+    # records (3 windows, the last page of each may be short).
     assert simulator.requests["GET /service/tickets"] <= 1 + ceil(len(ids) / 1000) + 3
 
 
@@ -190,6 +192,9 @@ async def test_incremental_pass_picks_up_changed_records_only(
     first = connector_for(simulator_for(world), now=world.generated_at)
     cursor = (await read_pages(first, "tickets"))[-1].cursor
     await first.aclose()
+    # The PSA's time: its newest change stamp (earlier than its clock at the pass's start).
+    newest = max(t.updated_at for t in world.tickets if not t.deleted)
+    assert cursor == {"watermark": newest.isoformat()}
 
     summary = mutate_world(world, seed=1, fraction=0.01)
     simulator = simulator_for(world)
@@ -197,13 +202,13 @@ async def test_incremental_pass_picks_up_changed_records_only(
     pages = await read_pages(second, "tickets", cursor)
     await second.aclose()
 
-    since = world.generated_at - timedelta(hours=1, minutes=5)  # previous start - lookback
+    since = newest - timedelta(minutes=5)  # previous watermark - lookback
     expected = {t.id for t in world.tickets if not t.deleted and t.updated_at >= since}
     changed = set(summary.tickets_updated + summary.tickets_added + summary.tickets_merged)
     assert changed <= expected and len(expected - changed) <= 3
     assert set(record_ids(pages)) == expected
     assert simulator.requests["GET /service/tickets"] == ceil(len(expected) / 1000)
-    assert pages[-1].cursor == {"watermark": (summary.at + timedelta(minutes=1)).isoformat()}
+    assert pages[-1].cursor == {"watermark": summary.at.isoformat()}
 
 
 @pytest.mark.anyio

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -203,3 +205,75 @@ async def test_custom_field_conditions(http: httpx.AsyncClient) -> None:
     )  # fmt: skip
     names = {row["priority"]["name"] for row in response.json()}
     assert names == {"Priority 1 - Emergency Response"}
+
+
+@pytest.mark.anyio
+async def test_a_psa_clock_offset_moves_stamps_conditions_and_the_date_header() -> None:
+    behind = timedelta(hours=-2)
+    simulator = simulator_for(WORLD, behaviour=SimulatorBehaviour(clock_offset=behind))
+    ticket = next(t for t in WORLD.tickets if not t.deleted)
+    truth = ticket.updated_at.replace(microsecond=0)
+    shifted = (truth + behind).strftime("%Y-%m-%dT%H:%M:%SZ")
+    transport = httpx.ASGITransport(app=simulator)
+    async with httpx.AsyncClient(transport=transport, base_url="https://cw.test") as client:
+        one = await client.get(
+            f"{API}/service/tickets",
+            params={"conditions": f"id = {ticket.id}", "fields": "id,_info/lastUpdated"},
+            headers=AUTH,
+        )
+        since_shifted = await client.get(
+            f"{API}/service/tickets",
+            params={"conditions": f"id = {ticket.id} and lastUpdated >= [{shifted}]"},
+            headers=AUTH,
+        )
+        after_it = await client.get(
+            f"{API}/service/tickets",
+            params={"conditions": f"id = {ticket.id} and lastUpdated > [{shifted}]"},
+            headers=AUTH,
+        )
+    assert one.json() == [{"id": ticket.id, "_info": {"lastUpdated": shifted}}]
+    assert parsedate_to_datetime(one.headers["Date"]) == WORLD.generated_at + behind
+    assert [row["id"] for row in since_shifted.json()] == [ticket.id]
+    assert after_it.json() == []
+
+
+@pytest.mark.anyio
+async def test_knobs_for_missing_resources_refused_paging_and_broken_records() -> None:
+    ticket = next(t for t in WORLD.tickets if not t.deleted)
+    faults = SimulatorFaults(
+        unavailable={"/company/companies/statuses": 404},
+        broken_records={"/service/tickets": {ticket.id: {"_info": None, "summary": 7}}},
+        timeouts={"/service/priorities": {1}},
+    )
+    refusing = SimulatorBehaviour(forward_only="refused")
+    simulator = simulator_for(WORLD, fail=faults, behaviour=refusing)
+    transport = httpx.ASGITransport(app=simulator)
+    async with httpx.AsyncClient(transport=transport, base_url="https://cw.test") as client:
+        missing = await client.get(f"{API}/company/companies/statuses", headers=AUTH)
+        forward = await client.get(
+            f"{API}/service/tickets", headers=AUTH | {"pagination-type": "forward-only"}
+        )
+        record = await client.get(f"{API}/service/tickets/{ticket.id}", headers=AUTH)
+        timed_out = await client.get(f"{API}/service/priorities", headers=AUTH)
+        then_fine = await client.get(f"{API}/service/priorities", headers=AUTH)
+    assert missing.status_code == 404
+    assert forward.status_code == 400
+    assert "_info" not in record.json() and record.json()["summary"] == 7
+    assert timed_out.status_code == 500 and "Timeout" in timed_out.text
+    assert then_fine.status_code == 200
+    assert [entry.resource for entry in simulator.log][-2:] == ["/service/priorities"] * 2
+
+
+@pytest.mark.anyio
+async def test_ignored_forward_only_pages_the_navigable_way() -> None:
+    simulator = simulator_for(WORLD, behaviour=SimulatorBehaviour(forward_only="ignored"))
+    transport = httpx.ASGITransport(app=simulator)
+    async with httpx.AsyncClient(transport=transport, base_url="https://cw.test") as client:
+        response = await client.get(
+            f"{API}/service/tickets",
+            params={"pageSize": 100, "pageId": 50, "fields": "id"},
+            headers=AUTH | {"pagination-type": "forward-only"},
+        )
+    rels = links(response)
+    assert rels["next"]["page"] == ["2"] and "last" in rels
+    assert response.json()[0]["id"] == min(t.id for t in WORLD.tickets if not t.deleted)

@@ -103,6 +103,7 @@ def test_time_entries(world: SandboxWorld, facts: dict[str, dict[str, FactOrDele
             counts_toward_utilization=truth.counts_toward_utilization,
             client_external_id=None if truth.client_id is None else str(truth.client_id),
             ticket_external_id=str(truth.ticket_id) if truth.kind is TimeKind.TICKET else None,
+            started_at=truth.started_at,
         )
 
 

@@ -3,12 +3,14 @@
 All 13 field operators and nested `and`/`or` groups; field names are matched
 case-insensitively; an unknown field is the API's HTTP 500. Like the real API, a string
 compared with a numeric field matches nothing. Rows are found without scanning when the
-filter allows it: `id gt/gte` bisects, `id in`/`eq` and `<x>ID in`/`eq` use indexes.
+filter allows it: `id gt/gte` bisects, `id in`/`eq` and `<x>ID in`/`eq` use indexes, and so
+do `<x>ID gt/gte/lt/lte` (a range of parent ids).
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -115,6 +117,7 @@ class EntityTable:
         self._position = {row_id: i for i, row_id in enumerate(self.ids)}
         self._names = {name.lower(): name for name in fields}
         self._indexes: dict[str, dict[Any, list[int]]] = {}
+        self._sorted: dict[str, tuple[list[Any], list[int]]] = {}
 
     def field(self, name: object) -> str:
         """The canonical name of a field (case-insensitive); QueryError when unknown."""
@@ -165,9 +168,54 @@ class EntityTable:
             self._indexes[name] = index
         return self._indexes[name]
 
+    def _sorted_index(self, name: str) -> tuple[list[Any], list[int]]:
+        """(values ascending, their positions) of a reference field's non-null values."""
+        if name not in self._sorted:
+            column = self.columns[name]
+            pairs = sorted(
+                (row[column], position)
+                for position, row in enumerate(self.rows)
+                if isinstance(row[column], int)
+            )
+            self._sorted[name] = ([v for v, _ in pairs], [p for _, p in pairs])
+        return self._sorted[name]
+
+    def _reference_range(self, items: Sequence[Mapping[str, Any]]) -> list[int] | None:
+        """Positions (ascending) of rows whose `<x>ID` lies in the range that top-level
+        `gt/gte/lt/lte` items on one such field give; None when no item does."""
+        bounds: dict[str, list[float]] = {}
+        for item in items:
+            keys = {str(k).lower(): v for k, v in item.items()}
+            op, value = str(keys.get("op", "")).lower(), keys.get("value")
+            name = self._names.get(str(keys.get("field")).lower())
+            if (
+                op not in ("gt", "gte", "lt", "lte")
+                or keys.get("udf")
+                or name is None
+                or name == "id"
+                or not name.endswith("ID")
+                or isinstance(value, bool)
+                or not isinstance(value, int | float)
+            ):
+                continue
+            low, high = bounds.setdefault(name, [-math.inf, math.inf])
+            if op in ("gt", "gte"):
+                bounds[name][0] = max(low, value + (0.5 if op == "gt" else 0))
+            else:
+                bounds[name][1] = min(high, value - (0.5 if op == "lt" else 0))
+        if not bounds:
+            return None
+        name, (low, high) = next(iter(bounds.items()))
+        values, positions = self._sorted_index(name)
+        first, last = bisect.bisect_left(values, low), bisect.bisect_right(values, high)
+        return sorted(positions[first:last])
+
     def _candidates(self, items: Sequence[Mapping[str, Any]], after_id: int) -> Iterator[int]:
         """Positions that may match, ascending, narrowed by the first indexable item."""
         start = bisect.bisect_right(self.ids, after_id)
+        in_range = self._reference_range(items)
+        if in_range is not None:
+            return (p for p in in_range[bisect.bisect_left(in_range, start) :])
         for item in items:
             keys = {str(k).lower(): v for k, v in item.items()}
             op = str(keys.get("op", "")).lower()

@@ -34,6 +34,18 @@ class PicklistEntry:
     is_system: bool = False
 
 
+# What the deletion logs of ticket and task activities share (the swagger's models).
+_ACTIVITY_LOG_FIELDS = {
+    "noteOrAttachmentTitle": "string",
+    "createdByResourceID": "integer",
+    "activityDateTime": "datetime",
+    "startDateTime": "datetime",
+    "endDateTime": "datetime",
+    "hoursWorked": "double",
+    "deletedByResourceID": "integer",
+    "deletedDateTime": "datetime",
+}
+
 _ENTITY_FIELDS: dict[str, dict[str, str]] = {
     "Companies": {
         "id": "long",
@@ -153,16 +165,27 @@ _ENTITY_FIELDS: dict[str, dict[str, str]] = {
         "id": "long",
         "typeID": "integer",
         "ticketID": "integer",
-        "hoursWorked": "double",
-        "deletedDateTime": "datetime",
+        "ticketNumber": "string",
+        **_ACTIVITY_LOG_FIELDS,
     },
     "DeletedTaskActivityLogs": {
         "id": "long",
         "typeID": "integer",
         "taskID": "integer",
-        "hoursWorked": "double",
-        "deletedDateTime": "datetime",
+        "taskNumber": "string",
+        **_ACTIVITY_LOG_FIELDS,
     },
+}
+
+# Fields holding another entity's id: `render.shift_ids` moves them with that entity's ids.
+REFERENCES: Mapping[str, str] = {
+    "ticketID": "Tickets",
+    "companyID": "Companies",
+    "resourceID": "Resources",
+    "assignedResourceID": "Resources",
+    "createdByResourceID": "Resources",
+    "deletedByResourceID": "Resources",
+    "contractID": "Contracts",
 }
 
 _ACTIVITY_TYPES = (

@@ -1,13 +1,15 @@
 """A faithful fake Autotask PSA REST API (an ASGI app) over a sandbox world.
 
-Behaves like the real API per `psa-reference/autotask.md` §10.6: zone lookup without auth;
-the three auth headers (names case-insensitive); case-insensitive paths and body keys;
-all 13 filter operators with nested and/or; HTTP 500 `{"errors": [...]}` for MaxRecords
-outside 1..500 and unknown fields; `pageDetails` whose `nextPageUrl` must be POSTed with the
-same body (GET gets 405); picklists with string values, inactive ones included; at most
-`thread_limit` requests in flight per entity (beyond: the `Itgenatr005` thread-threshold
-error) and `hourly_threshold` requests per rolling hour (beyond: 429), with
-`ThresholdInformation` counted like any call. Switches: latency, injected faults, a zone move.
+Behaves like the real API as its documentation and production clients describe it: zone
+lookup without auth; the three auth headers (names case-insensitive); case-insensitive paths
+and body keys; all 13 filter operators with nested and/or; HTTP 500 `{"errors": [...]}` for
+MaxRecords outside 1..500 and unknown fields; `pageDetails` whose `nextPageUrl` must be
+POSTed with the same body (GET gets 405); picklists with string values, inactive ones
+included; at most `thread_limit` requests in flight per entity (beyond: the `Itgenatr005`
+thread-threshold error) and `hourly_threshold` requests per rolling hour (beyond: 429), with
+`ThresholdInformation` counted like any call. Switches: latency, injected faults, a zone move,
+ids that start high as real tenants' do (`id_offsets`), records tampered with by hand
+(`tamper`), and endpoints the tenant does not offer (`withhold`).
 
 The world may change between syncs (`mutate_world`): the simulator re-renders when the
 world's `generated_at` or sizes change, or when `refresh()` is called.
@@ -31,18 +33,18 @@ import asyncio
 import json
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from connectors.autotask import simulator_schema as schema
 from connectors.autotask.config import AutotaskConfig
-from connectors.autotask.simulator_query import EntityTable, QueryError, Row
-from connectors.autotask.simulator_render import RenderedTenant, render_world
+from connectors.autotask.simulator import schema
+from connectors.autotask.simulator.query import EntityTable, QueryError
+from connectors.autotask.simulator.render import RenderedTenant, render_world, shift_ids
+from connectors.autotask.simulator.responses import QueryRoute, Tampering, project
 from connectors.sandbox.model import SandboxWorld
 
 Scope = MutableMapping[str, Any]
@@ -54,7 +56,6 @@ THREAD_LIMIT_MESSAGE = (
     "Thread Threshold Exceeded - The Autotask API thread threshold of {limit} threads has "
     "been exceeded for this integration and entity. (Itgenatr005)"
 )
-_UDF_ENTITIES = frozenset({"Companies", "Tickets", "Contracts"})
 
 
 @dataclass(slots=True)
@@ -76,6 +77,8 @@ class SimulatorStats:
     rows_served: Counter[str] = field(default_factory=Counter)  # query result rows, by entity
     next_page_requests: int = 0
     max_in_flight: Counter[str] = field(default_factory=Counter)
+    # (entity, other): requests to `entity` that started while `other` had one in flight.
+    started_during: Counter[tuple[str, str]] = field(default_factory=Counter)
     thread_limit_rejections: Counter[str] = field(default_factory=Counter)
     hourly_rejections: int = 0
     zone_lookups: int = 0
@@ -84,20 +87,6 @@ class SimulatorStats:
 
     def total(self) -> int:
         return sum(self.requests.values())
-
-
-def _format_datetime(value: datetime, salt: int, *, date_only: bool) -> str:
-    """UTC with `Z` and 0, 2, 3 or 7 fractional digits, never losing precision."""
-    micro = value.microsecond
-    exact = (micro == 0, micro % 10_000 == 0, micro % 1000 == 0, True)
-    digits = [d for d, ok in zip((0, 2, 3, 7), exact, strict=True) if ok or date_only]
-    chosen = digits[salt % len(digits)]
-    text = value.replace(microsecond=0, tzinfo=None).isoformat()
-    if chosen == 7:
-        text += f".{micro:06d}0"
-    elif chosen:
-        text += f".{micro:06d}"[: chosen + 1]
-    return text + "Z"
 
 
 class AutotaskSimulator:
@@ -120,6 +109,7 @@ class AutotaskSimulator:
         hourly_retry_after: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         record_bodies: bool = False,
+        id_offsets: Mapping[str, int] | None = None,
     ) -> None:
         self.world = world
         self.username, self.secret, self.integration_code = username, secret, integration_code
@@ -132,7 +122,16 @@ class AutotaskSimulator:
         self.other_integrations_usage = other_integrations_usage
         self.hourly_retry_after = hourly_retry_after
         self.record_bodies = record_bodies
+        self.id_offsets = dict(id_offsets or {})
+        self.tampering = Tampering()
+        self.withheld: dict[str, tuple[int, str]] = {}
         self.stats = SimulatorStats()
+        self._route = QueryRoute(
+            zone_url=lambda: self.zone_url,
+            tampering=self.tampering,
+            record_body=self._record_body,
+            served=self._served,
+        )
         self._clock = clock
         self._stamps: deque[float] = deque()
         self._in_flight: Counter[str] = Counter()
@@ -169,6 +168,25 @@ class AutotaskSimulator:
         """Re-render the world now (after changing records by hand)."""
         self._fingerprint = None
 
+    def tamper(self, entity: str, row_id: int, **fields: Any) -> None:
+        """Serve record `row_id` of `entity` with `fields` replaced (`responses.ABSENT`
+        leaves a field out, `id` included); filters still see the true values."""
+        self.tampering.set(entity, row_id, fields)
+
+    def withhold(self, route: str, status: int = 404, message: str = "") -> None:
+        """Answer `route` (e.g. `Tickets/entityInformation/fields`, any case) with `status`:
+        an endpoint this tenant or the API user's security level does not offer."""
+        text = message or "No HTTP resource was found that matches the request URI."
+        self.withheld[route.strip("/").lower()] = (status, text)
+
+    def _record_body(self, entity: str, body: dict[str, Any]) -> None:
+        if self.record_bodies:
+            self.stats.bodies.append((entity, body))
+
+    def _served(self, entity: str, rows: int, next_page: bool) -> None:
+        self.stats.rows_served[entity] += rows
+        self.stats.next_page_requests += int(next_page)
+
     # -- world ---------------------------------------------------------------------------
 
     def _world_fingerprint(self) -> tuple[Any, ...]:
@@ -187,6 +205,7 @@ class AutotaskSimulator:
         fingerprint = self._world_fingerprint()
         if fingerprint != self._fingerprint or self._tenant is None:
             self._tenant = render_world(self.world)
+            shift_ids(self._tenant, self.id_offsets)
             self._tables = {
                 name: EntityTable(name, schema.entity_fields(name), rows)
                 for name, rows in self._tenant.tables.items()
@@ -237,8 +256,10 @@ class AutotaskSimulator:
             return 404, {"Message": "No HTTP resource was found."}, {}
         parts = path.rstrip("/")[lowered.index(marker) + len(marker) :].split("/")
         params = {k.lower(): v[0] for k, v in parse_qs(query).items()}
-        if parts[0].lower() == "zoneinformation":
-            return self._zone_information(params.get("user", ""))
+        if parts[0].lower() == "zoneinformation":  # exempt from the limits, not from faults
+            self.stats.zone_lookups += 1
+            fault = self._fault("zoneInformation", any_entity=False)
+            return fault or self._zone_information(params.get("user", ""))
         if not self._authenticated(headers):
             return 401, {"errors": ["Authentication failed for this user."]}, {}
         entity_key = parts[0].lower()
@@ -250,6 +271,9 @@ class AutotaskSimulator:
             self.stats.thread_limit_rejections[entity] += 1
             message = THREAD_LIMIT_MESSAGE.format(limit=self.thread_limit)
             return self.thread_limit_status, {"errors": [message]}, {}
+        for other, count in self._in_flight.items():
+            if count and other != entity:
+                self.stats.started_during[(entity, other)] += 1
         self._in_flight[entity] += 1
         self.stats.max_in_flight[entity] = max(
             self.stats.max_in_flight[entity], self._in_flight[entity]
@@ -282,7 +306,6 @@ class AutotaskSimulator:
         )
 
     def _zone_information(self, user: str) -> tuple[int, Any, dict[str, str]]:
-        self.stats.zone_lookups += 1
         if user.lower() != self.username.lower():
             return 500, {"errors": ["Unable to find user."]}, {}
         host = urlsplit(self.zone_url).hostname or ""
@@ -305,9 +328,13 @@ class AutotaskSimulator:
         message = f"The hourly request threshold of {self.hourly_threshold} has been exceeded."
         return 429, {"errors": [message]}, extra
 
-    def _fault(self, entity: str) -> tuple[int, Any, dict[str, str]] | None:
+    def _fault(
+        self, entity: str, *, any_entity: bool = True
+    ) -> tuple[int, Any, dict[str, str]] | None:
         for fault in self.faults:
-            if fault.entity is None or fault.entity.lower() == entity.lower():
+            if (fault.entity is None and any_entity) or (
+                fault.entity is not None and fault.entity.lower() == entity.lower()
+            ):
                 fault.times -= 1
                 if fault.times <= 0:
                     self.faults.remove(fault)
@@ -328,6 +355,10 @@ class AutotaskSimulator:
         self, method: str, entity: str, rest: list[str], params: dict[str, str], body: bytes
     ) -> tuple[int, Any, dict[str, str]]:
         route = [part.lower() for part in rest]
+        withheld = self.withheld.get("/".join([entity.lower(), *route]))
+        if withheld is not None:
+            status, message = withheld
+            return status, {"errors": [message]} if status != 404 else {"Message": message}, {}
         table = self.table(entity)
         if route == ["entityinformation", "fields"] and method == "GET":
             assert self._tenant is not None
@@ -336,103 +367,11 @@ class AutotaskSimulator:
             info = {"name": entity, "canCreate": False, "canDelete": False, "canQuery": True}
             return 200, {"info": {**info, "canUpdate": False, "hasUserDefinedFields": False}}, {}
         if route and route[0] == "query":
-            return self._query(method, table, route[1:], params, body)
+            return self._route.answer(method, table, route[1:], params, body)
         if len(route) == 1 and route[0].isdigit() and method == "GET":
-            return 200, {"item": self._project(table, table.get(int(route[0])), None)}, {}
+            item = project(table, table.get(int(route[0])), None, self.tampering)
+            return 200, {"item": item}, {}
         return 404, {"Message": "No HTTP resource was found."}, {}
-
-    def _query(
-        self, method: str, table: EntityTable, rest: list[str], params: dict[str, str], body: bytes
-    ) -> tuple[int, Any, dict[str, str]]:
-        if method == "GET":
-            if "search" not in params:
-                if rest == ["next"]:
-                    message = "The requested resource does not support http method 'GET'."
-                    return 405, {"Message": message}, {}
-                raise QueryError("The search parameter is required.")
-            raw_query = params["search"]
-        elif method == "POST":
-            raw_query = body.decode() or "{}"
-        else:
-            return (
-                405,
-                {"Message": f"The requested resource does not support http method '{method}'."},
-                {},
-            )
-        try:
-            request = json.loads(raw_query)
-        except ValueError as exc:
-            raise QueryError("The query body is not valid JSON.") from exc
-        keys = {str(k).lower(): v for k, v in request.items()} if isinstance(request, dict) else {}
-        if self.record_bodies:
-            self.stats.bodies.append((table.entity, dict(request)))
-        items = keys.get("filter") or []
-        if not isinstance(items, list):
-            raise QueryError("filter must be a list.")
-        if rest == ["count"]:
-            return 200, {"queryCount": len(table.select(items, limit=None))}, {}
-        max_records = keys.get("maxrecords", 500)
-        if (
-            isinstance(max_records, bool)
-            or not isinstance(max_records, int)
-            or not 1 <= max_records <= 500
-        ):
-            raise QueryError("maxCountOfRecordsToReturn must be between 1 and 500")
-        include = keys.get("includefields") or None
-        include_names = [table.field(name) for name in include] if include else None
-        after_id: int | None = None
-        first_page = rest != ["next"]
-        if not first_page:
-            self.stats.next_page_requests += 1
-            token = json.loads(params.get("paging", "{}"))
-            after_id = int(token["nextIds"][0]) - 1
-        rows = table.select(items, limit=max_records + 1, after_id=after_id)
-        page, more = rows[:max_records], len(rows) > max_records
-        page_details = {
-            "count": len(page),
-            "requestCount": max_records,
-            "prevPageUrl": None
-            if first_page or not page
-            else self._page_url(table, page[0], max_records, params, back=True),
-            "nextPageUrl": self._page_url(table, rows[max_records], max_records, params)
-            if more
-            else None,
-        }
-        items_out = [self._project(table, row, include_names) for row in page]
-        self.stats.rows_served[table.entity] += len(items_out)
-        return 200, {"items": items_out, "pageDetails": page_details}, {}
-
-    def _page_url(
-        self, table: EntityTable, row: Row, size: int, params: dict[str, str], *, back: bool = False
-    ) -> str:
-        token = {
-            "pageSize": size,
-            "previousIds": [] if not back else [row[0]],
-            "nextIds": [] if back else [row[0]],
-        }
-        direction = "prev" if back else "next"
-        url = f"{self.zone_url}V1.0/{table.entity}/query/{direction}"
-        url += f"?paging={quote(json.dumps(token))}"
-        if "search" in params:
-            url += f"&search={quote(params['search'])}"
-        return url
-
-    def _project(self, table: EntityTable, row: Row | None, include: list[str] | None) -> Any:
-        if row is None:
-            return None
-        names = ["id", *(n for n in include if n != "id")] if include else list(table.fields)
-        salt = int(row[0])
-        out = table.as_dict(row, names)
-        for offset, name in enumerate(names):
-            value = out[name]
-            if isinstance(value, datetime):
-                date_only = table.fields[name] == "date"
-                out[name] = _format_datetime(value, salt + offset, date_only=date_only)
-            elif isinstance(value, date):
-                out[name] = value.isoformat() + "T00:00:00Z"
-        if table.entity in _UDF_ENTITIES:
-            out["userDefinedFields"] = []
-        return out
 
 
 def create_autotask_simulator(

@@ -3,8 +3,7 @@
 Rendering choices (each one is how Autotask would hold the world's truth):
 - Merged tickets are not rendered: Autotask has no merged-into link like ConnectWise, and a
   merged-away ticket must stop counting, so it appears in `DeletedTicketLogs` like a deleted
-  one. Deleted time entries appear in `DeletedTicketActivityLogs` (ticket time, log id = the
-  entry's id) or `DeletedTaskActivityLogs` (project time); internal time leaves no log.
+  one. Deleted time entries appear in the activity deletion logs (`render_logs`).
 - Every client has a Time & Materials contract (type 1); time with a client carries it as
   `contractID`, project time carries a `taskID`, internal time neither.
 - SLA results: one row per SLA ticket holding the truth; every 5th also has an older row
@@ -16,18 +15,25 @@ Rendering choices (each one is how Autotask would hold the world's truth):
   per line to the contract's end (same amounts, far fewer rows).
 - Technicians without a capacity record get no ResourceDailyAvailabilities row; every 3rd
   one with a record also has an older, different row.
-Datetimes stay Python objects here; the simulator formats them on the way out.
+Datetimes stay Python objects here; the simulator formats them on the way out. Ids are the
+world's; `shift_ids` moves an entity's ids (and the references to them) up to where a real
+tenant's start.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from connectors.autotask import simulator_schema as schema
+from connectors.autotask.simulator import schema
+from connectors.autotask.simulator.render_logs import (
+    deleted_task_activities,
+    deleted_ticket_activities,
+    task_id_of,
+)
 from connectors.sandbox.model import (
     CYCLE_MONTHS,
     Agreement,
@@ -41,9 +47,7 @@ from connectors.sandbox.model import (
 Row = dict[str, Any]
 OPEN_ENDED_END = date(2099, 12, 31)
 SERVICE_UNIT_HORIZON = timedelta(days=400)
-TASK_ID_BASE = 900_000  # a project task per client
 TM_CONTRACT_ID_BASE = 1_000_000  # a Time & Materials contract per client
-NOTE_LOG_ID_BASE = 50_000_000  # deleted notes, logged beside deleted time
 _STATUS = {
     TicketState.NEW: schema.STATUS_NEW,
     TicketState.IN_PROGRESS: schema.STATUS_IN_PROGRESS,
@@ -113,18 +117,8 @@ def render_world(world: SandboxWorld) -> RenderedTenant:
             for t in world.tickets
             if t.deleted or t.merged_into is not None
         ),
-        "DeletedTicketActivityLogs": _deleted_ticket_activities(world),
-        "DeletedTaskActivityLogs": (
-            {
-                "id": e.id,
-                "typeID": schema.ACTIVITY_TIME_ENTRY,
-                "taskID": TASK_ID_BASE + (e.client_id or 0),
-                "hoursWorked": e.hours,
-                "deletedDateTime": e.updated_at,
-            }
-            for e in world.time_entries
-            if e.deleted and e.kind is TimeKind.PROJECT
-        ),
+        "DeletedTicketActivityLogs": deleted_ticket_activities(world),
+        "DeletedTaskActivityLogs": deleted_task_activities(world),
     }
     tables = {entity: _packed(entity, rows) for entity, rows in sources.items()}
     priority_entries = tuple(
@@ -268,7 +262,7 @@ def _time_entry(entry: Any) -> Row:
         "id": entry.id,
         "resourceID": entry.technician_id,
         "ticketID": entry.ticket_id if entry.kind is TimeKind.TICKET else None,
-        "taskID": TASK_ID_BASE + entry.client_id if entry.kind is TimeKind.PROJECT else None,
+        "taskID": task_id_of(entry),
         "contractID": TM_CONTRACT_ID_BASE + entry.client_id if has_client else None,
         "dateWorked": _midnight(entry.work_date),
         "startDateTime": entry.started_at,
@@ -378,21 +372,24 @@ def _survey(result: Any) -> Row:
     }
 
 
-def _deleted_ticket_activities(world: SandboxWorld) -> Iterator[Row]:
-    for entry in world.time_entries:
-        if entry.deleted and entry.kind is TimeKind.TICKET:
-            yield {
-                "id": entry.id,
-                "typeID": schema.ACTIVITY_TIME_ENTRY,
-                "ticketID": entry.ticket_id,
-                "hoursWorked": entry.hours,
-                "deletedDateTime": entry.updated_at,
+def shift_ids(tenant: RenderedTenant, offsets: Mapping[str, int]) -> None:
+    """Move each entity's ids up by its offset, and every field referring to them
+    (`schema.REFERENCES`): real tenants' ids start in the hundreds of thousands."""
+    for entity, offset in offsets.items():
+        if not offset:
+            continue
+        for name, rows in tenant.tables.items():
+            fields = tuple(schema.entity_fields(name))
+            columns = {
+                i
+                for i, field in enumerate(fields)
+                if (field == "id" and name == entity) or schema.REFERENCES.get(field) == entity
             }
-    for ticket in world.tickets[::50]:  # deleted notes: logged here too, never time
-        yield {
-            "id": NOTE_LOG_ID_BASE + ticket.id,
-            "typeID": schema.ACTIVITY_NOTE,
-            "ticketID": ticket.id,
-            "hoursWorked": None,
-            "deletedDateTime": ticket.created_at + timedelta(hours=2),
-        }
+            if columns:
+                tenant.tables[name] = [
+                    tuple(
+                        v + offset if i in columns and isinstance(v, int) else v
+                        for i, v in enumerate(row)
+                    )
+                    for row in rows
+                ]
