@@ -16,7 +16,14 @@ from app.db import Database
 from app.facts.matching import resolve_matched_deletions
 from app.facts.store import WriteResult, remember_seen, unseen_ids
 from app.ingest.models import SyncCursor, SyncRun
-from app.ingest.quarantine import NormalizedPage, held_records, normalize_page, quarantine, release
+from app.ingest.quarantine import (
+    DIGEST_PREFIX,
+    NormalizedPage,
+    held_records,
+    normalize_page,
+    quarantine,
+    release,
+)
 from app.ingest.run_book import StreamOutcome, forget_seen
 from app.kpis.dirty import store_facts
 from connectors.sdk import Connector, Deletion, MatchedDeletion, Page, StreamSpec
@@ -54,6 +61,8 @@ class PageStore:
                 ]
                 # A record kept in quarantine still exists in the PSA: never swept away.
                 held = [r.key for r in normalized.rejected]
+                if any(r.key.startswith(DIGEST_PREFIX) for r in normalized.rejected):
+                    outcome.listing_complete = False
                 remember_seen(session, outcome.run_id, [*page.seen_ids, *seen, *held])
             else:
                 session.execute(

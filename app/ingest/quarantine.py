@@ -31,6 +31,8 @@ log = structlog.get_logger(__name__)
 
 # Raw records are kept as sent; one far larger than any PSA record is cut to its key fields.
 MAX_RAW_CHARS = 64_000
+# The key of a record without an id: its content's digest.
+DIGEST_PREFIX = "sha256:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,7 @@ def record_key(spec: StreamSpec, record: Record) -> str:
     if isinstance(value, int | str) and not isinstance(value, bool) and str(value):
         return str(value)[:80]
     digest = hashlib.sha256(_json(record).encode()).hexdigest()
-    return f"sha256:{digest[:72]}"
+    return f"{DIGEST_PREFIX}{digest[:72]}"
 
 
 def normalize_page(

@@ -48,6 +48,8 @@ class StreamOutcome:
     store_seconds: float = 0.0
     # Seconds from the stream's start to its end, storing included.
     wall_seconds: float = 0.0
+    # False once a listing stream met a record without its id: nothing may be swept then.
+    listing_complete: bool = True
 
     def warn(self, *messages: str) -> None:
         self.warnings.extend(m for m in messages if m not in self.warnings)

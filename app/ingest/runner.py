@@ -19,6 +19,7 @@ Each pass also records which days of the PSA's history it read (`app.ingest.hist
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import Database, utcnow
-from app.errors import InvalidInput
 from app.facts.store import ROW_FOR_FACT
 from app.ingest import run_book
 from app.ingest.history import first_whole_day, record_history_from
@@ -38,7 +38,7 @@ from app.ingest.models import RunStatus, SyncCursor, SyncRun
 from app.ingest.page_store import PageStore
 from app.ingest.quarantine import normalize_page
 from app.ingest.run_book import StreamOutcome, failure_backoff
-from app.ingest.selection import due_streams, is_dated, redundant_sweep
+from app.ingest.selection import chosen_streams, due_streams, is_dated, redundant_sweep
 from app.kpis.rollup import rebuild_pending, refresh_after_sync, request_rebuild
 from app.logging import secrets_registry
 from app.security.crypto import CredentialCipher, CredentialCipherError
@@ -51,6 +51,7 @@ from connectors.sdk import (
     Connector,
     ConnectorError,
     FactType,
+    Page,
     StreamMode,
     StreamSpec,
     TransientError,
@@ -188,7 +189,7 @@ class SyncRunner:
                 run_book.needs_attention(self.db, source.id, exc.code, str(exc))
                 return SyncResult()
             try:
-                specs = self._selected(source, list(connector.streams.values()), streams)
+                specs = chosen_streams(source.name, list(connector.streams.values()), streams)
                 if only_due:
                     wanted = set(self.due_streams(source, specs, started))
                     specs = [s for s in specs if s.name in wanted]
@@ -219,21 +220,6 @@ class SyncRunner:
             outcomes.days_reaggregated = days
             outcomes.kpi_seconds = time.perf_counter() - kpi_started
             return outcomes
-
-    @staticmethod
-    def _selected(
-        source: Source, specs: list[StreamSpec], streams: Sequence[str] | None
-    ) -> list[StreamSpec]:
-        if streams is None:
-            return specs
-        unknown = set(streams) - {s.name for s in specs}
-        if unknown:
-            raise InvalidInput(
-                f"Unknown stream(s) {', '.join(sorted(unknown))}. {source.name} has: "
-                + ", ".join(s.name for s in specs),
-                code="unknown_stream",
-            )
-        return [s for s in specs if s.name in streams]
 
     async def _run_stream(
         self,
@@ -292,19 +278,26 @@ class SyncRunner:
             try:
                 async for page in connector.read(spec.name, cursor, since=since):
                     store_started = time.perf_counter()
-                    normalized = normalize_page(connector, spec, page.records)
                     outcome.pages += 1
                     outcome.records += len(page.records) or len(page.seen_ids)
                     outcome.warn(*page.warnings)
                     outcome.requests = stats.requests - requests_before
-                    self.pages.store(source.id, spec, page, normalized, outcome, plan.mark_days)
+                    # In a worker thread: the connector's reads ahead go on while it stores.
+                    await asyncio.to_thread(
+                        self._store_page, source.id, connector, spec, page, outcome, plan
+                    )
                     outcome.store_seconds += time.perf_counter() - store_started
                     tracker.pages, tracker.records = outcome.pages, outcome.records
                     tracker.total_hint = page.total_hint
                     if progress:
                         progress(tracker)
-                if spec.sweeps is not None:
+                if spec.sweeps is not None and outcome.listing_complete:
                     self.pages.remove_unseen(source.id, spec, run_started, outcome, plan.mark_days)
+                elif spec.sweeps is not None:
+                    outcome.warn(
+                        "Nothing was removed: the PSA listed a record without its id, so "
+                        "what is gone cannot be told for sure. See /quarantine."
+                    )
                 self.pages.retry_quarantined(source.id, connector, spec, outcome, plan.mark_days)
                 outcome.status = RunStatus.SUCCEEDED
                 if from_start and spec.mode is StreamMode.INCREMENTAL:
@@ -347,6 +340,18 @@ class SyncRunner:
                 requests=outcome.requests,
             )
         return outcome
+
+    def _store_page(
+        self,
+        source_id: int,
+        connector: Connector,
+        spec: StreamSpec,
+        page: Page,
+        outcome: StreamOutcome,
+        plan: _SyncPlan,
+    ) -> None:
+        normalized = normalize_page(connector, spec, page.records)
+        self.pages.store(source_id, spec, page, normalized, outcome, plan.mark_days)
 
     def _rebuilds_after(self, source_id: int, *, full: bool) -> bool:
         """Whether this sync ends with a whole rebuild of the source's rollups, so its pages

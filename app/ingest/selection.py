@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
+from app.errors import InvalidInput
 from app.ingest.models import SyncCursor
 from app.sources.models import Source
 from connectors.sdk import FactType, StreamMode, StreamSpec, SyncInterval
@@ -21,6 +22,22 @@ from connectors.sdk import FactType, StreamMode, StreamSpec, SyncInterval
 DATED_FACTS = frozenset({FactType.TICKET, FactType.TIME_ENTRY, FactType.SURVEY_RESPONSE})
 # A job firing exactly on the interval must not find its stream a few seconds too fresh.
 INTERVAL_SLACK = timedelta(seconds=5)
+
+
+def chosen_streams(
+    source_name: str, specs: list[StreamSpec], names: Sequence[str] | None
+) -> list[StreamSpec]:
+    """The streams asked for by name (all when None), in declared order."""
+    if names is None:
+        return specs
+    unknown = set(names) - {s.name for s in specs}
+    if unknown:
+        raise InvalidInput(
+            f"Unknown stream(s) {', '.join(sorted(unknown))}. {source_name} has: "
+            + ", ".join(s.name for s in specs),
+            code="unknown_stream",
+        )
+    return [s for s in specs if s.name in names]
 
 
 def is_dated(spec: StreamSpec) -> bool:
