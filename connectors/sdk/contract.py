@@ -92,7 +92,8 @@ class ConnectorContext:
     limits: SourceHttpLimits = field(default_factory=SourceHttpLimits)
     # How far back an incremental read re-reads before its watermark, to catch late writes.
     lookback: timedelta = timedelta(minutes=5)
-    # The sync's start: a cursor's watermark never moves past it.
+    # The sync's start by Northstar's clock. A watermark should come from the PSA's own time
+    # (its Date header, the newest change stamp seen): the two clocks may disagree.
     now: datetime | None = None
 
     @property
