@@ -57,12 +57,17 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.api.limits import server_options
     from app.main import create_app
 
     settings = _settings()
     app = create_app(settings, run_scheduler=False if args.no_scheduler else None)
     uvicorn.run(
-        app, host=args.host or settings.host, port=args.port or settings.port, log_config=None
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,
+        **server_options(settings),
     )
     return 0
 

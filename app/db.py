@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -53,6 +54,9 @@ def utcnow() -> datetime:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the per-backend settings Northstar relies on."""
     if url.startswith("sqlite"):
+        # `timeout` is SQLite's busy timeout: a writer waits up to 30 s for another writer's
+        # transaction to end (readers never wait: WAL). Request paths never write on a read
+        # (`app.security.apikeys`): only syncs and admin changes ever wait for each other.
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
@@ -75,13 +79,44 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-class Database:
-    """An engine and its session factory."""
+# A caller that finds every pooled connection in use waits this long before an error. The
+# pools are sized so that this does not happen (see `Database`); it is a last resort.
+POOL_TIMEOUT_S = 60
 
-    def __init__(self, url: str) -> None:
+
+def _in_memory(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and (
+        parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed)
+    )
+
+
+class Database:
+    """An engine and its session factory.
+
+    `connections` is how many connections its users may hold at once, and the most it
+    opens: half stay open in the pool, the rest are opened for a burst and closed after.
+    The API sizes it from its concurrency limit, the scheduler from its sources in parallel
+    (`app.api.context`), so no caller waits for a connection; None keeps SQLAlchemy's
+    default (5 kept, 10 more for a burst).
+
+    `session_info` is handed to every session as `Session.info` (the API's sessions find
+    the recorder of API key use there: `app.security.apikeys`).
+    """
+
+    def __init__(self, url: str, *, connections: int | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        pool: dict[str, Any] = {}
+        if connections is not None and not _in_memory(url):
+            kept = max(1, math.ceil(connections / 2))
+            pool = {
+                "pool_size": kept,
+                "max_overflow": max(0, connections - kept),
+                "pool_timeout": POOL_TIMEOUT_S,
+            }
+        self.engine = make_engine(url, **pool)
+        self.session_info: dict[str, Any] = {}
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info=self.session_info)
 
     @property
     def is_postgres(self) -> bool:

@@ -1,8 +1,11 @@
 """Structured logging (structlog) for Northstar and the libraries it runs.
 
 Every line goes through `redact`: values of secret-looking keys are masked, and any value
-containing a registered secret (every decrypted PSA credential is registered) is masked too,
-so a credential cannot reach a log even by way of a vendor's error text.
+containing a registered secret (every decrypted PSA credential and every credential a
+connector sends is registered) is masked in every form it can take (plain, URL-encoded,
+escaped, base64, hex, or a long piece of one; see `connectors.sdk.redaction`). The rendered
+line is scrubbed once more, so a secret inside an object only its `repr` shows, a traceback
+or a library's message is masked too. Nothing is shortened before it is masked.
 """
 
 from __future__ import annotations
@@ -10,42 +13,30 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import threading
 from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
-MASK = "********"
+from connectors.sdk.redaction import MASK, SecretRegistry
+from connectors.sdk.redaction import secret_registry as secrets_registry
+
+__all__ = [
+    "MASK",
+    "SECRET_KEY_PATTERN",
+    "DropQueryStrings",
+    "SecretRegistry",
+    "configure_logging",
+    "redact",
+    "secrets_registry",
+]
+
 _HANDLER_NAME = "northstar"
 SECRET_KEY_PATTERN = re.compile(
     r"(secret|password|passwd|private|token|authorization|api[_-]?key|client[_-]?id|"
     r"integration[_-]?code|encryption[_-]?key|cookie)",
     re.IGNORECASE,
 )
-
-
-class SecretRegistry:
-    """Values that must never be printed. Thread-safe; values shorter than 4 are ignored."""
-
-    def __init__(self) -> None:
-        self._values: set[str] = set()
-        self._lock = threading.Lock()
-
-    def add(self, *values: str | None) -> None:
-        with self._lock:
-            self._values.update(v for v in values if v and len(v) >= 4)
-
-    def scrub(self, text: str) -> str:
-        with self._lock:
-            values = sorted(self._values, key=len, reverse=True)
-        for value in values:
-            if value in text:
-                text = text.replace(value, MASK)
-        return text
-
-
-secrets_registry = SecretRegistry()
 
 
 def _scrub(value: Any) -> Any:
@@ -80,6 +71,18 @@ def _scrub_rendered(
     if isinstance(event_dict.get("exception"), str):
         event_dict["exception"] = secrets_registry.scrub(event_dict["exception"])
     return event_dict
+
+
+class ScrubbedRenderer:
+    """A renderer whose finished line is scrubbed: values that are neither text nor
+    containers (URLs, headers, any object) reach the line through `repr`, past `redact`."""
+
+    def __init__(self, renderer: Any) -> None:
+        self._renderer = renderer
+
+    def __call__(self, logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> Any:
+        line = self._renderer(logger, method, event_dict)
+        return secrets_registry.scrub(line) if isinstance(line, str) else line
 
 
 class DropQueryStrings(logging.Filter):
@@ -119,7 +122,7 @@ def configure_logging(*, log_format: str = "console", level: str = "INFO") -> No
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             _scrub_rendered,
-            renderer,
+            ScrubbedRenderer(renderer),
         ],
     )
     handler = logging.StreamHandler(sys.stderr)

@@ -7,14 +7,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from app.api.auth_gate import install_auth_gate
 from app.api.context import ServiceContext
 from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
+from app.api.limits import RequestLimits
+from app.api.openapi import install_openapi
+from app.api.security_headers import install_security_headers
 from app.bi.odata.router import router as odata_router
 from app.bi.router import router as bi_router
 from app.goals.alignment_router import router as alignment_router
 from app.goals.router import router as goals_router
 from app.ingest.router import router as runs_router
+from app.inputs import DATE_WINDOW_WORDS, ID_MAX
 from app.kpis.router import router as kpis_router
 from app.logging import configure_logging
 from app.settings import Settings, get_settings
@@ -31,7 +36,12 @@ goals you set.
 Every route except `/api/v1/health` needs an API key, sent as `Authorization: Bearer <key>` or
 `X-API-Key: <key>`. Create one with `northstar apikey create --scope read` (or `admin` to
 change things). Errors come back as JSON with a stable `code` and a `message` that says
-what to fix.
+what to fix; each operation lists the ones it can give.
+
+A request body is at most {max_body_bytes:,} bytes and its headers at most
+{max_header_bytes:,} bytes (`NORTHSTAR_MAX_BODY_BYTES`, `NORTHSTAR_MAX_HEADER_BYTES`): beyond,
+413 or 431. Dates are written YYYY-MM-DD and lie {date_window}; ids are whole numbers
+from 1 to {id_max}.
 """
 
 
@@ -61,7 +71,12 @@ def create_app(
     app = FastAPI(
         title="Northstar",
         version="0.1.0",
-        description=DESCRIPTION,
+        description=DESCRIPTION.format(
+            max_body_bytes=settings.max_body_bytes,
+            max_header_bytes=settings.max_header_bytes,
+            date_window=DATE_WINDOW_WORDS,
+            id_max=ID_MAX,
+        ),
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
@@ -80,4 +95,15 @@ def create_app(
     app.include_router(bi_router)
     app.include_router(odata_router)
     app.include_router(web_router)
+    install_openapi(app)
+    # Oversized headers and bodies are refused before any route, or the body, is read.
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+    )
+    # Outside the body limit: a 100 MB body without a key gets 401 before it is read.
+    install_auth_gate(app)
+    # Outermost: every answer, 401 and 413 included, carries the security headers.
+    install_security_headers(app)
     return app

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 HOW_TO_MAKE_A_KEY = (
     'Generate one with `northstar genkey` (or: python -c "from cryptography.fernet import '
@@ -49,16 +50,69 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: int = Field(
         30, ge=1, description="How often the scheduler looks for new sources and sync requests."
     )
+    max_concurrent_requests: int = Field(
+        16,
+        ge=1,
+        le=1000,
+        description="Requests the API works on at once; more wait their turn. The database "
+        "pool is sized to match (two connections each).",
+    )
+    max_queued_requests: int = Field(
+        1000,
+        ge=0,
+        description="Requests that may wait for their turn; one more is answered 503 with "
+        "`Retry-After` at once.",
+    )
+    queue_timeout_seconds: float = Field(
+        20,
+        gt=0,
+        le=600,
+        description="How long a request waits for its turn before it is answered 503 with "
+        "`Retry-After`. Keep it below the timeouts of your clients and proxy.",
+    )
     default_fast_interval_minutes: int = Field(
         5, ge=1, description="Default interval for tickets and time entries."
     )
     default_slow_interval_minutes: int = Field(
         60, ge=1, description="Default interval for slow-changing entities and deletion sweeps."
     )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="The largest request body accepted, in bytes; a larger one is refused "
+        "with 413 before it is read.",
+    )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        description="The largest request line plus headers accepted, in bytes (431 or 400 beyond).",
+    )
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8000
+    public_base_url: str | None = Field(
+        None,
+        description="The address people and BI tools use to reach Northstar, e.g. "
+        "https://northstar.example.com (behind a reverse proxy, the proxy's address). Links "
+        "Northstar writes (OData paging, alerts) start with it. Unset: links use the address "
+        "a request came to when its host is in `trusted_hosts`, and are relative otherwise.",
+    )
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        ["localhost", "127.0.0.1", "::1"],
+        description="Host names (comma-separated) a request's `Host` header may name for "
+        "Northstar to build links from it when `public_base_url` is unset (the `host` "
+        "setting counts too).",
+    )
+    auth_failure_limit: int = Field(
+        10,
+        ge=1,
+        description="Wrong or revoked API keys one client address may send within "
+        "`auth_failure_window_seconds` before its attempts are refused with 429.",
+    )
+    auth_failure_window_seconds: int = Field(
+        60, ge=1, description="The window over which failed API keys are counted per address."
+    )
 
     @field_validator("reporting_timezone")
     @classmethod
@@ -70,6 +124,28 @@ class Settings(BaseSettings):
                 f"unknown time zone {value!r}; use an IANA name such as Europe/London"
             ) from exc
         return value
+
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError(
+                f"public_base_url must be an http(s) address such as "
+                f"https://northstar.example.com, not {value!r}"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError("public_base_url takes no query string or fragment")
+        return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
     @model_validator(mode="after")
     def _production_needs_a_key(self) -> Settings:

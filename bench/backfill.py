@@ -6,11 +6,18 @@ latency, so this process's peak memory is the sync's alone. Run:
     .venv/bin/python bench/backfill.py --vendor connectwise
     .venv/bin/python bench/backfill.py --vendor autotask --tickets 200000
 
-Reports, per stream and in total: requests made, the request floor (Σ ⌈records ÷ page size⌉),
-wall time, the time floor (floor requests × latency ÷ concurrency), ingest time and rate,
-and peak memory; then the requests an incremental sync makes after 1 % of tickets changed.
-For ConnectWise also the floor with one request per agreement for its additions
-(`*_one_per_parent`), since ConnectWise has no list of all additions.
+Reports, for the first sync (a backfill into an empty store), per stream and in total:
+requests and their floor, wall time and its floor, ingest time, and the targets (requests
+≤ 1.05 × floor + 20; each stream's wall ≤ 1.5 × its wall floor + its ingest): how the floors
+are counted is in `bench/backfill_report.py`. For ConnectWise the headline floor counts one
+additions call per agreement with a recurring billing cycle (`request_floor_one_per_parent`),
+since ConnectWise has no list of all additions. Also every request of the first sync per PSA
+resource, as the simulator answered them, and peak memory.
+
+Then, with nothing changed at the PSA, the steady state: one tick of the fast streams, one of
+every stream (the hourly tick), and for ConnectWise an agreements pass forced past its
+additions re-read interval, giving requests per hour. Last, the requests an incremental sync
+of the fast streams makes after 1 % of tickets changed.
 """
 
 from __future__ import annotations
@@ -26,20 +33,33 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from backfill_report import (  # bench/ is on sys.path when run as a script
+    PAGE,
+    RELATED_ENTITIES,
+    concurrency,
+    markdown_routes,
+    markdown_streams,
+    report,
+    steady_state,
+)
 from cryptography.fernet import Fernet
 
 from app.api.context import ServiceContext
 from app.cli import migrate_database
+from app.ingest.models import SyncCursor
 from app.ingest.runner import SyncResult
 from app.settings import Settings
 from app.sources.service import create_source
+from connectors.connectwise.config import ConnectWiseConfig
+from connectors.sdk import StreamSpec, SyncInterval
 
-PAGE = {"connectwise": 1000, "autotask": 500}
-CONCURRENCY = {"connectwise": 4, "autotask": 3}
+# The benchmark source's sync intervals (the service's defaults).
+FAST_MINUTES, SLOW_MINUTES = 5, 60
 
 
 def free_port() -> int:
@@ -102,98 +122,83 @@ def simulator_requests(port: int) -> Counter[str]:
     return Counter(simulator_counts(port)["requests"])
 
 
-def connector_streams(vendor: str) -> list[Any]:
+def world_counts(port: int) -> dict[str, int]:
+    """What the simulated world holds that a floor counts (see simulator_server.py)."""
+    return dict(httpx.get(f"http://127.0.0.1:{port}/__bench/world", timeout=10).json())
+
+
+def connector_specs(vendor: str) -> dict[str, StreamSpec]:
     from app.ingest.registry import registry
 
     cls = registry.get(vendor)
     assert cls is not None
-    return list(cls.streams.values())
-
-
-# Entities the Autotask issue lists as part of its streams ("Resources with
-# ResourceDailyAvailabilities", "ServiceLevelAgreementResults", "Contracts with
-# ContractServiceUnits") that the connector reads as related rows of another stream's page:
-# their rows count toward the request floor like any stream's records.
-RELATED_ENTITIES = {
-    "autotask": (
-        "ResourceDailyAvailabilities",
-        "ServiceLevelAgreementResults",
-        "ContractServiceUnits",
-    )
-}
-
-
-# Streams each of whose records the connector must ask about once more, because the PSA keeps
-# their children per parent with no list of all of them: ConnectWise's agreement additions
-# (`/finance/agreements/{id}/additions`, reference §6.6; N+1 calls). Counted once per
-# parent, the floor of those children is one request per parent record.
-PER_PARENT = {"connectwise": ("agreements",)}
+    return dict(cls.streams)
 
 
 def related_rows(vendor: str, port: int) -> dict[str, int]:
     served = simulator_counts(port).get("rows_served") or {}
-    return {entity: int(served.get(entity, 0)) for entity in RELATED_ENTITIES.get(vendor, ())}
+    return {entity: int(served.get(entity, 0)) for entity in RELATED_ENTITIES.get(vendor, {})}
 
 
-def report(
-    result: SyncResult,
-    vendor: str,
-    latency: float,
-    wall: float,
-    related: dict[str, int] | None = None,
-) -> dict[str, Any]:
-    page = PAGE[vendor]
-    streams = {
-        o.stream: {
-            "records": o.records,
-            "requests": o.requests,
-            "floor": math.ceil(o.records / page),
-            "status": o.status.value,
-            "store_s": round(o.store_seconds, 2),
-        }
-        for o in result
-    }
-    related_floor = {entity: math.ceil(rows / page) for entity, rows in (related or {}).items()}
-    requests = sum(s["requests"] for s in streams.values())
-    stream_floor = sum(s["floor"] for s in streams.values())
-    floor = stream_floor + sum(related_floor.values())
-    records = sum(s["records"] for s in streams.values())
-    ingest = sum(o.store_seconds for o in result) + result.kpi_seconds
-    parents = sum(
-        streams[name]["records"] for name in PER_PARENT.get(vendor, ()) if name in streams
-    )
-    per_parent = {}
-    if parents:
-        with_children = floor + parents
-        per_parent = {
-            "request_floor_one_per_parent": with_children,
-            "request_target_one_per_parent": round(with_children * 1.05 + 20),
-            "time_floor_one_per_parent_s": round(with_children * latency / CONCURRENCY[vendor], 1),
-        }
+def sync(
+    context: ServiceContext, source_id: int, streams: list[str] | None, trigger: str = "cli"
+) -> tuple[SyncResult, float]:
+    began = time.perf_counter()
+    result = asyncio.run(context.runner.sync_source(source_id, trigger=trigger, streams=streams))
+    return result, time.perf_counter() - began
+
+
+def tick(context: ServiceContext, source_id: int, port: int, streams: list[str]) -> dict[str, Any]:
+    """One scheduler tick of `streams` (nothing changed at the PSA): the requests the PSA
+    answered (reference tables a fresh connector reads included), per stream and resource."""
+    before = simulator_requests(port)
+    result, wall = sync(context, source_id, streams)
+    by_resource = simulator_requests(port) - before
     return {
-        "streams": streams,
-        "related_rows": {
-            entity: {"records": rows, "floor": related_floor[entity]}
-            for entity, rows in (related or {}).items()
-        },
-        "records": records,
-        "requests": requests,
-        "request_floor_of_streams": stream_floor,
-        "request_floor": floor,
-        "request_target": round(floor * 1.05 + 20),
-        **per_parent,
+        "requests": sum(by_resource.values()),
+        "requests_per_stream": {o.stream: o.requests for o in result},
+        "records_per_stream": {o.stream: o.records for o in result},
+        "facts_changed": sum(o.facts_changed for o in result),
+        "requests_per_resource": dict(sorted(by_resource.items())),
         "wall_s": round(wall, 1),
-        "time_floor_s": round(floor * latency / CONCURRENCY[vendor], 1),
-        "store_s": round(sum(o.store_seconds for o in result), 1),
         "kpi_rollup_s": round(result.kpi_seconds, 1),
-        "ingest_s": round(ingest, 1),
-        "ingest_records_per_s": round(records / ingest) if ingest else None,
+    }
+
+
+def additions_reread(
+    context: ServiceContext, source_id: int, port: int, hourly: dict[str, Any]
+) -> dict[str, Any] | None:
+    """ConnectWise: an agreements pass after the additions re-read interval has passed (the
+    stored cursor's `additions_read_at` moved back past it), against the same stream in an
+    hourly tick: the re-read's extra requests, once per interval. None when the connector
+    has no such re-read (no `agreement_additions_refresh_hours` setting)."""
+    knob = ConnectWiseConfig.model_fields.get("agreement_additions_refresh_hours")
+    if knob is None:
+        return None
+    hours = int(knob.default)
+    with context.db.session() as session:
+        state = session.get(SyncCursor, (source_id, "agreements"))
+        assert state is not None and state.cursor is not None
+        due_at = datetime.now(UTC) - timedelta(hours=hours + 1)
+        state.cursor = {**state.cursor, "additions_read_at": due_at.isoformat()}
+    reread = tick(context, source_id, port, ["agreements"])
+    usual = hourly["requests_per_stream"]["agreements"]
+    done = reread["requests_per_stream"]["agreements"]
+    return {
+        "interval_hours": hours,
+        "requests": done,
+        "requests_per_resource": reread["requests_per_resource"],
+        "requests_of_usual_pass": usual,
+        "extra_requests": done - usual,
+        "wall_s": reread["wall_s"],
     }
 
 
 def run(vendor: str, tickets: int, latency: float, keep: Path | None = None) -> dict[str, Any]:
     port = free_port()
     simulator = start_simulator(vendor, tickets, port, latency)
+    specs = connector_specs(vendor)
+    fast = [name for name, s in specs.items() if s.interval is SyncInterval.FAST]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             store = keep or Path(tmp) / "bench.db"
@@ -214,25 +219,29 @@ def run(vendor: str, tickets: int, latency: float, keep: Path | None = None) -> 
                     name="bench",
                     kind=vendor,
                     config=source_config(vendor, f"http://127.0.0.1:{port}"),
-                    fast_interval_minutes=5,
-                    slow_interval_minutes=60,
+                    fast_interval_minutes=FAST_MINUTES,
+                    slow_interval_minutes=SLOW_MINUTES,
                 )
                 source_id = source.id
-            began = time.perf_counter()
-            full = asyncio.run(context.runner.sync_source(source_id, trigger="backfill"))
-            wall = time.perf_counter() - began
-            full_report = report(full, vendor, latency, wall, related_rows(vendor, port))
+            world = world_counts(port)
+            full, wall = sync(context, source_id, None, trigger="backfill")
+            first_routes = simulator_requests(port)
+            full_report = report(
+                full, vendor, specs, latency, wall, related_rows(vendor, port), world
+            )
+            # Steady state, nothing changed: a fast tick, then the hourly one (fast and slow
+            # streams in one sync, as the scheduler runs them), then the additions re-read.
+            fast_tick = tick(context, source_id, port, fast)
+            hourly_tick = tick(context, source_id, port, list(specs))
+            additions = None
+            if vendor == "connectwise":
+                additions = additions_reread(context, source_id, port, hourly_tick)
             changed = httpx.post(
                 f"http://127.0.0.1:{port}/__bench/mutate?fraction=0.01", timeout=60
             ).json()
-            # What a scheduler tick runs: the fast streams (slow ones and sweeps are hourly).
-            fast = [s.name for s in connector_streams(vendor) if s.interval.value == "fast"]
+            # What a scheduler tick runs after 1 % of tickets changed: the fast streams.
             answered_before = simulator_requests(port)
-            began = time.perf_counter()
-            incremental = asyncio.run(
-                context.runner.sync_source(source_id, trigger="cli", streams=fast)
-            )
-            inc_report = report(incremental, vendor, latency, time.perf_counter() - began)
+            incremental, inc_wall = sync(context, source_id, fast)
             by_resource = simulator_requests(port) - answered_before
             context.db.dispose()
     finally:
@@ -245,16 +254,32 @@ def run(vendor: str, tickets: int, latency: float, keep: Path | None = None) -> 
         "vendor": vendor,
         "tickets": tickets,
         "latency_s": latency,
+        "concurrency_per_stream": concurrency(vendor),
+        "world": world,
         "full": full_report,
+        # Every request the simulator answered during the first sync, per PSA resource.
+        "full_requests_per_resource": dict(sorted(first_routes.items())),
+        "full_requests_answered": sum(first_routes.values()),
+        "steady_state": {
+            **steady_state(
+                fast_tick["requests"],
+                hourly_tick["requests"],
+                FAST_MINUTES,
+                SLOW_MINUTES,
+                additions,
+            ),
+            "fast_tick": fast_tick,
+            "fast_and_slow_tick": hourly_tick,
+        },
         "incremental": {
             "tickets_changed": tickets_changed,
-            "requests_per_stream": {k: v["requests"] for k, v in inc_report["streams"].items()},
+            "requests_per_stream": {o.stream: o.requests for o in incremental},
             "target_per_stream": math.ceil(tickets_changed / PAGE[vendor]) + 5,
             # The same requests counted per PSA resource, as the simulator answered them: a
             # stream's page may need rows of other resources (Autotask's SLA results).
             "requests_per_resource": dict(sorted(by_resource.items())),
-            "wall_s": inc_report["wall_s"],
-            "kpi_rollup_s": inc_report["kpi_rollup_s"],
+            "wall_s": round(inc_wall, 1),
+            "kpi_rollup_s": round(incremental.kpi_seconds, 1),
             "days_reaggregated": incremental.days_reaggregated,
         },
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -269,8 +294,19 @@ def main() -> int:
     parser.add_argument(
         "--keep", type=Path, help="write the SQLite store here and keep it (for profiling)"
     )
+    parser.add_argument("--out", type=Path, help="also write the JSON report to this file")
+    parser.add_argument(
+        "--markdown", action="store_true", help="then print the tables of RESULTS.md as Markdown"
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.vendor, args.tickets, args.latency, args.keep), indent=2))
+    outcome = run(args.vendor, args.tickets, args.latency, args.keep)
+    text = json.dumps(outcome, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    if args.markdown:
+        print(markdown_streams(outcome["full"]))
+        print(markdown_routes(outcome["full_requests_per_resource"]))
     return 0
 
 

@@ -4,7 +4,9 @@
         --port 8765 --latency 0.05
 
 `POST /__bench/mutate?fraction=0.01` changes the world as between two syncs and answers what
-changed; `GET /__bench/requests` the simulator's request counts.
+changed; `GET /__bench/requests` the simulator's request counts; `GET /__bench/world` what the
+world holds that a request floor needs (ConnectWise: agreements with a recurring billing cycle,
+and those still in force; Autotask: rows held per related entity).
 """
 
 from __future__ import annotations
@@ -21,9 +23,33 @@ import uvicorn
 from connectors.autotask.simulator import create_autotask_simulator
 from connectors.connectwise.sandbox import SANDBOX_CREDENTIALS
 from connectors.connectwise.simulator import create_connectwise_simulator
+from connectors.sandbox.model import CYCLE_MONTHS
 from connectors.sandbox.world import build_world, mutate_world
 
 Scope = dict[str, Any]
+
+# Autotask entities the connector reads as related rows of another stream's pages.
+RELATED_ENTITIES = (
+    "ResourceDailyAvailabilities",
+    "ServiceLevelAgreementResults",
+    "ContractServiceUnits",
+)
+
+
+def world_counts(vendor: str, world: Any, simulator: Any) -> dict[str, int]:
+    """What the world holds that a request floor counts."""
+    if vendor == "autotask":
+        return {entity: len(simulator.table(entity).rows) for entity in RELATED_ENTITIES}
+    today = datetime.now(UTC).date()
+    # Every sandbox billing cycle (monthly, quarterly, yearly) recurs.
+    live = [a for a in world.agreements if not a.deleted and a.cycle in CYCLE_MONTHS]
+    in_force = [
+        a
+        for a in live
+        if (a.cancelled_on is None or a.cancelled_on > today)
+        and (a.ends_on is None or a.ends_on >= today)
+    ]
+    return {"agreements_recurring": len(live), "agreements_in_force": len(in_force)}
 
 
 def make_app(vendor: str, tickets: int, port: int, latency: float) -> Any:
@@ -47,7 +73,7 @@ def make_app(vendor: str, tickets: int, port: int, latency: float) -> Any:
                 query = dict(
                     part.split("=", 1) for part in scope["query_string"].decode().split("&") if part
                 )
-                # Stamped now, as a real PSA would: the sync's watermark is our clock.
+                # Stamped now, as a real PSA would.
                 summary = mutate_world(
                     world,
                     seed=next(seeds),
@@ -58,13 +84,17 @@ def make_app(vendor: str, tickets: int, port: int, latency: float) -> Any:
                     k: (list(v) if isinstance(v, tuple) else str(v))
                     for k, v in asdict(summary).items()
                 }
+            elif scope["path"] == "/__bench/world":
+                body = world_counts(vendor, world, simulator)
             else:
                 # Requests answered so far, per API resource (ConnectWise: method and path;
                 # Autotask: entity).
                 stats = getattr(simulator, "stats", None)
-                counts = stats.requests if stats is not None else simulator.requests
+                counts = dict(stats.requests if stats is not None else simulator.requests)
+                if getattr(stats, "zone_lookups", 0):
+                    counts["zoneInformation"] = stats.zone_lookups  # not counted as an entity
                 rows = getattr(stats, "rows_served", {})
-                body = {"requests": dict(counts), "rows_served": dict(rows)}
+                body = {"requests": counts, "rows_served": dict(rows)}
             payload = json.dumps(body, default=str).encode()
             await send(
                 {

@@ -1,29 +1,38 @@
-"""`GET /api/v1/health`: is the service able to do its job? No API key needed."""
+"""`GET /api/v1/health`: is the service able to do its job?
+
+No API key needed for the overall status and counts; with a read key, the scheduler's syncs
+in progress and every source by name with its state and latest failure.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.api.deps import ContextDep
+from app.api.context import ServiceContext
+from app.api.deps import ContextDep, authenticate, key_in_request
+from app.errors import NorthstarError
 from app.ingest.models import RunStatus, SyncCursor, SyncRun
 from app.sources.models import Source
 
 router = APIRouter(tags=["health"])
 
 
-class SchedulerHealth(BaseModel):
+class PublicSchedulerHealth(BaseModel):
     in_this_process: bool = Field(description="False when started with --no-scheduler.")
     running: bool
     last_reconcile_at: datetime | None = None
     scheduled_sources: int = 0
-    syncs_in_progress: list[int] = []
+
+
+class SchedulerHealth(PublicSchedulerHealth):
+    syncs_in_progress: list[int] = Field([], description="Ids of the sources syncing now.")
 
 
 class SourceHealth(BaseModel):
@@ -41,16 +50,55 @@ class SourceHealth(BaseModel):
     )
 
 
-class Health(BaseModel):
+class PublicHealth(BaseModel):
+    """What anyone may know: whether the service works, and how many sources fail."""
+
     status: str = Field(description="`ok`, or `degraded` when the database cannot be reached.")
     database: str
+    scheduler: PublicSchedulerHealth
+    sources_total: int = Field(description="Sources configured.")
+    sources_failing: int = Field(
+        description="Sources with a failing stream or a failed run not followed by a success."
+    )
+
+
+class Health(PublicHealth):
+    """With a read key: the same, plus syncs in progress and every source in detail."""
+
     scheduler: SchedulerHealth
     sources: list[SourceHealth]
 
 
-@router.get("/health", response_model=Health, summary="Service health")
-def health(context: ContextDep) -> Any:
-    """Database reachable, scheduler alive, and how fresh each source's data is."""
+@router.get(
+    "/health",
+    response_model=Health | PublicHealth,
+    summary="Service health",
+    responses={
+        401: {"description": "A key was sent and is not valid (no key: the public view)."},
+        429: {"description": "Too many wrong keys from this address; see `Retry-After`."},
+        503: {"description": "The database cannot be reached (`status` is `degraded`)."},
+    },
+)
+def service_health(request: Request, context: ContextDep) -> Any:
+    """Database reachable, scheduler alive and how many sources fail, for anyone (a load
+    balancer, an uptime check). With a read key (`Authorization: Bearer`, `X-API-Key`):
+    every source by name, its state, how fresh its data is and its latest failure."""
+    presented = key_in_request(request)
+    details = False
+    if presented is not None:
+        try:
+            with context.db.session() as session:
+                authenticate(session, presented.value, request=request, sent_as=presented.sent_as)
+            details = True
+        except NorthstarError:
+            raise
+        except Exception:
+            details = False  # the database is down: the public view says so
+    return health(context, details=details)
+
+
+def health(context: ServiceContext, *, details: bool = True) -> JSONResponse:
+    """The health document: in full, or (`details=False`) the status and counts only."""
     scheduler = context.scheduler
     scheduler_state = SchedulerHealth(
         in_this_process=scheduler is not None,
@@ -88,11 +136,20 @@ def health(context: ContextDep) -> Any:
         database = "ok"
     except Exception:
         database = "unreachable"
-    body = Health(
+    failing = sum(1 for s in sources if s.failing_streams or s.latest_failure)
+    public = PublicHealth(
         status="ok" if database == "ok" else "degraded",
         database=database,
-        scheduler=scheduler_state,
-        sources=sources,
+        scheduler=PublicSchedulerHealth(
+            **scheduler_state.model_dump(exclude={"syncs_in_progress"})
+        ),
+        sources_total=len(sources),
+        sources_failing=failing,
+    )
+    body: PublicHealth = (
+        Health(**{**public.model_dump(), "scheduler": scheduler_state, "sources": sources})
+        if details
+        else public
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if database == "ok" else 503)
 

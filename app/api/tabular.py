@@ -1,9 +1,12 @@
-"""CSV for list endpoints: `Accept: text/csv` (or `?format=csv`) gets the same rows as CSV."""
+"""CSV for list endpoints: `Accept: text/csv` (or `?format=csv`) gets the same rows as CSV.
+
+Numbers stay numbers; text that a spreadsheet would run as a formula is neutralised."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
@@ -27,6 +30,20 @@ def wants_csv(request: Request, format_: str | None = None) -> bool:
     return CSV_MEDIA_TYPE in accept and "application/json" not in accept
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV
+# Injection"); tab and carriage return too, as some programs strip them first.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+
+
+def neutralise_formula(text: str) -> str:
+    """`text` as a spreadsheet shows it, never as a formula: a text cell that starts like a
+    formula gets a leading `'`. A plain number written as text (`-3.5`) is left alone."""
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -34,7 +51,9 @@ def _cell(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(round(value, 6))
-    return value
+    if isinstance(value, int):
+        return value
+    return neutralise_formula(str(value))
 
 
 def csv_response(rows: Iterable[Mapping[str, Any]], columns: list[str], filename: str) -> Response:

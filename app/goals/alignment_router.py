@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from app.api.context import ServiceContext
 from app.api.deps import ContextDep, ReadKey, SessionDep
+from app.api.params import IdPath, check_period_year, day_query, period_year
 from app.api.tabular import CSV_RESPONSES, csv_response, wants_csv
 from app.errors import InvalidInput
 from app.goals import service
@@ -25,12 +26,13 @@ from app.goals.views import (
     ScorecardOut,
     ThresholdsOut,
 )
+from app.inputs import Day, date_problem
 
 router = APIRouter(tags=["alignment"])
 
 AsOf = Annotated[
-    date | None,
-    Query(description="Evaluate as known on this day (default: today, reporting time zone)."),
+    Day | None,
+    day_query("Evaluate as known on this day (default: today, reporting time zone)."),
 ]
 
 
@@ -42,6 +44,14 @@ def _as_of(context: ServiceContext, as_of: date | None) -> date:
         raise InvalidInput(
             f"as_of ({as_of}) is in the future; alignment looks at today ({today}) or back.",
             code="as_of_in_future",
+        )
+    problem = date_problem(as_of)
+    if problem:
+        message = f"`as_of`: {problem}"
+        raise InvalidInput(
+            message,
+            code="date_out_of_range",
+            details=[{"field": "query.as_of", "problem": message}],
         )
     return as_of
 
@@ -182,7 +192,7 @@ def get_scorecard(
     responses={404: {"description": "No such goal (`goal_not_found`)."}},
 )
 def goal_alignment(
-    goal_id: int,
+    goal_id: IdPath,
     session: SessionDep,
     context: ContextDep,
     _key: ReadKey,
@@ -193,8 +203,8 @@ def goal_alignment(
     the plan, the status and its reason, the forecast and how it was made, and each
     milestone hit, missed or pending. When the daily snapshot of `as_of` exists, the
     headline numbers are the ones it recorded (`recorded_on` says so)."""
-    goal = service.get_goal(session, goal_id)
     day = _as_of(context, as_of)
+    goal = service.get_goal(session, goal_id)
     engine = AlignmentEngine(session, thresholds=get_thresholds(), tz=context.settings.tz)
     return engine.evaluate_goals([goal], day, sparkline=sparkline)[goal.id]
 
@@ -234,10 +244,20 @@ def quarterly_review(
     from that day's snapshot when one was taken, so it shows what was known then), the KPI
     change, milestones due in the quarter (hit, missed or pending), the check-ins made, and
     the goals whose status changed. JSON, or a report to read or paste: Markdown or HTML."""
+    today = datetime.now(context.settings.tz).date()
+    year = period_year(quarter)
+    if year is not None and year > today.year:
+        # Past 2100 its dates cannot even be worked out; it has not started either way.
+        raise InvalidInput(
+            f"{quarter.strip()} has not started yet (today is {today}); review a past or the "
+            "current quarter.",
+            code="quarter_not_started",
+        )
+    check_period_year(quarter, "path.quarter")
     review = build_review(
         session,
         quarter,
-        today=datetime.now(context.settings.tz).date(),
+        today=today,
         timezone=context.settings.reporting_timezone,
         tz=context.settings.tz,
         thresholds=get_thresholds(),

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from app.api.context import ServiceContext
 from app.api.deps import AdminKey, ContextDep, ReadKey, SessionDep
+from app.api.params import DayParam, IdPath, day_query, id_query
 from app.api.tabular import CSV_RESPONSES, CsvFormat, csv_response, wants_csv
 from app.goals import checkpoints, service
 from app.goals.schemas import (
@@ -56,7 +57,7 @@ def list_objectives(
     request: Request,
     session: SessionDep,
     _key: ReadKey,
-    parent_id: Annotated[int | None, Query(description="Only the children of this one.")] = None,
+    parent_id: Annotated[int | None, id_query("Only the children of this one.")] = None,
     format: CsvFormat = None,
 ) -> Any:
     """Every objective, oldest first. GET /api/v1/alignment shows them as a tree with their
@@ -88,7 +89,7 @@ def create_objective(body: ObjectiveIn, session: SessionDep, _key: AdminKey) -> 
     summary="One objective",
     responses=NOT_FOUND,
 )
-def get_objective(objective_id: int, session: SessionDep, _key: ReadKey) -> Any:
+def get_objective(objective_id: IdPath, session: SessionDep, _key: ReadKey) -> Any:
     return ObjectiveOut.of(service.get_objective(session, objective_id))
 
 
@@ -100,7 +101,7 @@ def get_objective(objective_id: int, session: SessionDep, _key: ReadKey) -> Any:
     responses=NOT_FOUND,
 )
 def update_objective(
-    objective_id: int, body: ObjectivePatch, session: SessionDep, _key: AdminKey
+    objective_id: IdPath, body: ObjectivePatch, session: SessionDep, _key: AdminKey
 ) -> Any:
     """Only the fields sent change. Moving it under another objective is refused when that
     would make a loop."""
@@ -114,7 +115,7 @@ def update_objective(
     summary="Delete an empty objective",
     responses=NOT_FOUND,
 )
-def delete_objective(objective_id: int, session: SessionDep, _key: AdminKey) -> Response:
+def delete_objective(objective_id: IdPath, session: SessionDep, _key: AdminKey) -> Response:
     """Refused (409) while it still has goals or child objectives."""
     service.delete_objective(session, objective_id)
     return Response(status_code=204)
@@ -165,7 +166,7 @@ def list_goals(
     request: Request,
     session: SessionDep,
     _key: ReadKey,
-    objective_id: Annotated[int | None, Query(description="Only this objective's goals.")] = None,
+    objective_id: Annotated[int | None, id_query("Only this objective's goals.")] = None,
     format: CsvFormat = None,
 ) -> Any:
     rows = [GoalOut.of(g) for g in service.list_goals(session, objective_id)]
@@ -199,7 +200,7 @@ def create_goal(body: GoalIn, session: SessionDep, context: ContextDep, _key: Ad
     summary="One goal",
     responses=NOT_FOUND,
 )
-def get_goal(goal_id: int, session: SessionDep, _key: ReadKey) -> Any:
+def get_goal(goal_id: IdPath, session: SessionDep, _key: ReadKey) -> Any:
     return GoalOut.of(service.get_goal(session, goal_id))
 
 
@@ -211,7 +212,7 @@ def get_goal(goal_id: int, session: SessionDep, _key: ReadKey) -> Any:
     responses=NOT_FOUND,
 )
 def update_goal(
-    goal_id: int, body: GoalPatch, session: SessionDep, context: ContextDep, _key: AdminKey
+    goal_id: IdPath, body: GoalPatch, session: SessionDep, context: ContextDep, _key: AdminKey
 ) -> Any:
     """Only the fields sent change; the goal as a whole is checked again. A computed baseline
     is recomputed when the KPI, scope, grain, start or baseline period change."""
@@ -227,7 +228,7 @@ def update_goal(
     summary="Delete a goal",
     responses=NOT_FOUND,
 )
-def delete_goal(goal_id: int, session: SessionDep, _key: AdminKey) -> Response:
+def delete_goal(goal_id: IdPath, session: SessionDep, _key: AdminKey) -> Response:
     """Its milestones, check-ins and alignment history go with it."""
     service.delete_goal(session, goal_id)
     return Response(status_code=204)
@@ -246,7 +247,7 @@ MILESTONE_COLUMNS = list(MilestoneOut.model_fields)
     responses={**CSV_RESPONSES, **NOT_FOUND},
 )
 def list_milestones(
-    goal_id: int, request: Request, session: SessionDep, _key: ReadKey, format: CsvFormat = None
+    goal_id: IdPath, request: Request, session: SessionDep, _key: ReadKey, format: CsvFormat = None
 ) -> Any:
     """Earliest first. GET /api/v1/goals/{id}/alignment says which were hit or missed."""
     rows = [MilestoneOut.of(m) for m in checkpoints.list_milestones(session, goal_id)]
@@ -265,7 +266,9 @@ def list_milestones(
     summary="Add a milestone",
     responses=NOT_FOUND,
 )
-def create_milestone(goal_id: int, body: MilestoneIn, session: SessionDep, _key: AdminKey) -> Any:
+def create_milestone(
+    goal_id: IdPath, body: MilestoneIn, session: SessionDep, _key: AdminKey
+) -> Any:
     """A dated intermediate target between the goal's start and due dates. Expected progress
     then runs in a straight line from milestone to milestone."""
     return MilestoneOut.of(checkpoints.create_milestone(session, goal_id, body))
@@ -279,7 +282,7 @@ def create_milestone(goal_id: int, body: MilestoneIn, session: SessionDep, _key:
     responses=NOT_FOUND,
 )
 def update_milestone(
-    milestone_id: int, body: MilestonePatch, session: SessionDep, _key: AdminKey
+    milestone_id: IdPath, body: MilestonePatch, session: SessionDep, _key: AdminKey
 ) -> Any:
     return MilestoneOut.of(checkpoints.update_milestone(session, milestone_id, body))
 
@@ -291,7 +294,7 @@ def update_milestone(
     summary="Delete a milestone",
     responses=NOT_FOUND,
 )
-def delete_milestone(milestone_id: int, session: SessionDep, _key: AdminKey) -> Response:
+def delete_milestone(milestone_id: IdPath, session: SessionDep, _key: AdminKey) -> Response:
     checkpoints.delete_milestone(session, milestone_id)
     return Response(status_code=204)
 
@@ -312,10 +315,10 @@ def list_check_ins(
     request: Request,
     session: SessionDep,
     _key: ReadKey,
-    goal_id: Annotated[int | None, Query(description="Only this goal's.")] = None,
-    objective_id: Annotated[int | None, Query(description="Only this objective's.")] = None,
-    from_: Annotated[date | None, Query(alias="from", description="From this day.")] = None,
-    to: Annotated[date | None, Query(description="Before this day (exclusive).")] = None,
+    goal_id: Annotated[int | None, id_query("Only this goal's.")] = None,
+    objective_id: Annotated[int | None, id_query("Only this objective's.")] = None,
+    from_: Annotated[DayParam, day_query("From this day.", alias="from")] = None,
+    to: Annotated[DayParam, day_query("Before this day (exclusive).")] = None,
     format: CsvFormat = None,
 ) -> Any:
     """Oldest first."""
@@ -353,7 +356,7 @@ def create_check_in(
     summary="One check-in",
     responses=NOT_FOUND,
 )
-def get_check_in(check_in_id: int, session: SessionDep, _key: ReadKey) -> Any:
+def get_check_in(check_in_id: IdPath, session: SessionDep, _key: ReadKey) -> Any:
     return CheckInOut.of(checkpoints.get_check_in(session, check_in_id))
 
 
@@ -365,7 +368,7 @@ def get_check_in(check_in_id: int, session: SessionDep, _key: ReadKey) -> Any:
     responses=NOT_FOUND,
 )
 def update_check_in(
-    check_in_id: int, body: CheckInPatch, session: SessionDep, _key: AdminKey
+    check_in_id: IdPath, body: CheckInPatch, session: SessionDep, _key: AdminKey
 ) -> Any:
     return CheckInOut.of(checkpoints.update_check_in(session, check_in_id, body))
 
@@ -377,6 +380,6 @@ def update_check_in(
     summary="Delete a check-in",
     responses=NOT_FOUND,
 )
-def delete_check_in(check_in_id: int, session: SessionDep, _key: AdminKey) -> Response:
+def delete_check_in(check_in_id: IdPath, session: SessionDep, _key: AdminKey) -> Response:
     checkpoints.delete_check_in(session, check_in_id)
     return Response(status_code=204)

@@ -5,11 +5,32 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from app.goals.models import CheckIn, Goal, GoalKind, Milestone, Objective
+from app.inputs import DATE_WINDOW_WORDS, VALUE_LIMIT, WEIGHT_MAX, Day, Id
 from app.kpis.catalogue import Grain
+
+# Ranges shown in the OpenAPI document; the service checks them and says what to change.
+NUMBER_RANGE: dict[str, Any] = {"minimum": -VALUE_LIMIT, "maximum": VALUE_LIMIT}
+WEIGHT_RANGE: dict[str, Any] = {"maximum": WEIGHT_MAX}
+DATE_WORDS = f"YYYY-MM-DD, {DATE_WINDOW_WORDS}."
+Title = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def refuse_null(value: Any, field: str) -> Any:
+    """For a change (PATCH): a field that must always have a value cannot be sent as null."""
+    if value is None:
+        raise PydanticCustomError(
+            "null_not_allowed",
+            "`{field}` cannot be null: leave it out to keep it as it is, or send a value.",
+            {"field": field},
+        )
+    return value
 
 
 class ObjectiveIn(BaseModel):
@@ -21,10 +42,15 @@ class ObjectiveIn(BaseModel):
     )
     owner: str | None = Field(None, max_length=200, description="The person answerable for it.")
     horizon: str | None = Field(None, max_length=50, examples=["6 months", "12 months", "3 years"])
-    parent_id: int | None = Field(
+    parent_id: Id | None = Field(
         None, description="The objective this one serves (a 3-year objective's 12-month step)."
     )
-    weight: float = Field(1.0, gt=0, description="Its weight in its parent's progress.")
+    weight: float = Field(
+        1.0,
+        gt=0,
+        json_schema_extra=WEIGHT_RANGE,
+        description=f"Its weight in its parent's progress: above 0, at most {WEIGHT_MAX:,.0f}.",
+    )
 
 
 class ObjectivePatch(BaseModel):
@@ -32,12 +58,19 @@ class ObjectivePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(None, min_length=1, max_length=200)
+    title: Title | SkipJsonSchema[None] = None
     purpose: str | None = Field(None, max_length=4000)
     owner: str | None = Field(None, max_length=200)
     horizon: str | None = Field(None, max_length=50)
-    parent_id: int | None = None
-    weight: float | None = Field(None, gt=0)
+    parent_id: Id | None = None
+    weight: Annotated[float, Field(gt=0, json_schema_extra=WEIGHT_RANGE)] | SkipJsonSchema[None] = (
+        None
+    )
+
+    @field_validator("title", "weight", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: Any) -> Any:
+        return refuse_null(value, info.field_name)
 
 
 class ObjectiveOut(BaseModel):
@@ -62,7 +95,7 @@ class GoalScope(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    source: int | None = Field(None, description="Only this source (PSA).")
+    source: Id | None = Field(None, description="Only this source (PSA).")
     client: str | None = Field(
         None, description="Northstar's client id, or the PSA's own id together with `source`."
     )
@@ -83,7 +116,7 @@ GOAL_FIELDS_HELP = (
 class GoalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    objective_id: int
+    objective_id: Id
     title: str = Field(min_length=1, max_length=200, examples=["ARR run rate to $1M"])
     kpi: str = Field(description="Any KPI key of GET /api/v1/kpis, manual ones included.")
     scope: GoalScope = Field(default_factory=GoalScope)
@@ -91,22 +124,33 @@ class GoalIn(BaseModel):
     baseline: float | None = Field(
         None,
         allow_inf_nan=False,
+        json_schema_extra=NUMBER_RANGE,
         description="Where the KPI started. Leave it out to have Northstar compute it from the "
         "baseline period; once set it stays fixed.",
     )
-    baseline_start: date | None = Field(
+    baseline_start: Day | None = Field(
         None,
         description="First day of the baseline period (default: the evaluation period before "
-        "the one containing start_date).",
+        f"the one containing start_date). {DATE_WORDS}",
     )
-    baseline_end: date | None = Field(
-        None, description="The day after the baseline period's last day."
+    baseline_end: Day | None = Field(
+        None, description=f"The day after the baseline period's last day. {DATE_WORDS}"
     )
-    target: float | None = Field(None, allow_inf_nan=False)
-    low: float | None = Field(None, allow_inf_nan=False, description="Band goals: lower bound.")
-    high: float | None = Field(None, allow_inf_nan=False, description="Band goals: upper bound.")
-    start_date: date
-    due_date: date
+    target: float | None = Field(None, allow_inf_nan=False, json_schema_extra=NUMBER_RANGE)
+    low: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        json_schema_extra=NUMBER_RANGE,
+        description="Band goals: lower bound.",
+    )
+    high: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        json_schema_extra=NUMBER_RANGE,
+        description="Band goals: upper bound.",
+    )
+    start_date: Day = Field(description=DATE_WORDS)
+    due_date: Day = Field(description=DATE_WORDS)
     evaluation_grain: Grain = Field(
         Grain.MONTH,
         description="The period the goal is judged over: the last complete one.",
@@ -116,7 +160,12 @@ class GoalIn(BaseModel):
         description="Judge the goal on the period in progress (so far) instead of the last "
         "complete one. Off by default: a half-month of data can mislead.",
     )
-    weight: float = Field(1.0, gt=0, description="Its weight in its objective's progress.")
+    weight: float = Field(
+        1.0,
+        gt=0,
+        json_schema_extra=WEIGHT_RANGE,
+        description=f"Its weight in its objective's progress: above 0, at most {WEIGHT_MAX:,.0f}.",
+    )
 
 
 class GoalPatch(BaseModel):
@@ -126,22 +175,44 @@ class GoalPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    objective_id: int | None = None
-    title: str | None = Field(None, min_length=1, max_length=200)
-    kpi: str | None = None
-    scope: GoalScope | None = None
-    kind: GoalKind | None = None
-    baseline: float | None = Field(None, allow_inf_nan=False)
-    baseline_start: date | None = None
-    baseline_end: date | None = None
-    target: float | None = Field(None, allow_inf_nan=False)
-    low: float | None = Field(None, allow_inf_nan=False)
-    high: float | None = Field(None, allow_inf_nan=False)
-    start_date: date | None = None
-    due_date: date | None = None
-    evaluation_grain: Grain | None = None
-    judge_partial: bool | None = None
-    weight: float | None = Field(None, gt=0)
+    objective_id: Id | SkipJsonSchema[None] = None
+    title: Title | SkipJsonSchema[None] = None
+    kpi: str | SkipJsonSchema[None] = None
+    scope: GoalScope | None = Field(None, description="null: the whole company.")
+    kind: GoalKind | SkipJsonSchema[None] = None
+    baseline: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        json_schema_extra=NUMBER_RANGE,
+        description="null: compute it from the baseline period.",
+    )
+    baseline_start: Day | None = Field(None, description=DATE_WORDS)
+    baseline_end: Day | None = Field(None, description=DATE_WORDS)
+    target: float | None = Field(None, allow_inf_nan=False, json_schema_extra=NUMBER_RANGE)
+    low: float | None = Field(None, allow_inf_nan=False, json_schema_extra=NUMBER_RANGE)
+    high: float | None = Field(None, allow_inf_nan=False, json_schema_extra=NUMBER_RANGE)
+    start_date: Day | SkipJsonSchema[None] = Field(None, description=DATE_WORDS)
+    due_date: Day | SkipJsonSchema[None] = Field(None, description=DATE_WORDS)
+    evaluation_grain: Grain | None = Field(None, description="null: month, the default.")
+    judge_partial: bool | SkipJsonSchema[None] = None
+    weight: Annotated[float, Field(gt=0, json_schema_extra=WEIGHT_RANGE)] | SkipJsonSchema[None] = (
+        None
+    )
+
+    @field_validator(
+        "objective_id",
+        "title",
+        "kpi",
+        "kind",
+        "start_date",
+        "due_date",
+        "judge_partial",
+        "weight",
+        mode="before",
+    )
+    @classmethod
+    def _not_null(cls, value: Any, info: Any) -> Any:
+        return refuse_null(value, info.field_name)
 
 
 class GoalOut(BaseModel):
@@ -206,10 +277,11 @@ class MilestoneIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(None, max_length=200, examples=["6-month checkpoint"])
-    due_date: date
+    due_date: Day = Field(description=DATE_WORDS)
     target: float | None = Field(
         None,
         allow_inf_nan=False,
+        json_schema_extra=NUMBER_RANGE,
         description="The KPI value to reach by then (increase/decrease goals need one; "
         "threshold goals may step their threshold; band goals take none: the band held).",
     )
@@ -219,8 +291,13 @@ class MilestonePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(None, max_length=200)
-    due_date: date | None = None
-    target: float | None = Field(None, allow_inf_nan=False)
+    due_date: Day | SkipJsonSchema[None] = Field(None, description=DATE_WORDS)
+    target: float | None = Field(None, allow_inf_nan=False, json_schema_extra=NUMBER_RANGE)
+
+    @field_validator("due_date", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: Any) -> Any:
+        return refuse_null(value, info.field_name)
 
 
 class MilestoneOut(BaseModel):
@@ -238,9 +315,11 @@ class MilestoneOut(BaseModel):
 class CheckInIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    goal_id: int | None = Field(None, description="A check-in is on a goal or an objective.")
-    objective_id: int | None = None
-    date: dt.date | None = Field(None, description="Default: today in the reporting time zone.")
+    goal_id: Id | None = Field(None, description="A check-in is on a goal or an objective.")
+    objective_id: Id | None = None
+    date: Day | None = Field(
+        None, description=f"Default: today in the reporting time zone. {DATE_WORDS}"
+    )
     confidence: int = Field(ge=1, le=10, description="1 (won't happen) to 10 (certain).")
     note: str | None = Field(None, max_length=4000)
     author: str | None = Field(None, max_length=200)
@@ -249,10 +328,15 @@ class CheckInIn(BaseModel):
 class CheckInPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    date: dt.date | None = None
-    confidence: int | None = Field(None, ge=1, le=10)
+    date: Day | SkipJsonSchema[None] = Field(None, description=DATE_WORDS)
+    confidence: Annotated[int, Field(ge=1, le=10)] | SkipJsonSchema[None] = None
     note: str | None = Field(None, max_length=4000)
     author: str | None = Field(None, max_length=200)
+
+    @field_validator("date", "confidence", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: Any) -> Any:
+        return refuse_null(value, info.field_name)
 
 
 class CheckInOut(BaseModel):

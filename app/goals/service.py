@@ -23,9 +23,10 @@ from app.goals.schemas import (
     ObjectiveIn,
     ObjectivePatch,
 )
+from app.inputs import date_problem, value_problem, weight_problem
 from app.kpis.catalogue import Grain, KpiDefinition
 from app.kpis.domain import Domain, kpi_domain
-from app.kpis.manual import date_problem, get_kpi, value_problem, weight_problem
+from app.kpis.manual import get_kpi
 from app.kpis.periods import period_containing
 from app.kpis.scope import ScopeFilter, resolve_scope
 
@@ -34,7 +35,7 @@ def invalid(field: str, message: str, code: str) -> InvalidInput:
     return InvalidInput(message, code=code, details=[{"field": field, "problem": message}])
 
 
-# ---- limits (the numbers themselves are in app.kpis.manual) --------------------------------
+# ---- limits (the numbers themselves are in app.inputs) --------------------------------
 
 
 def _values_words(domain: Domain) -> str:
@@ -377,9 +378,12 @@ def update_goal(session: Session, goal_id: int, patch: GoalPatch, today: date, t
         row.baseline_computed = False
     elif row.baseline_computed and RECOMPUTE_ON & changes.keys():
         row.baseline, row.baseline_computed = None, False
-    kpi, scope = _goal_kpi(session, row)
-    _check_terms(row, kpi)
-    _fill_baseline(session, row, kpi, scope, today, tz)
+    # Checked before anything is written: an autoflush would send an objective_id that
+    # names no objective to the database before the check could refuse it.
+    with session.no_autoflush:
+        kpi, scope = _goal_kpi(session, row)
+        _check_terms(row, kpi)
+        _fill_baseline(session, row, kpi, scope, today, tz)
     session.flush()
     return row
 

@@ -1,12 +1,11 @@
 """Manual KPIs (docs/kpis.md §4.5): declared through the API, fed by posted observations.
 
-Also the limits on every number and date a person types into Northstar (observations,
-scales, targets, bands, baselines, weights, goal dates), kept here in one place.
+The limits on the numbers they take (and every other number and date a person types) are
+in `app.inputs`.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 from sqlalchemy import select
@@ -14,45 +13,10 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.facts.models import ObservationRow
+from app.inputs import date_problem, value_problem
 from app.kpis.catalogue import ALL_GRAINS, BUILT_IN, Direction, KpiDefinition
 from app.kpis.domain import kpi_domain
 from app.kpis.models import ManualKpi
-
-# ---- limits --------------------------------------------------------------------------------
-# Beyond these nothing a business measures makes sense, and reads break: a 1e308 observation
-# overflows a sum, a goal from year 1 to 9999 is millions of periods to evaluate.
-
-VALUE_LIMIT = 1e12
-"""Observations, scale ends, targets, bands and baselines lie within ±VALUE_LIMIT."""
-WEIGHT_MAX = 1e6
-"""Weights of goals and objectives are above 0 and at most WEIGHT_MAX."""
-EARLIEST_DATE = date(2000, 1, 1)
-LATEST_DATE = date(2100, 12, 31)
-"""Goal start, due and baseline dates, milestone and check-in dates lie in this window."""
-
-
-def value_problem(value: float) -> str | None:
-    """Why `value` is beyond what Northstar takes, or None when it is fine."""
-    if math.isfinite(value) and -VALUE_LIMIT <= value <= VALUE_LIMIT:
-        return None
-    return (
-        f"{value:g} is out of range: Northstar takes numbers between "
-        f"{-VALUE_LIMIT:,.0f} and {VALUE_LIMIT:,.0f}."
-    )
-
-
-def weight_problem(weight: float) -> str | None:
-    """Why `weight` is not a usable weight, or None when it is fine."""
-    if math.isfinite(weight) and 0 < weight <= WEIGHT_MAX:
-        return None
-    return f"A weight is above 0 and at most {WEIGHT_MAX:,.0f}; got {weight:g}."
-
-
-def date_problem(day: date) -> str | None:
-    """Why `day` is outside the dates Northstar takes, or None when it is fine."""
-    if EARLIEST_DATE <= day <= LATEST_DATE:
-        return None
-    return f"{day} is outside the dates Northstar takes: {EARLIEST_DATE} to {LATEST_DATE}."
 
 
 def _refused(field: str, message: str, code: str) -> InvalidInput:
@@ -143,13 +107,18 @@ def declare_manual_kpi(
 def check_observations(
     kpi: KpiDefinition, observations: list[tuple[date, float]], *, listed: bool = True
 ) -> None:
-    """Every value is a usable number within the KPI's scale, else a 422 naming the first
-    that is not (by its position, 1 first, and date). `listed`: the observations were sent as
-    a list (the field is then `body.<index>.value`, else `body.value`)."""
+    """Every date lies within Northstar's dates and every value is a usable number within
+    the KPI's scale, else a 422 naming the first that is not (by its position, 1 first, and
+    date). `listed`: the observations were sent as a list (the field is then
+    `body.<index>.value`, else `body.value`)."""
     domain = kpi_domain(kpi)
     for index, (day, value) in enumerate(observations):
-        field = f"body.{index}.value" if listed else "body.value"
+        prefix = f"body.{index}" if listed else "body"
+        field = f"{prefix}.value"
         which = f"Observation {index + 1} ({day})"
+        date_refused = date_problem(day)
+        if date_refused:
+            raise _refused(f"{prefix}.date", f"{which}: {date_refused}", "date_out_of_range")
         problem = value_problem(value)
         if problem:
             raise _refused(field, f"{which}: {problem}", "number_out_of_range")

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from app.api.deps import AdminKey, ContextDep, ReadKey, SessionDep
+from app.api.params import DayParam, check_period_year, day_query, id_query
 from app.api.tabular import CSV_RESPONSES, CsvFormat, csv_response, wants_csv
 from app.errors import Unsupported
 from app.kpis import manual
@@ -22,7 +23,7 @@ from app.kpis.schemas import (
     CoverageOut,
     KpiOut,
     ManualKpiIn,
-    ObservationIn,
+    ObservationBatch,
     ObservationOut,
     ObservationsResult,
     ScopeOut,
@@ -108,10 +109,10 @@ def kpi_series(
         Grain.MONTH
     ),
     from_: Annotated[
-        date | None, Query(alias="from", description="First day (default: 12 periods ago).")
+        DayParam, day_query("First day (default: 12 periods ago).", alias="from")
     ] = None,
-    to: Annotated[date | None, Query(description="Day after the last day (exclusive).")] = None,
-    source: Annotated[int | None, Query(description="Only this source (PSA).")] = None,
+    to: Annotated[DayParam, day_query("Day after the last day (exclusive).")] = None,
+    source: Annotated[int | None, id_query("Only this source (PSA).")] = None,
     client: Annotated[
         str | None,
         Query(description="Northstar's client id, or the PSA's own id together with `source`."),
@@ -234,8 +235,10 @@ def kpi_breakdown_route(
     context: ContextDep,
     _key: ReadKey,
     by: Annotated[Literal["client", "technician", "board", "priority"], Query()],
-    period: Annotated[str, Query(description="2025-11-03, 2025-W45, 2025-11, 2025-Q4 or 2025")],
-    source: Annotated[int | None, Query(description="Only this source (PSA).")] = None,
+    period: Annotated[
+        str, Query(description="2025-11-03, 2025-W45, 2025-11, 2025-Q4 or 2025 (2000 to 2100)")
+    ],
+    source: Annotated[int | None, id_query("Only this source (PSA).")] = None,
     order: Annotated[Literal["desc", "asc"], Query(description="Highest first, or lowest.")] = (
         "desc"
     ),
@@ -248,6 +251,7 @@ def kpi_breakdown_route(
     full, or is not synced yet) every row's value is null and `reason` says why; the period
     still in progress is `partial`. In CSV, `partial` and `reason` are on every row."""
     kpi = manual.get_kpi(session, key)
+    check_period_year(period, "query.period")
     window, grain = parse_period(period)
     if grain not in kpi.grains:
         raise Unsupported(
@@ -302,7 +306,7 @@ def kpi_breakdown_route(
 )
 def post_observations(
     key: str,
-    body: ObservationIn | list[ObservationIn],
+    body: ObservationBatch,
     session: SessionDep,
     _key: AdminKey,
 ) -> Any:
@@ -314,17 +318,18 @@ def post_observations(
             f"{kpi.name} is measured from your PSA; only manual KPIs take observations.",
             code="kpi_not_manual",
         )
-    items = body if isinstance(body, list) else [body]
-    manual.check_observations(
-        kpi, [(o.date, o.value) for o in items], listed=isinstance(body, list)
-    )
+    items = body.items
+    manual.check_observations(kpi, [(o.date, o.value) for o in items], listed=body.listed)
     by_day = {o.date: (o.date, o.value, o.note) for o in items}  # the last of a day wins
     created, updated = manual.record_observations(session, kpi, list(by_day.values()))
     return ObservationsResult(created=created, updated=updated)
 
 
 @router.get(
-    "/{key}/observations", response_model=list[ObservationOut], summary="A manual KPI's values"
+    "/{key}/observations",
+    response_model=list[ObservationOut],
+    summary="A manual KPI's values",
+    responses=CSV_RESPONSES,
 )
 def get_observations(
     key: str, request: Request, session: SessionDep, _key: ReadKey, format: CsvFormat = None

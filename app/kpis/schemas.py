@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel, TypeAdapter, model_validator
+from pydantic_core import PydanticCustomError
 
+from app.inputs import DATE_WINDOW_WORDS, VALUE_LIMIT, Day
 from app.kpis.catalogue import Direction, KpiDefinition
 from app.kpis.domain import kpi_domain
+
+NUMBER_RANGE: dict[str, Any] = {"minimum": -VALUE_LIMIT, "maximum": VALUE_LIMIT}
 
 
 class KpiOut(BaseModel):
@@ -166,6 +170,7 @@ class ManualKpiIn(BaseModel):
     min: float | None = Field(
         None,
         allow_inf_nan=False,
+        json_schema_extra=NUMBER_RANGE,
         description="The lowest value it can take, e.g. 1 for a 1–10 pulse, -100 for NPS. "
         "Leave it out when there is none. Observations and goal targets outside the scale "
         "are refused.",
@@ -173,18 +178,52 @@ class ManualKpiIn(BaseModel):
     max: float | None = Field(
         None,
         allow_inf_nan=False,
+        json_schema_extra=NUMBER_RANGE,
         description="The highest value it can take, e.g. 10 for a 1–10 pulse. Leave it out "
         "when there is none; with `min`, it must be above `min`.",
     )
 
 
 class ObservationIn(BaseModel):
-    date: date
+    date: Day = Field(description=f"The day observed: YYYY-MM-DD, {DATE_WINDOW_WORDS}.")
     value: float = Field(
         allow_inf_nan=False,
+        json_schema_extra=NUMBER_RANGE,
         description="Within the KPI's scale (`min`/`max`), and ±1,000,000,000,000 at most.",
     )
     note: str | None = Field(None, max_length=2000)
+
+
+_ONE = TypeAdapter(ObservationIn)
+_MANY = TypeAdapter(list[ObservationIn])
+
+
+class ObservationBatch(RootModel[ObservationIn | list[ObservationIn]]):
+    """One observation, or a list of them. Validated as whichever was sent, so a problem is
+    named `body.date` (one) or `body.2.date` (the third of a list)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_or_many(cls, value: Any, _handler: Any) -> Any:
+        if isinstance(value, ObservationBatch):
+            return value
+        if isinstance(value, list):
+            return cls.model_construct(root=_MANY.validate_python(value))
+        if isinstance(value, dict):
+            return cls.model_construct(root=_ONE.validate_python(value))
+        raise PydanticCustomError(
+            "observations_shape",
+            'Send one observation, {"date": "2025-11-30", "value": 7}, or a list of them.',
+        )
+
+    @property
+    def listed(self) -> bool:
+        """True when a list was sent."""
+        return isinstance(self.root, list)
+
+    @property
+    def items(self) -> list[ObservationIn]:
+        return self.root if isinstance(self.root, list) else [self.root]
 
 
 class ObservationOut(BaseModel):

@@ -28,7 +28,6 @@ from app.sources.schemas import (
     StreamState,
     SyncRequested,
 )
-from connectors.sdk import AuthError, ConfigError, ConnectorError
 
 router = APIRouter(tags=["sources"])
 
@@ -188,31 +187,22 @@ def delete_source(source_id: int, session: SessionDep, _key: AdminKey) -> Respon
 
 @router.post("/sources/{source_id}/check", response_model=CheckResult, summary="Test a source")
 async def check_source(source_id: int, context: ContextDep, _key: AdminKey) -> Any:
-    """Makes one cheap authenticated call to the PSA and says whether it worked."""
+    """Makes one cheap authenticated call to the PSA and says whether it worked. Refused
+    credentials or settings put the source in `needs_attention` until they are edited. The
+    PSA's own words are shown with every credential masked."""
     with context.db.session() as session:
         source = service.get_source(session, source_id)
         session.expunge(source)
-    try:
-        connector, _stats = service.build_connector(
-            source,
-            context.cipher,
-            reporting_tz=context.settings.tz,
-            transport=context.runner.transports(source),
-        )
-    except ConnectorError as exc:
-        return CheckResult(ok=False, code=exc.code, message=exc.message)
-    try:
-        await connector.check()
-    except ConnectorError as exc:
-        if isinstance(exc, AuthError | ConfigError):
-            with context.db.session() as session:
-                stored = service.get_source(session, source_id)
-                stored.status = SourceStatus.NEEDS_ATTENTION
-                stored.status_code, stored.status_message = exc.code, exc.message
-        return CheckResult(ok=False, code=exc.code, message=exc.message)
-    finally:
-        await connector.aclose()
-    return CheckResult(ok=True, message=f"Connected to {connector.display_name}.")
+    outcome = await service.check_connection(
+        source,
+        context.cipher,
+        reporting_tz=context.settings.tz,
+        transport=context.runner.transports(source),
+    )
+    if outcome.needs_attention:
+        with context.db.session() as session:
+            service.record_check(session, source_id, outcome)
+    return CheckResult(ok=outcome.ok, code=outcome.code, message=outcome.message)
 
 
 @router.post(

@@ -1,4 +1,8 @@
-"""Creating, changing and reading sources; building a source's connector."""
+"""Creating, changing, reading and checking sources; building a source's connector.
+
+Text that comes from a PSA (its error messages, whatever a proxy echoes) is stored, shown and
+logged only through `psa_text`, the redaction the sync path uses too.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from datetime import tzinfo
 from typing import Any
 
 import httpx
+import structlog
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,11 +21,26 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.ingest.registry import registry
+from app.logging import secrets_registry
 from app.security.crypto import CredentialCipher
 from app.sources.config import decrypt_secrets, merge_config, split_config, validate_config
 from app.sources.models import Source, SourceStatus
-from connectors.sdk import Connector, ConnectorContext, RequestBudget, SourceHttpLimits
+from connectors.sdk import (
+    AuthError,
+    ConfigError,
+    Connector,
+    ConnectorContext,
+    ConnectorError,
+    RequestBudget,
+    SourceHttpLimits,
+)
 from connectors.sdk.http import RequestStats
+
+log = structlog.get_logger(__name__)
+
+# PSA text kept on a source or shown by a check is cut to this many characters, after
+# every credential in it is masked.
+PSA_TEXT_LIMIT = 1000
 
 
 def connector_class(kind: str) -> type[Connector]:
@@ -173,3 +193,74 @@ def build_connector(
         reporting_tz=reporting_tz, transport=transport, limits=limits, now=utcnow()
     )
     return cls(config, context), limits.stats
+
+
+def psa_text(text: str, limit: int = PSA_TEXT_LIMIT) -> str:
+    """Text from a PSA as Northstar may store, show or log it: every registered
+    credential masked in every form it can take, then shortened to `limit`."""
+    return secrets_registry.redact_and_shorten(text, limit)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CheckOutcome:
+    """What a check found. `needs_attention`: the PSA refused the credentials or the
+    settings, so the source waits for a person to edit them."""
+
+    ok: bool
+    message: str
+    code: str | None = None
+    needs_attention: bool = False
+
+    @classmethod
+    def failed(cls, exc: ConnectorError) -> CheckOutcome:
+        return cls(
+            ok=False,
+            code=exc.code,
+            message=psa_text(exc.message),
+            needs_attention=isinstance(exc, AuthError | ConfigError),
+        )
+
+
+async def check_connection(
+    source: Source,
+    cipher: CredentialCipher,
+    *,
+    reporting_tz: tzinfo,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> CheckOutcome:
+    """One cheap authenticated call to the source's PSA. Never raises for the PSA's sake:
+    a refusal, a failure or a crash is the outcome's code and message (PSA text in it only
+    through `psa_text`). Changes nothing; see `record_check`."""
+    try:
+        connector, _stats = build_connector(
+            source, cipher, reporting_tz=reporting_tz, transport=transport
+        )
+    except ConnectorError as exc:
+        return CheckOutcome.failed(exc)
+    try:
+        await connector.check()
+    except ConnectorError as exc:
+        return CheckOutcome.failed(exc)
+    except Exception as exc:
+        log.exception("source_check_crashed", source_id=source.id)
+        return CheckOutcome(
+            ok=False,
+            code="internal_error",
+            message=(
+                f"Northstar hit an unexpected problem ({type(exc).__name__}) while talking "
+                f"to {connector.display_name}. See the service log."
+            ),
+        )
+    finally:
+        await connector.aclose()
+    return CheckOutcome(ok=True, message=f"Connected to {connector.display_name}.")
+
+
+def record_check(session: Session, source_id: int, outcome: CheckOutcome) -> None:
+    """A check whose credentials or settings were refused puts the source in
+    `needs_attention` with the (redacted) reason; any other outcome changes nothing."""
+    if not outcome.needs_attention:
+        return
+    source = get_source(session, source_id)
+    source.status = SourceStatus.NEEDS_ATTENTION
+    source.status_code, source.status_message = outcome.code, psa_text(outcome.message)

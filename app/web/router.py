@@ -1,31 +1,83 @@
-"""`/`: the scorecard page, `/login` and `/logout` (the API key kept in a cookie)."""
+"""`/`: the scorecard page; `POST /login` and `POST /logout` (the API key kept in a cookie).
+
+Signing in and out must come from Northstar's own page: a form posted from another site is
+refused (its `Origin`, or `Sec-Fetch-Site`, says where it came from), so no third party can
+sign a browser in with a key of its choosing. Wrong keys count against the address's
+failures like any other (app.api.throttle).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import COOKIE_NAME, ContextDep, SessionDep
+from app.api.context import ServiceContext
+from app.api.deps import COOKIE_NAME, ContextDep, SessionDep, Unauthorized, authenticate
+from app.api.public_url import own_origins
+from app.api.throttle import TooManyFailedKeys
 from app.goals.config import get_thresholds
 from app.goals.evaluate import AlignmentEngine
 from app.goals.scorecard import scorecard, source_histories
 from app.kpis.periods import previous_quarter
-from app.security.apikeys import find_active_key
 from app.web.render import login_page, scorecard_page
 
 router = APIRouter(include_in_schema=False)
 
 COOKIE_DAYS = 30
+MAX_FORM_BYTES = 4096  # one field holding a key of about 50 characters
+SAME_SITE_FETCHES = {"same-origin", "none"}  # `none`: typed in or bookmarked
+
+
+def from_own_page(request: Request, context: ServiceContext) -> bool:
+    """Whether a form post came from Northstar's own pages. Browsers say where a request
+    comes from in `Sec-Fetch-Site` (which no page can forge) or, older ones, in `Origin`
+    (`null` when the sending page hides it). A request naming neither is not a browser's
+    and cannot carry a victim's cookie, so it may pass."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site.lower() in SAME_SITE_FETCHES
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() in own_origins(request, context.settings)
+
+
+def _not_from_own_page() -> HTMLResponse:
+    return HTMLResponse(
+        login_page(
+            "This sign-in did not come from Northstar's own page, so it was refused. Open "
+            "Northstar's address and sign in there."
+        ),
+        status_code=403,
+    )
+
+
+def _throttled(refused: TooManyFailedKeys) -> HTMLResponse:
+    return HTMLResponse(
+        login_page(f"Too many wrong keys from your address: try again in {refused.retry_after} s."),
+        status_code=429,
+        headers=refused.headers,
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
 def scorecard_view(request: Request, session: SessionDep, context: ContextDep) -> Response:
     key = request.cookies.get(COOKIE_NAME)
-    if not key or find_active_key(session, key) is None:
-        return HTMLResponse(login_page(), status_code=200 if not key else 401)
+    if not key:
+        return HTMLResponse(login_page())
+    try:
+        authenticate(session, key, request=request, sent_as="cookie")
+    except TooManyFailedKeys as refused:
+        return _throttled(refused)
+    except Unauthorized:
+        # A revoked key: forget it, so the browser stops sending it.
+        page = HTMLResponse(login_page("Your key is no longer valid."), status_code=401)
+        page.delete_cookie(COOKIE_NAME)
+        return page
     today = datetime.now(context.settings.tz).date()
     engine = AlignmentEngine(session, thresholds=get_thresholds(), tz=context.settings.tz)
     objectives = scorecard(engine, today, sparkline=12)
@@ -34,12 +86,38 @@ def scorecard_view(request: Request, session: SessionDep, context: ContextDep) -
     )
 
 
+async def _small_body(request: Request) -> bytes | None:
+    """The body, or None once it passes MAX_FORM_BYTES (the rest is never read)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    return bytes(body)
+
+
 @router.post("/login")
-async def login(request: Request, session: SessionDep) -> Response:
+async def login(request: Request, context: ContextDep) -> Response:
+    if not from_own_page(request, context):
+        return _not_from_own_page()
+    body = await _small_body(request)
+    if body is None:
+        return HTMLResponse(login_page("That is too long to be an API key."), status_code=413)
     # A plain urlencoded form: no multipart parser needed for one field.
-    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    form = parse_qs(body.decode("utf-8", "replace"))
     key = (form.get("api_key") or [""])[0].strip()
-    if not key or find_active_key(session, key) is None:
+    if not key:
+        return HTMLResponse(login_page("Paste an API key first."), status_code=401)
+    return await run_in_threadpool(_sign_in, request, context, key)
+
+
+def _sign_in(request: Request, context: ServiceContext, key: str) -> Response:
+    try:
+        with context.db.session() as session:
+            authenticate(session, key, request=request, sent_as="form")
+    except TooManyFailedKeys as refused:
+        return _throttled(refused)
+    except Unauthorized:
         return HTMLResponse(
             login_page("That key is not valid (unknown or revoked)."), status_code=401
         )
@@ -50,13 +128,17 @@ async def login(request: Request, session: SessionDep) -> Response:
         max_age=COOKIE_DAYS * 86400,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        # Behind a TLS-terminating proxy the request itself may say http.
+        secure=request.url.scheme == "https"
+        or (context.settings.public_base_url or "").startswith("https://"),
     )
     return response
 
 
-@router.get("/logout")
-def logout() -> Response:
+@router.post("/logout")
+def logout(request: Request, context: ContextDep) -> Response:
+    if not from_own_page(request, context):
+        return _not_from_own_page()
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE_NAME)
+    response.delete_cookie(COOKIE_NAME, httponly=True, samesite="strict")
     return response

@@ -8,7 +8,7 @@ As a second line of defence every message is scrubbed when the error is made (se
 
 from __future__ import annotations
 
-from connectors.sdk.redaction import secrets
+from connectors.sdk.redaction import secret_registry
 
 
 class ConnectorError(Exception):
@@ -17,7 +17,7 @@ class ConnectorError(Exception):
     code = "connector_error"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
-        message = secrets.scrub(message)
+        message = secret_registry.scrub(message)
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -75,7 +75,7 @@ class RecordRejected(ValueError):
     """
 
     def __init__(self, field: str, reason: str) -> None:
-        reason = secrets.scrub(reason)
+        reason = secret_registry.scrub(reason)
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason

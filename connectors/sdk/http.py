@@ -39,7 +39,7 @@ from connectors.sdk.errors import (
     FatalError,
     TransientError,
 )
-from connectors.sdk.redaction import credentials_sent, secrets
+from connectors.sdk.redaction import credentials_sent, secret_registry
 
 log = structlog.get_logger(__name__)
 
@@ -207,15 +207,15 @@ def vendor_message(response: httpx.Response, limit: int = 300) -> str:
     try:
         body = response.json()
     except ValueError:
-        return secrets.redact_and_shorten(response.text, limit) or response.reason_phrase
+        return secret_registry.redact_and_shorten(response.text, limit) or response.reason_phrase
     if isinstance(body, Mapping):
         for key in ("message", "Message", "error", "errors", "detail"):
             if body.get(key):
                 value = body[key]
                 if isinstance(value, list):
                     value = "; ".join(str(v) for v in value)
-                return secrets.redact_and_shorten(str(value), limit)
-    return secrets.redact_and_shorten(json.dumps(body), limit)
+                return secret_registry.redact_and_shorten(str(value), limit)
+    return secret_registry.redact_and_shorten(json.dumps(body), limit)
 
 
 @functools.cache
@@ -269,7 +269,7 @@ class VendorClient:
     async def _register_credentials(self, request: httpx.Request) -> None:
         # Runs after the auth flow, on exactly what goes on the wire: whatever the PSA or a
         # proxy echoes back is masked before Northstar reads it.
-        secrets.add(
+        secret_registry.add(
             *credentials_sent(
                 request.headers.multi_items(),
                 request.url.params.multi_items(),
@@ -356,7 +356,7 @@ class VendorClient:
                 path=path,
                 attempt=attempt,
                 delay_s=round(delay, 2),
-                problem=secrets.redact_and_shorten(last_problem, 200),
+                problem=secret_registry.redact_and_shorten(last_problem, 200),
             )
             await self._sleep(delay)
         raise TransientError(

@@ -3,11 +3,13 @@
 One registry per process holds the values that must never be printed: every PSA credential
 the service decrypts and every credential a `VendorClient` sends (see `credentials_sent`).
 `scrub` masks each of them in every form a PSA, a proxy that echoes the request, or Northstar
-itself could write it in: as is, in any letter case, URL-encoded (once or twice), JSON-, HTML-
-or repr-escaped, as hex, and as base64 at each of the three byte alignments, so a key found
-inside a Basic credential (`base64(company+public:private)`) is masked too. Any run of at
-least `FRAGMENT` characters of such a form is masked as well: a PSA or proxy that echoes a
-header cut short still shows nothing of it.
+itself could write it in: as is, URL-encoded (once or twice, either case of hex digits), JSON-,
+HTML- or repr-escaped, as hex in either case, and as base64 at each of the three byte
+alignments, so a key found inside a Basic credential (`base64(company+public:private)`) is
+masked too. Any run of at least `FRAGMENT` characters of such a form is masked as well: a PSA
+or proxy that echoes a header cut short still shows nothing of it. Matching keeps letter case:
+ignoring it would let a secret made of words ("SANDBOXINTEGRATION") mask those words in any
+text ("ApiIntegrationCode").
 
 Redact first, shorten after (`redact_and_shorten`): shortening first can leave the start of
 a secret behind, where the whole of it would have been recognised.
@@ -20,9 +22,9 @@ import binascii
 import html
 import json
 import re
-import string
 import threading
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
 MASK = "********"
@@ -32,8 +34,12 @@ MIN_SECRET_LENGTH = 4
 MIN_ENCODED_LENGTH = 8
 # Runs of a secret's form this long are masked wherever they appear (partial echoes).
 FRAGMENT = 10
+# A text is first probed for runs of PROBE characters every PROBE_STRIDE characters (any
+# FRAGMENT-long run covers one); only a text that holds one is scanned in full.
+PROBE_STRIDE = 4
+PROBE = FRAGMENT - PROBE_STRIDE + 1
 
-_ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
 # Header and query parameter names whose values are credentials, matched on the name in
 # lower case without `-`, `_` or spaces: Authorization, Proxy-Authorization, Cookie, X-API-Key,
 # clientId, ApiIntegrationCode, UserName, Secret, `?user=`, `?api_key=`, `?token=`...
@@ -41,12 +47,6 @@ _CREDENTIAL_NAME = re.compile(
     r"auth|cookie|secret|token|passw|apikey|integrationcode|clientid|username|privatekey|"
     r"credential|^user$|^login$|^email$|^key$|^code$"
 )
-
-
-def _fold(text: str) -> str:
-    """ASCII lower case; keeps the length, so positions in the result are positions in
-    `text` (`str.lower` can change the length of some non-ASCII text)."""
-    return text.translate(_ASCII_FOLD)
 
 
 def _base64_forms(raw: bytes) -> Iterator[str]:
@@ -62,7 +62,7 @@ def _base64_forms(raw: bytes) -> Iterator[str]:
 
 
 def secret_forms(value: str) -> set[str]:
-    """Every spelling of `value` that `scrub` recognises (letter case aside)."""
+    """Every spelling of `value` that `scrub` recognises."""
     escaped = {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
     escaped |= {form.replace("/", "\\/") for form in escaped}
     url_encoded = {
@@ -72,6 +72,7 @@ def secret_forms(value: str) -> set[str]:
         quote(value, safe="@:+,;=!$&'()*~"),
     }
     url_encoded |= {quote(form, safe="") for form in url_encoded}
+    url_encoded |= {_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), f) for f in url_encoded}
     raw = value.encode("utf-8")
     encoded = {raw.hex(), raw.hex().upper(), *_base64_forms(raw)}
     forms = {
@@ -87,30 +88,40 @@ def secret_forms(value: str) -> set[str]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """What `scrub` looks things up in; replaced whole when a secret is added."""
+
+    # The FRAGMENT-character runs of every long form, and their PROBE-character runs.
+    fragments: frozenset[str] = frozenset()
+    probes: frozenset[str] = frozenset()
+    # Whole forms shorter than FRAGMENT, longest first.
+    short_forms: tuple[str, ...] = ()
+    longest_form: int = 0
+
+
 class SecretRegistry:
     """Values that must never be printed, and the masking of them. Thread-safe.
 
     Values shorter than `MIN_SECRET_LENGTH` are ignored. Adding is rare (a source's
-    credentials once per process) and copies the lookup tables; `scrub` reads a snapshot
-    without locking and costs one pass over the text, however many secrets are held.
+    credentials once per process) and rebuilds the lookup tables; `scrub` reads them without
+    locking and costs about one look-up per `PROBE_STRIDE` characters of text, however many
+    secrets are held.
     """
 
     def __init__(self) -> None:
         self._values: set[str] = set()
         self._lock = threading.Lock()
-        # Folded FRAGMENT-character runs of every long form; whole forms shorter than that.
-        self._fragments: frozenset[str] = frozenset()
-        self._short_forms: tuple[str, ...] = ()
-        self._longest_form = 0
+        self._tables = _Tables()
 
     def add(self, *values: str | None) -> None:
         fresh = [v for v in values if v and len(v) >= MIN_SECRET_LENGTH and v not in self._values]
         if not fresh:
             return
         with self._lock:
-            fragments = set(self._fragments)
-            short = set(self._short_forms)
-            longest = self._longest_form
+            old = self._tables
+            fragments, probes = set(old.fragments), set(old.probes)
+            short, longest = set(old.short_forms), old.longest_form
             for value in fresh:
                 if value in self._values:
                     continue
@@ -120,28 +131,29 @@ class SecretRegistry:
                     if len(form) < FRAGMENT:
                         short.add(form)
                         continue
-                    folded = _fold(form)
-                    fragments.update(
-                        folded[i : i + FRAGMENT] for i in range(len(folded) - FRAGMENT + 1)
-                    )
-            self._short_forms = tuple(sorted(short, key=len, reverse=True))
-            self._longest_form = longest
-            self._fragments = frozenset(fragments)
+                    fragments.update(_runs(form, FRAGMENT))
+                    probes.update(_runs(form, PROBE))
+            self._tables = _Tables(
+                fragments=frozenset(fragments),
+                probes=frozenset(probes),
+                short_forms=tuple(sorted(short, key=len, reverse=True)),
+                longest_form=longest,
+            )
 
     @property
     def longest_form(self) -> int:
         """The length of the longest form held: text this far past a cut can still hold a
         secret that crosses it."""
-        return self._longest_form
+        return self._tables.longest_form
 
     def scrub(self, text: str) -> str:
         """`text` with every registered secret, in every form and any long piece, masked."""
-        fragments, short_forms = self._fragments, self._short_forms
-        if not text or not (fragments or short_forms):
+        tables = self._tables
+        if not text or tables.longest_form == 0:
             return text
-        if fragments and len(text) >= FRAGMENT:
-            text = _mask_spans(text, _fragment_spans(_fold(text), fragments))
-        for form in short_forms:
+        if tables.fragments and _may_hold_a_fragment(text, tables.probes):
+            text = _mask_spans(text, _fragment_spans(text, tables.fragments))
+        for form in tables.short_forms:
             if form in text:
                 text = text.replace(form, MASK)
         return text
@@ -149,17 +161,27 @@ class SecretRegistry:
     def redact_and_shorten(self, text: str, limit: int) -> str:
         """The first `limit` characters of `text` once scrubbed (a secret cut by the limit
         is masked whole, never left half shown). Scrubs only what can reach the cut."""
-        window = text[: limit + self._longest_form + 1]
+        window = text[: limit + self.longest_form + 1]
         scrubbed = self.scrub(window)
         return scrubbed[:limit].strip()
 
 
-def _fragment_spans(folded: str, fragments: frozenset[str]) -> list[tuple[int, int]]:
-    """Merged [start, end) spans of `folded` covered by registered fragments."""
+def _runs(form: str, length: int) -> Iterator[str]:
+    return (form[i : i + length] for i in range(len(form) - length + 1))
+
+
+def _may_hold_a_fragment(text: str, probes: frozenset[str]) -> bool:
+    """False only if no run of FRAGMENT characters of any form is in `text`: such a run
+    covers a PROBE-character run starting at a multiple of PROBE_STRIDE."""
+    return any(text[i : i + PROBE] in probes for i in range(0, len(text) - PROBE + 1, PROBE_STRIDE))
+
+
+def _fragment_spans(text: str, fragments: frozenset[str]) -> list[tuple[int, int]]:
+    """Merged [start, end) spans of `text` covered by registered fragments."""
     spans: list[tuple[int, int]] = []
     start = end = -1
-    for i in range(len(folded) - FRAGMENT + 1):
-        if folded[i : i + FRAGMENT] not in fragments:
+    for i in range(len(text) - FRAGMENT + 1):
+        if text[i : i + FRAGMENT] not in fragments:
             continue
         if i <= end:
             end = i + FRAGMENT
@@ -233,4 +255,4 @@ def _basic_parts(token: str) -> list[str]:
     return [decoded, user, password]
 
 
-secrets = SecretRegistry()
+secret_registry = SecretRegistry()

@@ -64,21 +64,31 @@ def test_only_the_hash_of_a_key_is_stored(api: Any) -> None:
     assert hash_key(key) in stored
 
 
-def test_health_needs_no_key_and_reports_scheduler_and_sources(api: Any) -> None:
+def test_health_needs_no_key_and_reports_scheduler_and_source_counts(api: Any) -> None:
     response = api.client.get("/api/v1/health")
 
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok"
-    assert body["database"] == "ok"
-    assert body["scheduler"] == {
-        "in_this_process": False,
-        "running": False,
-        "last_reconcile_at": None,
-        "scheduled_sources": 0,
-        "syncs_in_progress": [],
+    assert body == {
+        "status": "ok",
+        "database": "ok",
+        "scheduler": {
+            "in_this_process": False,
+            "running": False,
+            "last_reconcile_at": None,
+            "scheduled_sources": 0,
+        },
+        "sources_total": 1,
+        "sources_failing": 0,
     }
+
+
+def test_health_with_a_read_key_names_every_source(api: Any) -> None:
+    body = api.client.get("/api/v1/health", headers=api.read).json()
+
+    assert body["scheduler"]["syncs_in_progress"] == []
     assert [s["name"] for s in body["sources"]] == ["Fake PSA"]
+    assert (body["sources_total"], body["sources_failing"]) == (1, 0)
 
 
 def test_an_unknown_route_is_a_json_404(api: Any) -> None:

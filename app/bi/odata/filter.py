@@ -10,19 +10,29 @@ Grammar (lowest precedence first)::
     function  := name "(" or_expr ("," or_expr)* ")"
 
 Literals: `'text'` (with `''` for a quote), integers, decimals, `null`, `true`, `false`,
-dates `2025-01-01` and date-times `2025-01-01T00:00:00Z` (an offset or `Z` is required).
-The parser only builds a tree; `query.py` checks names and types and turns it into SQL.
+dates `2025-01-01` and date-times `2025-01-01T00:00:00Z` (an offset or `Z` is required;
+the instant is kept in UTC). The parser only builds a tree; `query.py` checks names and
+types and turns it into SQL.
+
+A filter is refused (400, saying the limit) beyond MAX_DEPTH levels of nesting (brackets,
+`not`, function calls) or MAX_CONDITIONS conditions: no report needs more, and the parser,
+the SQL it becomes and the database all work recursively.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from app.bi.odata.errors import bad_query
 
 INT64_MAX = 2**63 - 1
+MAX_DEPTH = 32
+MAX_CONDITIONS = 500
+# A date-time is compared in UTC; a day of margin keeps every conversion within years 1-9999.
+EARLIEST_INSTANT = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+LATEST_INSTANT = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le")
 FUNCTIONS = {"year": 1, "month": 1, "day": 1, "contains": 2, "startswith": 2, "endswith": 2}
 
@@ -111,7 +121,7 @@ def _literal(token: Token) -> Literal:
         if token.kind == "date":
             return Literal(date.fromisoformat(text))
         if token.kind == "datetime":
-            return Literal(datetime.fromisoformat(text.replace("Z", "+00:00")))
+            return Literal(_instant(datetime.fromisoformat(text.replace("Z", "+00:00")), text))
     except ValueError:
         raise bad_query(f"$filter: '{text}' is not a valid date or date-time.") from None
     if re.fullmatch(r"-?\d+", text):
@@ -124,10 +134,35 @@ def _literal(token: Token) -> Literal:
     return Literal(value)
 
 
+def _instant(value: datetime, text: str) -> datetime:
+    """`value` in UTC, refused when so close to year 1 or 9999 that it cannot be compared."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_INSTANT <= utc <= LATEST_INSTANT:
+        raise bad_query(
+            f"$filter: '{text}' is too close to the ends of the calendar to compare; use a "
+            "date-time between 0001-01-02 and 9999-12-30."
+        )
+    return utc
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
+        self.conditions = 0
+
+    def deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise bad_query(
+                f"$filter is nested too deeply: at most {MAX_DEPTH} levels of brackets, "
+                "'not' and functions. Write it with fewer brackets.",
+                code="filter_too_complex",
+            )
 
     def peek(self) -> Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -179,10 +214,20 @@ class _Parser:
     def not_expr(self) -> Node:
         if self.word() == "not":
             self.take()
-            return Not(self.not_expr())
+            self.deeper()
+            node = Not(self.not_expr())
+            self.depth -= 1
+            return node
         return self.compare()
 
     def compare(self) -> Node:
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise bad_query(
+                f"$filter is too long: at most {MAX_CONDITIONS} conditions. Split the "
+                "report's filter, or filter on a broader property.",
+                code="filter_too_complex",
+            )
         left = self.operand()
         op = self.word()
         if op in COMPARISONS:
@@ -193,8 +238,10 @@ class _Parser:
     def operand(self) -> Node:
         token = self.take()
         if token.text == "(":
+            self.deeper()
             node = self.or_expr()
             self.expect(")")
+            self.depth -= 1
             return node
         if token.kind == "name":
             lowered = token.text.lower()
@@ -221,11 +268,13 @@ class _Parser:
                 f"$filter: the function '{name.text}' is not supported (supported: {supported})."
             )
         self.expect("(")
+        self.deeper()
         args = [self.or_expr()]
         while (token := self.peek()) is not None and token.text == ",":
             self.take()
             args.append(self.or_expr())
         self.expect(")")
+        self.depth -= 1
         if len(args) != FUNCTIONS[function]:
             raise bad_query(
                 f"$filter: {function}() takes {FUNCTIONS[function]} argument(s), got {len(args)}."

@@ -29,7 +29,17 @@ from sqlalchemy import (
 
 from app.bi.odata.entities import EntitySet, Prop
 from app.bi.odata.errors import bad_query
-from app.bi.odata.filter import BoolOp, Call, Compare, Literal, Node, Not, Property, parse_filter
+from app.bi.odata.filter import (
+    INT64_MAX,
+    BoolOp,
+    Call,
+    Compare,
+    Literal,
+    Node,
+    Not,
+    Property,
+    parse_filter,
+)
 
 SUPPORTED = ("$filter", "$select", "$orderby", "$top", "$skip", "$count", "$format", "$skiptoken")
 _EDM_OF_LITERAL = {bool: "Edm.Boolean", int: "Edm.Int64", float: "Edm.Double", str: "Edm.String"}
@@ -51,8 +61,11 @@ class Options:
 def _non_negative(name: str, raw: str | None) -> int | None:
     if raw is None:
         return None
-    if not raw.isdigit():
+    # isascii: str.isdigit also accepts digits int() will not read, such as '²'.
+    if not (raw.isascii() and raw.isdigit()):
         raise bad_query(f"{name} must be a whole number of 0 or more, not '{raw}'.")
+    if len(raw) > 19 or int(raw) > INT64_MAX:
+        raise bad_query(f"{name} must be at most {INT64_MAX}, not {raw}.")
     return int(raw)
 
 
@@ -106,6 +119,8 @@ def parse_options(entity_set: EntitySet, params: Mapping[str, str]) -> Options:
         raise bad_query(f"$count must be true or false, not '{raw_count}'.")
     skip = _non_negative("$skip", params.get("$skip")) or 0
     token = _non_negative("$skiptoken", params.get("$skiptoken"))
+    if skip + (token or 0) > INT64_MAX:
+        raise bad_query(f"$skip and $skiptoken together must be at most {INT64_MAX}.")
     return Options(
         filter=where,
         select=tuple(selected) or entity_set.props,
@@ -230,11 +245,25 @@ def _call(entity_set: EntitySet, node: Call) -> _Typed:
     return _Typed(text.sql.endswith(value, autoescape=True), "Edm.Boolean")
 
 
+def _chain(node: BoolOp) -> list[Node]:
+    """The operands of a run of the same operator (`a or b or c`), left to right: built
+    as one flat SQL `OR`, so a long run never recurses once per term."""
+    parts: list[Node] = []
+    pending: list[Node] = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, BoolOp) and current.op == node.op:
+            pending += [current.right, current.left]
+        else:
+            parts.append(current)
+    return parts
+
+
 def to_sql(entity_set: EntitySet, node: Node) -> ColumnElement[bool]:
     """The SQL condition of a parsed `$filter`; names and types are checked (400 if not)."""
     if isinstance(node, BoolOp):
         combine = and_ if node.op == "and" else or_
-        return combine(to_sql(entity_set, node.left), to_sql(entity_set, node.right))
+        return combine(*(to_sql(entity_set, part) for part in _chain(node)))
     if isinstance(node, Not):
         return not_(to_sql(entity_set, node.operand))
     if isinstance(node, Compare):

@@ -2,7 +2,10 @@
 
 Every response carries `OData-Version: 4.0`; every error is `{"error": {"code", "message"}}`.
 A read API key is needed, sent as `Authorization: Bearer`, `X-API-Key`, or the `api_key`
-query parameter (Power BI's service can only send a key that way).
+query parameter (Power BI's service can only send a key that way). Links in the feed
+(`@odata.context`, `@odata.nextLink`) start with the configured public address (see
+app.api.public_url) and never carry the key: a client that sends it as a query parameter
+adds it to every request itself, as Power BI does.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyQuery
 
 from app.api.context import ServiceContext
-from app.api.deps import api_key_header, authenticate, bearer
+from app.api.deps import KEY_QUERY_PARAM, api_key_header, authenticate_request, bearer
+from app.api.public_url import link_base
+from app.api.throttle import TooManyFailedKeys
 from app.bi.odata.csdl import metadata_xml, service_document
 from app.bi.odata.entities import ENTITY_SETS, EntitySet
 from app.bi.odata.errors import ODataError
@@ -25,7 +30,7 @@ from app.bi.odata.query import Options, build_select, count_select, parse_option
 from app.errors import NorthstarError
 from app.logging import secrets_registry
 
-KEY_PARAM = "api_key"
+KEY_PARAM = KEY_QUERY_PARAM
 api_key_query = APIKeyQuery(
     name=KEY_PARAM,
     auto_error=False,
@@ -46,8 +51,17 @@ JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true"
 _PAGING = ("$skip", "$top", "$skiptoken")
 
 
+class ThrottledKeys(ODataError):
+    """A 429 in the feed's error format, with the API's `Retry-After`."""
+
+    def __init__(self, refused: TooManyFailedKeys) -> None:
+        super().__init__(429, refused.code, refused.message)
+        self.headers = refused.headers
+
+
 def _error(error: ODataError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status, headers=HEADERS)
+    extra: dict[str, str] = getattr(error, "headers", {})
+    return JSONResponse(error.body(), status_code=error.status, headers={**HEADERS, **extra})
 
 
 def _json(content: dict[str, Any], extra: dict[str, str] | None = None) -> JSONResponse:
@@ -55,33 +69,29 @@ def _json(content: dict[str, Any], extra: dict[str, str] | None = None) -> JSONR
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + router.prefix
-
-
-def _presented_key(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer ") and auth[7:].strip():
-        return auth[7:].strip()
-    return request.headers.get("x-api-key") or request.query_params.get(KEY_PARAM) or None
+    context: ServiceContext = request.app.state.context
+    return link_base(request, context.settings) + router.prefix
 
 
 def _check_key(context: ServiceContext, request: Request) -> None:
-    key = _presented_key(request)
-    if not key:
-        raise ODataError(
-            401,
-            "api_key_missing",
-            "This feed needs an API key: in Power BI choose 'Web API' and paste the key "
-            f"(it is sent as the '{KEY_PARAM}' query parameter), or send it as "
-            "'Authorization: Bearer <key>' or 'X-API-Key'. Create one with "
-            "`northstar apikey create`.",
-        )
     with context.db.session() as session:
         try:
-            authenticate(session, key)
+            _key, presented = authenticate_request(session, request, cookie=False, query=True)
+        except TooManyFailedKeys as exc:
+            raise ThrottledKeys(exc) from None
         except NorthstarError as exc:
+            if exc.code == "api_key_missing":
+                raise ODataError(
+                    401,
+                    exc.code,
+                    "This feed needs an API key: in Power BI choose 'Web API' and paste the "
+                    f"key (it is sent as the '{KEY_PARAM}' query parameter), or send it as "
+                    "'Authorization: Bearer <key>' or 'X-API-Key'. Create one with "
+                    "`northstar apikey create`.",
+                ) from None
             raise ODataError(401, exc.code, exc.message) from None
-    if request.query_params.get(KEY_PARAM) == key:
+    key = presented.value
+    if presented.sent_as == "query":
         # Access logs print the query string: a valid key sent there is masked from now on.
         # (Only valid keys are registered, so a caller cannot mask arbitrary log text.)
         secrets_registry.add(key)
@@ -132,13 +142,18 @@ def _page_size(request: Request) -> tuple[int, dict[str, str]]:
 
 
 def _next_link(request: Request, options: Options, returned: int) -> str:
-    """The URL of the next page: the same options, with `$skip` (and `$top`) moved on."""
-    items = [(k, v) for k, v in request.query_params.multi_items() if k not in _PAGING]
+    """The URL of the next page: the same options, with `$skip` (and `$top`) moved on, and
+    without the key."""
+    dropped = {*_PAGING, KEY_PARAM}
+    items = [(k, v) for k, v in request.query_params.multi_items() if k not in dropped]
     items.append(("$skip", str(options.skip + returned)))
     if options.top is not None:
         items.append(("$top", str(options.top - returned)))
     query = urlencode(items, quote_via=quote, safe="$,'():")
-    return f"{request.url.scheme}://{request.url.netloc}{request.url.path}?{query}"
+    path = request.url.path.removeprefix(request.scope.get("root_path", "")).removeprefix(
+        router.prefix
+    )
+    return f"{_base(request)}{path}?{query}"
 
 
 @router.get("", include_in_schema=False)
@@ -211,14 +226,17 @@ def entity_count(name: str, request: Request) -> Response:
     include_in_schema=False,
 )
 def elsewhere(rest: str, request: Request) -> Response:
-    """Anything else under /odata: a 405 for writes (the feed is read-only), else a 404."""
-    if request.method != "GET":
-        return _error(ODataError(405, "read_only", "The OData feed is read-only."))
-    return _error(
-        ODataError(
+    """Anything else under /odata, for a read key: a 405 for writes (the feed is
+    read-only), else a 404."""
+
+    def answer() -> Response:
+        if request.method != "GET":
+            raise ODataError(405, "read_only", "The OData feed is read-only.")
+        raise ODataError(
             404,
             "not_found",
             f"'/odata/{rest}' is not part of the feed: it serves $metadata and the entity "
             f"sets {', '.join(ENTITY_SETS)} (single entities by key are not supported).",
         )
-    )
+
+    return _guarded(request, answer)

@@ -111,7 +111,8 @@ def test_the_cookie_opens_the_review_link_but_not_changes(kpi_source: Any) -> No
 def test_signing_out_clears_the_cookie(api: Any) -> None:
     sign_in(api)
 
-    response = api.client.get("/logout", follow_redirects=False)
+    response = api.client.post("/logout", follow_redirects=False)
 
     assert response.status_code == 303
     assert f'{COOKIE_NAME}=""' in response.headers["set-cookie"]
+    assert api.client.get("/logout").status_code == 405  # signing out changes state: POST

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -13,7 +14,13 @@ import pytest
 
 from connectors.sdk import AuthError, ConnectorError, SourceHttpLimits, VendorClient
 from connectors.sdk.http import vendor_message
-from connectors.sdk.redaction import FRAGMENT, MASK, SecretRegistry, credentials_sent
+from connectors.sdk.redaction import (
+    FRAGMENT,
+    MASK,
+    SecretRegistry,
+    credentials_sent,
+    secret_registry,
+)
 
 SECRET = 'k3y"with\\odd/chars+=&@x'
 
@@ -29,8 +36,8 @@ def registry() -> SecretRegistry:
     "spelling",
     [
         SECRET,
-        SECRET.upper(),
         quote(SECRET, safe=""),
+        re.sub("%[0-9A-F]{2}", lambda escape: escape.group(0).lower(), quote(SECRET, safe="")),
         quote_plus(SECRET, safe=""),
         quote(quote(SECRET, safe=""), safe=""),
         json.dumps(SECRET)[1:-1],
@@ -77,6 +84,15 @@ def test_text_without_a_secret_is_left_alone(registry: SecretRegistry) -> None:
     assert registry.scrub(text) == text
 
 
+def test_a_secret_made_of_words_masks_only_itself_not_the_words() -> None:
+    registry = SecretRegistry()
+    registry.add("SANDBOXINTEGRATION")
+
+    echoed = registry.scrub("ApiIntegrationCode: SANDBOXINTEGRATION; sandbox integration")
+
+    assert echoed == f"ApiIntegrationCode: {MASK}; sandbox integration"
+
+
 def test_a_secret_cut_by_the_limit_is_masked_whole_before_the_cut(
     registry: SecretRegistry,
 ) -> None:
@@ -118,9 +134,7 @@ def test_the_credentials_of_a_request_are_its_credential_headers_and_parameters(
 
 
 def test_an_error_message_is_scrubbed_when_the_error_is_made() -> None:
-    from connectors.sdk.redaction import secrets
-
-    secrets.add("error-secret-77c1d0")
+    secret_registry.add("error-secret-77c1d0")
 
     error = ConnectorError("the PSA echoed error-secret-77c1d0 back")
 
@@ -128,9 +142,7 @@ def test_an_error_message_is_scrubbed_when_the_error_is_made() -> None:
 
 
 def test_vendor_text_is_scrubbed_before_it_is_shortened() -> None:
-    from connectors.sdk.redaction import secrets
-
-    secrets.add("vendor-secret-19ae44")
+    secret_registry.add("vendor-secret-19ae44")
     body = "y" * 295 + "vendor-secret-19ae44"
 
     message = vendor_message(httpx.Response(500, text=body), limit=300)
