@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from app.api.auth_gate import install_auth_gate
+from app.api.concurrency import install as install_concurrency_limit
 from app.api.context import ServiceContext
 from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
@@ -67,6 +68,7 @@ def create_app(
         finally:
             if scheduler:
                 scheduler.shutdown(wait=False)
+            service.stop()  # writes the API key uses noted in the last few seconds
 
     app = FastAPI(
         title="Northstar",
@@ -104,6 +106,9 @@ def create_app(
     )
     # Outside the body limit: a 100 MB body without a key gets 401 before it is read.
     install_auth_gate(app)
+    # Wraps everything that uses the database (the key-first gate too): requests past the
+    # limit wait here holding no thread and no connection.
+    install_concurrency_limit(app, settings)
     # Outermost: every answer, 401 and 413 included, carries the security headers.
     install_security_headers(app)
     return app
