@@ -148,7 +148,12 @@ def _rejection(key: str, field_name: str, reason: str, record: Record) -> Reject
 
 
 def _kept_raw(record: Record) -> dict[str, Any]:
-    raw = json.loads(_json(record))
+    # A PSA (or a proxy) that echoes credentials into a record must not store them here.
+    text = secrets_registry.scrub(_json(record))
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return {"_unreadable": text[:MAX_RAW_CHARS]}
     if len(_json(raw)) <= MAX_RAW_CHARS:
         return dict(raw)
     return {"_truncated": True, **{k: v for k, v in raw.items() if not isinstance(v, dict | list)}}
