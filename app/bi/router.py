@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.api.deps import ContextDep, ReadKey, SessionDep
+from app.api.params import DayParam, day_query
 from app.bi.metrics import CONTENT_TYPE, collect, render
 from app.errors import InvalidInput
 from app.goals.config import get_thresholds
@@ -27,8 +28,7 @@ def metrics(
     context: ContextDep,
     _key: ReadKey,
     as_of: Annotated[
-        date | None,
-        Query(description="Evaluate as of this day (default: today, reporting time zone)."),
+        DayParam, day_query("Evaluate as of this day (default: today, reporting time zone).")
     ] = None,
 ) -> Response:
     """Gauges in the Prometheus text format (needs a read API key, as a bearer token or in

@@ -299,3 +299,17 @@ def test_a_filter_within_the_limits_runs(api: Any, expression: str) -> None:
     response = api.client.get("/odata/Tickets", headers=api.read, params={"$filter": expression})
 
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("as_of", "code"),
+    [
+        ("0001-01-01", "date_out_of_range"),
+        ("9999-12-31", "date_out_of_range"),
+        ("0", "invalid_date"),
+    ],
+)
+def test_metrics_refuse_days_outside_the_window(api: Any, as_of: str, code: str) -> None:
+    answer = api.client.get(f"/metrics?as_of={as_of}", headers=api.read)
+    assert answer.status_code == 422
+    assert answer.json()["code"] == code
