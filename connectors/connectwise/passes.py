@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connectors.connectwise.record_fields import parse_instant
 from connectors.sdk import Cursor, FatalError
 
 Record = dict[str, Any]
@@ -133,7 +134,7 @@ class PassState:
         """Remember that this pass's records were enriched without `key`."""
         since = self.pass_since if not self.whole else None
         if key in self.degraded:
-            since = _earlier(_parse(self.degraded[key]), since, none_first=True)
+            since = _earlier(parse_instant(self.degraded[key]), since, none_first=True)
         self.degraded[key] = _iso(since)
 
     @property
@@ -145,18 +146,8 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
-def _parse(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def parse_cursor_time(value: Any) -> datetime | None:
-    return _parse(value)
+    return parse_instant(value)
 
 
 def _earlier(
@@ -185,7 +176,9 @@ def newest_stamp(records: list[Record], cursor_field: str | None) -> datetime | 
             newest_text = max(newest_text, value)
         else:
             others.append(value)
-    stamps = [stamp for text in [newest_text, *others] if (stamp := _parse(text)) is not None]
+    stamps = [
+        stamp for text in [newest_text, *others] if (stamp := parse_instant(text)) is not None
+    ]
     return max(stamps) if stamps else None
 
 
@@ -193,21 +186,21 @@ def resume_state(cursor: Cursor | None) -> PassState | None:
     """The pass a mid-pass cursor describes, or None when a new pass must start."""
     if not cursor or "windows" not in cursor:
         return None
-    started = _parse(cursor.get("pass_started"))
+    started = parse_instant(cursor.get("pass_started"))
     if started is None:
         return None
     windows = [
         Window(int(after), None if upto is None else int(upto)) for after, upto in cursor["windows"]
     ]
-    psa_started = _parse(cursor.get("psa_started"))
+    psa_started = parse_instant(cursor.get("psa_started"))
     if "psa_started" not in cursor:
         psa_started = started  # written before the PSA clock was used: its old guard
     return PassState(
-        _parse(cursor.get("pass_since")),
+        parse_instant(cursor.get("pass_since")),
         started,
         windows,
         psa_started=psa_started,
-        seen_until=_parse(cursor.get("seen_until")),
+        seen_until=parse_instant(cursor.get("seen_until")),
         whole=cursor.get("whole") is True,
         degraded=degraded_of(cursor),
         carry={key: cursor[key] for key in CARRIED_KEYS if key in cursor},
@@ -229,7 +222,7 @@ def next_pass_since(
     cursor: Cursor | None, since: datetime | None, lookback: timedelta
 ) -> datetime | None:
     """Lower bound of a new pass: the last watermark minus the lookback, else `since`."""
-    watermark = _parse(cursor.get("watermark")) if cursor else None
+    watermark = parse_instant(cursor.get("watermark")) if cursor else None
     if watermark is not None:
         return watermark - lookback
     return since
@@ -237,7 +230,7 @@ def next_pass_since(
 
 def lower_bound(bound: datetime | None, other: str | None) -> datetime | None:
     """`bound` lowered to a degraded reference's bound (None: the beginning)."""
-    return _earlier(bound, _parse(other), none_first=True)
+    return _earlier(bound, parse_instant(other), none_first=True)
 
 
 async def run_pass(
