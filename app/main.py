@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from app.api.auth_gate import install_auth_gate
 from app.api.concurrency import install as install_concurrency_limit
 from app.api.context import ServiceContext
+from app.api.docs_page import install_docs_page
 from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
 from app.api.limits import RequestLimits
@@ -81,7 +82,7 @@ def create_app(
         ),
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served from local assets: install_docs_page
         redoc_url=None,
     )
     app.state.context = service
@@ -98,6 +99,7 @@ def create_app(
     app.include_router(odata_router)
     app.include_router(web_router)
     install_openapi(app)
+    install_docs_page(app, f"{API_PREFIX}/docs")
     # Oversized headers and bodies are refused before any route, or the body, is read.
     app.add_middleware(
         RequestLimits,

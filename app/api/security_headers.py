@@ -24,9 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.goals.review_render import STYLE as REVIEW_STYLE
 from app.web.render import STYLE as SCORECARD_STYLE
 
-# Swagger UI's assets, where FastAPI's docs page loads them from.
-SWAGGER_ASSETS = "https://cdn.jsdelivr.net"
-SWAGGER_ICON = "https://fastapi.tiangolo.com"
+# Swagger UI's assets are served by Northstar itself (app.api.docs_page).
+SWAGGER_ASSETS = "'self'"
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 
 
@@ -60,7 +59,7 @@ def docs_policy(html: bytes) -> str:
     scripts = " ".join(csp_hash(script) for script in _INLINE_SCRIPT.findall(html))
     return (
         f"default-src 'none'; script-src {SWAGGER_ASSETS} {scripts}; "
-        f"style-src {SWAGGER_ASSETS} 'unsafe-inline'; img-src 'self' data: {SWAGGER_ICON}; "
+        f"style-src {SWAGGER_ASSETS} 'unsafe-inline'; img-src 'self' data:; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
 
@@ -132,6 +131,6 @@ def install_security_headers(app: FastAPI) -> None:
     """Add `SecurityHeadersMiddleware` to `app` (once)."""
     if getattr(app.state, "security_headers_installed", False):
         return
-    docs = [path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url) if path]
+    docs = list(getattr(app.state, "docs_paths", ()))
     app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)
     app.state.security_headers_installed = True
