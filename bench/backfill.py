@@ -82,7 +82,9 @@ def source_config(vendor: str, base: str) -> dict[str, Any]:
     }
 
 
-def start_simulator(vendor: str, tickets: int, port: int, latency: float) -> subprocess.Popen[str]:
+def start_simulator(
+    vendor: str, tickets: int, port: int, latency: float, timeline: str | None = None
+) -> subprocess.Popen[str]:
     process = subprocess.Popen(  # noqa: S603 - our own script
         [
             sys.executable,
@@ -95,6 +97,7 @@ def start_simulator(vendor: str, tickets: int, port: int, latency: float) -> sub
             str(port),
             "--latency",
             str(latency),
+            *(["--timeline", timeline] if timeline else []),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -194,9 +197,15 @@ def additions_reread(
     }
 
 
-def run(vendor: str, tickets: int, latency: float, keep: Path | None = None) -> dict[str, Any]:
+def run(
+    vendor: str,
+    tickets: int,
+    latency: float,
+    keep: Path | None = None,
+    timeline: str | None = None,
+) -> dict[str, Any]:
     port = free_port()
-    simulator = start_simulator(vendor, tickets, port, latency)
+    simulator = start_simulator(vendor, tickets, port, latency, timeline)
     specs = connector_specs(vendor)
     fast = [name for name, s in specs.items() if s.interval is SyncInterval.FAST]
     try:
@@ -296,10 +305,14 @@ def main() -> int:
     )
     parser.add_argument("--out", type=Path, help="also write the JSON report to this file")
     parser.add_argument(
+        "--timeline",
+        help="the simulator appends each request's start and end (perf_counter) and path here",
+    )
+    parser.add_argument(
         "--markdown", action="store_true", help="then print the tables of RESULTS.md as Markdown"
     )
     args = parser.parse_args()
-    outcome = run(args.vendor, args.tickets, args.latency, args.keep)
+    outcome = run(args.vendor, args.tickets, args.latency, args.keep, args.timeline)
     text = json.dumps(outcome, indent=2)
     print(text)
     if args.out:

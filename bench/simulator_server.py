@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -52,7 +53,9 @@ def world_counts(vendor: str, world: Any, simulator: Any) -> dict[str, int]:
     return {"agreements_recurring": len(live), "agreements_in_force": len(in_force)}
 
 
-def make_app(vendor: str, tickets: int, port: int, latency: float) -> Any:
+def make_app(
+    vendor: str, tickets: int, port: int, latency: float, timeline_path: str | None = None
+) -> Any:
     world = build_world(tickets=tickets)
     base = f"http://127.0.0.1:{port}"
     if vendor == "connectwise":
@@ -105,8 +108,13 @@ def make_app(vendor: str, tickets: int, port: int, latency: float) -> Any:
             )
             await send({"type": "http.response.body", "body": payload})
             return
+        began = time.perf_counter()
         await simulator(scope, receive, send)
+        if timeline is not None and scope["type"] == "http":
+            # A diagnostic: when each request was answered, to see what waits for what.
+            timeline.write(f"{began:.4f} {time.perf_counter():.4f} {scope['path']}\n")
 
+    timeline = open(timeline_path, "a", buffering=1) if timeline_path else None  # noqa: SIM115
     return app
 
 
@@ -116,8 +124,11 @@ def main() -> int:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument(
+        "--timeline", help="append each request's start, end (perf_counter) and path to this file"
+    )
     args = parser.parse_args()
-    app = make_app(args.vendor, args.tickets, args.port, args.latency)
+    app = make_app(args.vendor, args.tickets, args.port, args.latency, args.timeline)
     print("ready", flush=True)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
     return 0

@@ -36,6 +36,7 @@ from app.ingest import run_book
 from app.ingest.history import first_whole_day, record_history_from
 from app.ingest.models import RunStatus, SyncCursor, SyncRun
 from app.ingest.page_store import PageStore
+from app.ingest.prepare import prepare_connector
 from app.ingest.quarantine import normalize_page
 from app.ingest.run_book import StreamOutcome, failure_backoff
 from app.ingest.selection import chosen_streams, due_streams, is_dated, redundant_sweep
@@ -95,6 +96,9 @@ class SyncResult(list[StreamOutcome]):
     kpi_seconds: float = 0.0
     # The "sync now" request this sync answered, if any.
     answered_request: datetime | None = None
+    # What the connector's `prepare` (the sync's one-off requests) cost, before any stream.
+    setup_requests: int = 0
+    setup_seconds: float = 0.0
 
 
 @dataclass
@@ -194,6 +198,10 @@ class SyncRunner:
                     wanted = set(self.due_streams(source, specs, started))
                     specs = [s for s in specs if s.name in wanted]
                 outcomes = SyncResult()
+                if specs:
+                    prepared = await prepare_connector(connector, stats)
+                    outcomes.setup_requests = prepared.requests
+                    outcomes.setup_seconds = prepared.seconds
                 # A tick with nothing due writes nothing, not even a rebuild request.
                 plan = _SyncPlan(
                     trigger=trigger,

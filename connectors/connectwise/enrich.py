@@ -56,9 +56,11 @@ class Enricher:
             Enrichment.AGREEMENT: (reference.billing_options,),
         }
         for load in loads.get(kind, ()):
-            task = asyncio.ensure_future(load())
-            # Its failure is the enrichment's to report (it asks again): only mark it seen.
-            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+            _in_background(load())
+
+    def prefetch_survey(self, survey_id: int) -> None:
+        """Start loading a survey's questions, so they arrive with its first results page."""
+        _in_background(self._reference.survey_max_points(survey_id))
 
     async def enrich(self, kind: Enrichment, records: list[Record]) -> Shortfall:
         """Attach what normalisation needs from reference data under `ENRICHMENT_KEY`."""
@@ -166,3 +168,9 @@ class Enricher:
                 "additions": rows or [],
                 "gone": rows is None,
             }
+
+
+def _in_background(load: Awaitable[Any]) -> None:
+    task = asyncio.ensure_future(load)
+    # Its failure is the enrichment's to report (it asks again): only mark it seen.
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())

@@ -45,6 +45,8 @@ async def read_per_parent(
         if not going_on:
             state.windows = [Window(0, None)]
         state.carry["parent_id"] = parent_id
+        if state.pass_since is None:  # a full pass: this survey's results will come
+            reader.prefetch_survey(parent_id)
         async for page, page_cursor in reader.run_windows(
             plan,
             state,

@@ -7,10 +7,12 @@ every filter is resent with every page.
 
 A new pass reads its first page alone, the navigable way: a short one is the whole pass (one
 request for a small collection or a quiet incremental pass), and its `Link` says how many
-pages follow. With more than one to come, one `orderBy=id desc` request finds the highest id
-and the rest is split into up to `concurrency` windows of equal expected size (by the first
-page's id density, so ids that start at 184,000 still fill every window) read side by side.
-A full pass starts loading its reference tables with the first page.
+pages follow. With more than one to come, the rest is split into up to `concurrency` windows
+of equal expected size (by the first page's id density, so ids that start at 184,000 still
+fill every window) read side by side; only when the `Link` is missing does one `orderBy=id
+desc` request find the highest id to plan them. The windows' first pages are asked for while
+the first page is stored. A full pass starts loading its reference tables (a survey's
+questions included) with the first page.
 
 Agreements: every `agreement_additions_refresh_hours` a pass reads every agreement still in
 force with its additions, whatever its `lastUpdated` says (ConnectWise may change an addition
@@ -34,6 +36,7 @@ from connectors.connectwise.parent_reads import read_per_parent
 from connectors.connectwise.passes import (
     FetchWindow,
     PassState,
+    PrimedFetch,
     Record,
     Window,
     WindowPage,
@@ -83,6 +86,9 @@ class ConnectWiseReader:
     @property
     def api(self) -> ConnectWiseApi:
         return self._api
+
+    def prefetch_survey(self, survey_id: int) -> None:
+        self._enricher.prefetch_survey(survey_id)
 
     @property
     def page_size(self) -> int:
@@ -155,18 +161,24 @@ class ConnectWiseReader:
         fetch = self.window_fetcher(
             plan, state, sizer, cursor_field=cursor_field, resource=resource, classic_first=split
         )
-        if split:
-            window = state.windows[0]
-            first = await fetch(window.after_id, window.upto_id)
-            advance(window, first)
-            state.note(first, cursor_field)
-            if not window.done:
-                state.windows = await self._split(resource, state, first, sizer.limit)
+        if not split:
+            async for item in run_pass(state, fetch, cursor_field=cursor_field):
+                yield item
+            return
+        window = state.windows[0]
+        first = await fetch(window.after_id, window.upto_id)
+        advance(window, first)
+        state.note(first, cursor_field)
+        if not window.done:
+            state.windows = await self._split(resource, state, first, sizer.limit)
+        primed = PrimedFetch(fetch, state.windows)  # read on while the first page is stored
+        try:
             yield first, state.to_cursor()
-            if state.finished:
-                return
-        async for item in run_pass(state, fetch, cursor_field=cursor_field):
-            yield item
+            if not state.finished:
+                async for item in run_pass(state, primed, cursor_field=cursor_field):
+                    yield item
+        finally:
+            await primed.close()
 
     async def new_pass(
         self, stream: str, cursor: Cursor | None, since: datetime | None, *, sweep: bool = False
@@ -207,21 +219,21 @@ class ConnectWiseReader:
         ids = [found for record in first.records if (found := record_id(record)) is not None]
         if first.last_page is not None and first.last_page <= 2:
             return rest  # one more page at most: nothing to split, no request to plan it
-        try:
-            top = await self._api.get_list(
-                resource,
-                conditions=changed_since(None if state.whole else state.pass_since),
-                fields="id",
-                order_by="id desc",
-                page_size=1,
-            )
-        except PageTooLarge:
-            return rest  # ConnectWise keeps timing out on it: read the rest in one window
-        highest = record_id(top[0]) if top else None
-        if highest is None or highest <= after or not ids:
+        if not ids:
             return rest
         ids_per_record = max(1.0, (after - ids[0] + 1) / len(ids))
-        expected_pages = ceil((highest - after) / ids_per_record / page_size)
+        if first.last_page is not None:
+            # The navigable answer told how many pages follow: no request to plan them, the
+            # highest id is expected where the first page's density puts it (the last,
+            # open window reads whatever lies beyond).
+            expected_pages = first.last_page - 1
+            highest = after + round(expected_pages * len(first.records) * ids_per_record)
+        else:
+            found = await self._highest_id(resource, state)
+            if found is None or found <= after:
+                return rest
+            highest = found
+            expected_pages = ceil((highest - after) / ids_per_record / page_size)
         windows = min(self._concurrency, expected_pages)
         if windows <= 1:
             return rest
@@ -231,6 +243,20 @@ class ConnectWiseReader:
         split = [Window(low, low + span) for low in range(after, highest, span)]
         split[-1].upto_id = None  # ids created during the pass land in the last window
         return split
+
+    async def _highest_id(self, resource: str, state: PassState) -> int | None:
+        """The highest id the pass will read (one request), None when unknown."""
+        try:
+            top = await self._api.get_list(
+                resource,
+                conditions=changed_since(None if state.whole else state.pass_since),
+                fields="id",
+                order_by="id desc",
+                page_size=1,
+            )
+        except PageTooLarge:
+            return None  # ConnectWise keeps timing out on it: read the rest in one window
+        return record_id(top[0]) if top else None
 
     def window_fetcher(
         self,

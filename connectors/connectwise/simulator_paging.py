@@ -60,6 +60,9 @@ class SimulatorBehaviour:
     # "supported" (2018.5 and later), "ignored" (older: pages the navigable way regardless),
     # "refused" (400 for the header).
     forward_only: Literal["supported", "ignored", "refused"] = "supported"
+    # False: navigable pages come without their `Link` (a proxy that drops the header), so
+    # a client cannot tell from the first page how many follow.
+    navigable_link: bool = True
     accept_release_codebase: bool = True  # also serve /v4_6_release/ (on-premises style)
     # The PSA server's clock minus the true time: its `_info.lastUpdated` stamps, its
     # `lastUpdated` conditions and its `Date` headers follow it.
@@ -222,7 +225,10 @@ class Pager:
         link = ", ".join(
             f'<{self._link(resource, query, page=number)}>; rel="{rel}"' for rel, number in links
         )
-        return Response(200, records, {"Link": link, "api-current-version": API_VERSION})
+        headers = {"api-current-version": API_VERSION}
+        if self.behaviour.navigable_link:
+            headers["Link"] = link
+        return Response(200, records, headers)
 
     def _forward_only(
         self,

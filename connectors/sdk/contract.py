@@ -136,3 +136,15 @@ class Connector(Protocol):
 
     async def aclose(self) -> None:
         """Release HTTP clients."""
+
+
+@runtime_checkable
+class Preparable(Protocol):
+    """A connector that makes a sync's one-off requests up front (optional).
+
+    `prepare` is awaited once per sync, before the first stream: what every stream needs
+    first and asks once (a tenant's codebase, its zone). Raising is allowed (the first
+    stream then makes the same request and reports the error); it must be idempotent.
+    """
+
+    async def prepare(self) -> None: ...

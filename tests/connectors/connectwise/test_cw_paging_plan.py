@@ -62,10 +62,10 @@ async def test_ids_starting_at_184000_fill_every_window_and_are_read_in_parallel
     ]
     assert max(per_window) - min(per_window) <= 1000  # within a page of each other
     assert simulator.max_in_flight == 4
-    # The first page, one request for the highest id, then each window's pages (with a few
+    # The first page (its Link says how many follow), then each window's pages (with a few
     # deleted ids, a window's last page may be short: at most one more per window).
     made = len(stream_requests(simulator, "/service/tickets"))
-    assert ceil(len(live) / 1000) + 1 <= made <= ceil(len(live) / 1000) + 1 + 3
+    assert ceil(len(live) / 1000) <= made <= ceil(len(live) / 1000) + 3
 
 
 @pytest.mark.anyio
@@ -76,14 +76,29 @@ async def test_windows_are_read_forward_only_from_page_id(
     connector = connector_for(simulator, concurrency=4)
     await read_pages(connector, "time_entries")
     await connector.aclose()
-    first, planning, *paged = [e for e in simulator.log if e.resource == "/time/entries"]
-    # The first page the navigable way: its Link says how many pages follow.
+    first, *paged = [e for e in simulator.log if e.resource == "/time/entries"]
+    # The first page the navigable way: its Link says how many pages follow, so no request
+    # is needed to plan the windows.
     assert not first.forward_only and first.params["orderby"] == "id asc"
-    assert planning.params["orderby"] == "id desc" and planning.params["pagesize"] == "1"
     assert all(entry.forward_only and "orderby" not in entry.params for entry in paged)
     assert all("page" not in entry.params and "pageid" in entry.params for entry in paged)
     entries = sum(1 for entry in high_ids.time_entries if not entry.deleted)
     assert 1 + len(paged) == ceil(entries / 1000)  # every page full but a window's last
+
+
+@pytest.mark.anyio
+async def test_without_a_link_one_request_for_the_highest_id_plans_the_windows(
+    connector_for: ConnectorFactory, high_ids: SandboxWorld
+) -> None:
+    simulator = simulator_for(high_ids, behaviour=SimulatorBehaviour(navigable_link=False))
+    connector = connector_for(simulator, concurrency=4)
+    pages = await read_pages(connector, "tickets")
+    await connector.aclose()
+    live = sorted(t.id for t in high_ids.tickets if not t.deleted)
+    assert sorted(record_ids(pages)) == live
+    assert len(pages[0].cursor["windows"]) == 4
+    reads = stream_requests(simulator, "/service/tickets")
+    assert sum(1 for params in reads if params.get("orderby") == "id desc") == 1
 
 
 @pytest.mark.anyio
@@ -151,7 +166,7 @@ async def test_a_first_sync_makes_no_wasted_requests(
     entries = sum(1 for e in high_ids.time_entries if not e.deleted)
     answered = sum(1 for r in high_ids.survey_results if r.rating is not None)
     agreements = [a for a in high_ids.agreements if not a.deleted]
-    big = 1  # a collection of more than two pages asks once for its highest id
+    big = 0  # the first page's Link says how many follow: no request plans the windows
     floor = {
         "/company/companies": 1 + 1,  # the stream, and the MSP's own company for time entries
         "/company/companies/statuses": 1,

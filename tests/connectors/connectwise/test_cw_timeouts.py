@@ -7,7 +7,11 @@ import pytest
 from cw_support import ConnectorFactory, SleepRecorder, simulator_for
 
 from connectors.connectwise import ConnectWiseConnector
-from connectors.connectwise.simulator import ConnectWiseSimulator, SimulatorFaults
+from connectors.connectwise.simulator import (
+    ConnectWiseSimulator,
+    SimulatorBehaviour,
+    SimulatorFaults,
+)
 from connectors.sandbox.model import SandboxWorld
 from connectors.sandbox.world import build_world
 from connectors.sdk import Page
@@ -31,9 +35,15 @@ def live_entries(world: SandboxWorld) -> set[int]:
 
 
 async def requests_with(
-    connector_for: ConnectorFactory, world: SandboxWorld, timeouts: set[int], **options: object
+    connector_for: ConnectorFactory,
+    world: SandboxWorld,
+    timeouts: set[int],
+    behaviour: SimulatorBehaviour | None = None,
+    **options: object,
 ) -> tuple[ConnectWiseSimulator, list[Page]]:
-    simulator = simulator_for(world, fail=SimulatorFaults(timeouts={ENTRIES: timeouts}))
+    simulator = simulator_for(
+        world, fail=SimulatorFaults(timeouts={ENTRIES: timeouts}), behaviour=behaviour
+    )
     pages = await read_entries(connector_for(simulator, **options))
     return simulator, pages
 
@@ -91,8 +101,10 @@ async def test_the_page_grows_back_after_the_timeouts_stop(
 async def test_a_timeout_on_the_planning_query_is_no_internal_error(
     connector_for: ConnectorFactory, world: SandboxWorld, timeouts: set[int]
 ) -> None:
-    # Request 2 is the `orderBy=id desc` query for the highest id, after the first page.
-    simulator, pages = await requests_with(connector_for, world, timeouts, concurrency=4)
+    # Without a `Link` on the first page, request 2 is the `orderBy=id desc` query for the
+    # highest id, which plans the windows.
+    no_link = SimulatorBehaviour(navigable_link=False)
+    simulator, pages = await requests_with(connector_for, world, timeouts, no_link, concurrency=4)
     ids = [int(record["id"]) for page in pages for record in page.records]
     assert sorted(ids) == sorted(live_entries(world))
     planning = [e for e in simulator.log if e.params.get("orderby") == "id desc"]
