@@ -10,10 +10,11 @@ nor repeats. With one open range this is plain keyset paging with one page of pr
 A page's enrichment (`finish`) runs while its lane fetches the next page, so a page's
 related rows and the next page are in flight together.
 
-`plan_ranges` splits what remains of a large backfill into up to 3 ranges (Autotask's
-thread limit per entity) holding about as many records each, from `/query/count`: one count
-of what remains, then one or two rounds of counts at the guessed bounds, asked at once (3
-to 5 requests, 2 to 3 round trips, whatever the ids start at or skip). The last range stays
+`plan_ranges` splits what remains of a pass into up to 3 ranges (Autotask's thread limit
+per entity) holding about as many records each, from `/query/count`: one count of what
+remains (asked beside the first page), then, for a large backfill, one or two rounds of
+counts at the guessed bounds, asked at once (whatever the ids start at or skip); a smaller
+remainder is cut at the first page's id density, with no more counts. The last range stays
 open-ended, so the split never loses a record, however rough the counts.
 """
 
@@ -131,10 +132,14 @@ async def plan_ranges(
     parts: int,
     min_records: int,
     rounds: int = 3,
+    remaining: int | None = None,
+    page_size: int = 500,
 ) -> list[IdRange]:
     """Up to `parts` ranges covering every id above `after_id`, holding about as many
-    records each, or one open range when fewer than `min_records` records remain (planning
-    would cost more than it saves).
+    records each. `remaining`: how many records lie above `after_id`, when already counted
+    (else one count asks). Fewer than `min_records`: the ranges are cut at the density of
+    the page already read, with no further count (balancing them would cost more than it
+    saves); one page or less: one open range.
 
     Counts, not ids, balance the ranges: ids may start anywhere (real tenants' start in the
     hundreds of thousands) and leave gaps. One count of what remains, then up to `rounds`
@@ -147,9 +152,12 @@ async def plan_ranges(
     if parts < 2:
         return whole
     try:
-        remaining = await count(after_id, None)
-        if remaining < max(min_records, parts):
+        if remaining is None:
+            remaining = await count(after_id, None)
+        if remaining <= page_size:
             return whole
+        if remaining < max(min_records, parts):
+            return _by_density(after_id, remaining, ids_per_record, parts, page_size)
         shares = [remaining * k / parts for k in range(1, parts)]
         known: dict[int, int] = {after_id: 0}  # bound -> records in (after_id, bound]
         per_record = max(ids_per_record, 1e-9)
@@ -164,6 +172,23 @@ async def plan_ranges(
     except (FatalError, ConfigError):  # counts refused: read the rest as one range
         return whole
     cuts = sorted({b for b in bounds if b > after_id})
+    starts: list[int | None] = [after_id, *cuts]
+    ends: list[int | None] = [*cuts, None]
+    return [[start, end] for start, end in zip(starts, ends, strict=True)]
+
+
+def _by_density(
+    after_id: int, remaining: int, ids_per_record: float, parts: int, page_size: int
+) -> list[IdRange]:
+    """Ranges of about equal share of `remaining` records, at `ids_per_record`; the last
+    one stays open, so a wrong guess costs a page, never a record."""
+    lanes = min(parts, -(-remaining // page_size))
+    if lanes < 2:
+        return [[after_id, None]]
+    per_record = max(ids_per_record, 1e-9)
+    cuts = sorted(
+        {after_id + max(1, round(remaining * k / lanes * per_record)) for k in range(1, lanes)}
+    )
     starts: list[int | None] = [after_id, *cuts]
     ends: list[int | None] = [*cuts, None]
     return [[start, end] for start, end in zip(starts, ends, strict=True)]

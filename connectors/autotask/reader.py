@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,7 +49,7 @@ from connectors.autotask.query import (
 from connectors.autotask.ranges import IdRange, plan_ranges, walk_ranges
 from connectors.autotask.related_windows import RelatedWindow
 from connectors.autotask.streams import QUERIES, STREAMS, EntityQuery
-from connectors.sdk import Cursor, FatalError, Page, StreamMode
+from connectors.sdk import ConfigError, Cursor, FatalError, Page, StreamMode
 
 Records = list[dict[str, Any]]
 
@@ -149,11 +149,13 @@ class AutotaskReader:
         *,
         enrich: bool = True,
         every_record: bool = False,
+        count_first: bool = True,
     ) -> AsyncIterator[tuple[Enriched, list[IdRange]]]:
         """Enriched pages of the pass, resuming `ranges`, or planning them when None.
         Each page is enriched while its lane fetches the next one. `every_record`: the pass
         reads every record of its ranges (no filter), so related rows may be read ahead by
-        id range (`PageEnricher.window`)."""
+        id range (`PageEnricher.window`). `count_first`: a pass from nothing asks beside its
+        first page how many records it holds (one request more when that page is short)."""
         entity, fields = query.entity, query.include_fields
 
         async def fetch(after_id: int | None, up_to_id: int | None) -> Records:
@@ -176,33 +178,34 @@ class AutotaskReader:
 
         windows: list[RelatedWindow | None] = []
         if ranges is None:  # a pass from nothing: its first page tells whether to plan
-            first = await fetch(None, None)
+            # Asked beside the first page: how many records the pass holds, so that a full
+            # first page is followed at once by its ranges read side by side.
+            counting = count_first and self._parallel_ranges > 1
+            counted = asyncio.ensure_future(count(0, None)) if counting else None
+            try:
+                first = await fetch(None, None)
+            except BaseException:
+                await _dropped(counted)
+                raise
             # Its related rows by `in` batch: no lane is planned yet.
             first_page = (
                 asyncio.ensure_future(self._enricher.enrich(stream, first)) if enrich else None
             )
             last_id, ids = last_id_of(first), ids_of(first)
             if len(first) < MAX_RECORDS or last_id is None:
+                await _dropped(counted)
                 yield (await first_page if first_page else Enriched(first)), []
                 return
             planning = asyncio.ensure_future(  # while the first page is enriched and stored
-                plan_ranges(
-                    last_id,
-                    ids_per_record=(last_id - ids[0] + 1) / len(ids),
-                    count=count,
-                    parts=self._parallel_ranges,
-                    min_records=self._split_min_records,
-                )
+                self._plan(last_id, ids, counted, count)
             )
             try:
                 yield (await first_page if first_page else Enriched(first)), [[last_id, None]]
                 ranges = await planning
             finally:
-                for task in (first_page, planning):
+                for task in (first_page, planning, counted):
                     if task is not None and not task.done():
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError, Exception):
-                            await task
+                        await _dropped(task)
         windows = [
             self._enricher.window(stream, r[0], r[1]) if enrich and every_record else None
             for r in ranges
@@ -215,6 +218,28 @@ class AutotaskReader:
             for window in windows:
                 if window is not None:
                     await window.close()
+
+    async def _plan(
+        self,
+        last_id: int,
+        first_ids: list[int],
+        counted: asyncio.Future[int] | None,
+        count: Callable[[int, int | None], Awaitable[int]],
+    ) -> list[IdRange]:
+        """The ranges after a full first page; `counted`: the pass's records, when asked."""
+        remaining = None
+        if counted is not None:
+            with contextlib.suppress(FatalError, ConfigError):
+                remaining = max(0, await counted - len(first_ids))
+        return await plan_ranges(
+            last_id,
+            ids_per_record=(last_id - first_ids[0] + 1) / len(first_ids),
+            count=count,
+            parts=self._parallel_ranges,
+            min_records=self._split_min_records,
+            remaining=remaining,
+            page_size=MAX_RECORDS,
+        )
 
     async def _incremental(
         self, stream: str, cursor: Cursor | None, since: datetime | None
@@ -239,7 +264,11 @@ class AutotaskReader:
             ranges = ranges or [[None, None]]  # changes are few: no probing
 
         every_record = pass_since is None and not query.fixed_filters
-        pages = self._walk(stream, query, filters, ranges, every_record=every_record)
+        # Only a stream's first read asks for a count beside its first page: a later pass
+        # from nothing is a stream that has held nothing so far (a count would be wasted).
+        pages = self._walk(
+            stream, query, filters, ranges, every_record=every_record, count_first=not cursor
+        )
         async for page, remaining in pages:
             seen_until = _latest_stamp(page.records, query.change_stamps, seen_until)
             if remaining:
@@ -283,3 +312,12 @@ class AutotaskReader:
                 seen_ids=[str(i) for i in (id_of(r) for r in page.records) if i is not None],
                 warnings=page.warnings,
             )
+
+
+async def _dropped(task: asyncio.Future[Any] | None) -> None:
+    """Cancel `task` (if still running) and swallow what it ends with."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

@@ -88,10 +88,28 @@ async def test_plan_balances_records_and_stays_open_ended(
     if spread is not None:
         assert max(sizes) < spread * min(sizes), sizes
     assert len(counts) <= 7
+    # Fewer than min_records: cut at the first page's density, with no further count.
+    counted_before = len(counts)
     few = await plan_ranges(
         start, ids_per_record=ids_per_record, count=count, parts=3, min_records=50_000
     )
-    assert few == [[start, None]]
+    assert len(counts) == counted_before + 1  # what remains, nothing more
+    assert len(few) == 3 and few[0][0] == start and few[-1][1] is None
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(few))
+    counted_before = len(counts)
+    known = await plan_ranges(
+        start,
+        ids_per_record=ids_per_record,
+        count=count,
+        parts=3,
+        min_records=50_000,
+        remaining=len(existing) - 500,
+    )
+    assert known == few and len(counts) == counted_before  # already counted: no request
+    one_page = await plan_ranges(
+        start, ids_per_record=ids_per_record, count=count, parts=3, min_records=10, remaining=400
+    )
+    assert one_page == [[start, None]]
 
 
 async def test_a_failing_range_stops_the_walk() -> None:
