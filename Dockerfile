@@ -1,32 +1,44 @@
-# Northstar: API and scheduler in one container. Build: docker build -t northstar .
+# Northstar: API and scheduler in one container. See docs/deployment.md; with PostgreSQL,
+# `docker compose up -d` (compose.yaml) runs both. Build: docker build -t northstar .
 # Run:  docker run -e NORTHSTAR_ENCRYPTION_KEY=... \
-#         -e NORTHSTAR_DATABASE_URL=postgresql+psycopg://user:pass@db/northstar -p 8000:8000 northstar
+#         -e NORTHSTAR_DATABASE_URL=postgresql://user:password@db:5432/northstar \
+#         -p 8000:8000 northstar
+# The container refuses to start without NORTHSTAR_DATABASE_URL (one line says so). For a
+# single container keeping its data in SQLite, choose it explicitly, on the volume:
+#       -e NORTHSTAR_DATABASE_URL=sqlite:////data/northstar.db -v northstar-data:/data
 
-FROM python:3.11-slim AS build
+ARG PYTHON_IMAGE=python:3.11-slim
+
+FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY app ./app
 COPY connectors ./connectors
 COPY migrations ./migrations
-# A real (non-editable) install: connectors are found through the installed entry points.
-RUN /opt/venv/bin/pip install .
+# A real (non-editable) install of what running needs, at the versions requirements.lock
+# pins (the same file `make` installs from); connectors are found through the installed
+# entry points.
+RUN /opt/venv/bin/pip install --quiet -c requirements.lock .
 
-FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 northstar
+FROM ${PYTHON_IMAGE}
+ARG NORTHSTAR_PORT=8000
+RUN useradd --create-home --uid 10001 northstar \
+    && mkdir -p /data && chown northstar:northstar /data
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     NORTHSTAR_ENVIRONMENT=production \
     NORTHSTAR_HOST=0.0.0.0 \
-    NORTHSTAR_PORT=8000 \
-    NORTHSTAR_LOG_FORMAT=json \
-    NORTHSTAR_DATABASE_URL=sqlite:////home/northstar/data/northstar.db
+    NORTHSTAR_PORT=${NORTHSTAR_PORT} \
+    NORTHSTAR_LOG_FORMAT=json
 USER northstar
-WORKDIR /home/northstar
-RUN mkdir -p data
-EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health', timeout=4).status == 200 else 1)"]
+WORKDIR /data
+# Only a SQLite database chosen as above lives here; with PostgreSQL it stays empty.
+VOLUME ["/data"]
+EXPOSE ${NORTHSTAR_PORT}
+# Asks the service on NORTHSTAR_HOST/NORTHSTAR_PORT as set when the container runs.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["northstar", "healthcheck"]
 CMD ["sh", "-c", "northstar migrate && exec northstar serve"]

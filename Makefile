@@ -2,36 +2,49 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# What running needs (make demo, make serve), and that plus the developer tools (make test,
+# make lint): each installed once, again when pyproject.toml or the lock changes.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 CODE := app connectors tests migrations $(wildcard bench)
-# Every version installed, pinned: `make install` installs exactly these, `make audit` checks
-# them for known vulnerabilities. After changing dependencies in pyproject.toml: `make lock`.
+# Every version installed, pinned: `make install`, `make demo` and the Dockerfile install
+# exactly these, `make audit` checks them for known vulnerabilities. After changing
+# dependencies in pyproject.toml: `make lock`.
 LOCK := requirements.lock
 # Where pip-audit looks vulnerabilities up (OSV). No offline advisory database is published
 # on PyPI, so where it cannot be reached the audit says so and is skipped, unless
 # NORTHSTAR_AUDIT_REQUIRED=1 makes that a failure.
 AUDIT_SERVICE := api.osv.dev
 
-.PHONY: install test test-sqlite test-postgres lint audit lock format serve demo bench clean
+.PHONY: install install-runtime test test-sqlite test-postgres lint audit lock format serve demo \
+	docker-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+$(RUNTIME_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e . -c $(LOCK)
+	touch $(RUNTIME_STAMP)
+
+# The developer tools come on top of what running needs, so a dev install serves too.
+$(DEV_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]' -c $(LOCK)
-	touch $(STAMP)
+	touch $(DEV_STAMP) $(RUNTIME_STAMP)
 
-install: $(STAMP)
+install-runtime: $(RUNTIME_STAMP)
 
-lint: $(STAMP) audit
+install: $(DEV_STAMP)
+
+lint: $(DEV_STAMP) audit
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy app connectors
 
-audit: $(STAMP)
+audit: $(DEV_STAMP)
 	@if $(BIN)/python -c "import socket; socket.create_connection(('$(AUDIT_SERVICE)', 443), 5).close()" 2>/dev/null; then \
 		$(BIN)/pip-audit --strict --vulnerability-service osv --progress-spinner off --disable-pip --no-deps -r $(LOCK); \
 	elif [ "$${NORTHSTAR_AUDIT_REQUIRED:-0}" = 1 ]; then \
@@ -45,28 +58,33 @@ lock: | $(BIN)/python
 	{ echo "# Every package of the dev install, pinned (make lock). Install: pip install -e '.[dev]' -c $(LOCK)"; \
 	  $(BIN)/python -m pip freeze --exclude-editable; } > $(LOCK)
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix $(CODE)
 	$(BIN)/ruff format $(CODE)
 
 # Includes tests/app/test_schemathesis.py: Schemathesis over the whole API (every phase,
 # stateful included, fixed seed) as an admin and as a reader, about a minute.
-test-sqlite: $(STAMP)
+test-sqlite: $(DEV_STAMP)
 	$(PYTEST)
 
 # The database-facing tests again, on PostgreSQL. Without a server they are skipped, unless
 # NORTHSTAR_TEST_POSTGRES_REQUIRED=1 (CI) makes that a failure.
-test-postgres: $(STAMP)
+test-postgres: $(DEV_STAMP)
 	NORTHSTAR_TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -m "db or postgres"
 
 test: lint test-sqlite test-postgres
 
-serve: $(STAMP)
+serve: $(RUNTIME_STAMP)
 	$(BIN)/northstar migrate
 	$(BIN)/northstar serve
 
-demo: $(STAMP)
+demo: $(RUNTIME_STAMP)
 	$(BIN)/northstar demo
+
+# Build the image and run compose.yaml (Northstar and PostgreSQL) until the health check
+# passes, then tear it down. Without a Docker daemon: says so, and validates compose.yaml.
+docker-test:
+	sh tests/docker/smoke.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import signal
 import sys
@@ -12,26 +11,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pydantic import ValidationError
-from rich.console import Console
-
-from app.settings import Settings, get_settings
-
-# Outside a terminal (CI, logs) rich would wrap at 80 columns; tables need more.
-console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
-out = Console(width=None if sys.stdout.isatty() else 140)
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        for problem in exc.errors(include_url=False, include_input=False):
-            field = ".".join(str(part) for part in problem["loc"])
-            where = f"NORTHSTAR_{field.upper()}: " if field else ""
-            message = str(problem["msg"]).removeprefix("Value error, ")
-            console.print(f"[red]Settings problem:[/red] {where}{message}", soft_wrap=True)
-        raise SystemExit(2) from None
+from app.cli_support import EXIT_CODES, console, out, run_command
+from app.cli_support import load_settings as _settings
+from app.settings import Settings
 
 
 def migrate_database(settings: Settings) -> None:
@@ -49,7 +31,7 @@ def migrate_database(settings: Settings) -> None:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    migrate_database(_settings())
+    migrate_database(_settings("create"))
     console.print("Database is up to date.")
     return 0
 
@@ -90,74 +72,19 @@ def cmd_scheduler(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_sync(
-    source_ref: str,
-    *,
-    trigger: str,
-    full: bool,
-    since: datetime | None,
-    streams: Sequence[str] | None,
-) -> int:
-    from app.api.context import ServiceContext
-    from app.errors import NorthstarError
-    from app.ingest.locks import source_sync_lock
-    from app.ingest.models import RunStatus
-    from app.logging import configure_logging
-    from app.progress import summary_table, sync_progress
-    from app.sources.service import find_source
-
-    settings = _settings()
-    configure_logging(log_format=settings.log_format, level="WARNING")
-    context = ServiceContext.build(settings)
-    try:
-        with context.db.session() as session:
-            source = find_source(session, source_ref)
-            source_id, name = source.id, source.name
-    except NorthstarError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        return 2
-    with source_sync_lock(context.db, source_id) as held:
-        if not held:
-            console.print(f"[yellow]{name} is being synced by another process; try later.[/yellow]")
-            return 3
-        started = datetime.now(UTC)
-        try:
-            with sync_progress(console) as progress:
-                outcomes = asyncio.run(
-                    context.runner.sync_source(
-                        source_id,
-                        trigger=trigger,
-                        full=full,
-                        since=since,
-                        streams=streams,
-                        progress=progress,
-                    )
-                )
-        except NorthstarError as exc:
-            console.print(f"[red]{exc.message}[/red]")
-            return 2
-    elapsed = (datetime.now(UTC) - started).total_seconds()
-    out.print(summary_table(f"{name}: synced in {elapsed:,.1f} s", outcomes))
-    out.print(
-        f"KPIs: {outcomes.days_reaggregated:,} days re-aggregated in {outcomes.kpi_seconds:,.1f} s."
-    )
-    with context.db.session() as session:
-        source = find_source(session, str(source_id))
-        if source.status != "active":
-            console.print(f"[red]{name} needs attention:[/red] {source.status_message}")
-            return 1
-    return 0 if all(o.status is RunStatus.SUCCEEDED for o in outcomes) else 1
-
-
 def cmd_sync(args: argparse.Namespace) -> int:
-    return _run_sync(args.source, trigger="cli", full=args.full, since=None, streams=args.stream)
+    from app.cli_sync import run_sync
+
+    return run_sync(args.source, trigger="cli", full=args.full, since=None, streams=args.stream)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    from app.cli_sync import run_sync
+
     # The first day starts at midnight in the reporting zone, so the day is held whole.
     since = datetime.combine(args.since, datetime.min.time(), tzinfo=_settings().tz)
     since = since.astimezone(UTC)
-    return _run_sync(args.source, trigger="backfill", full=True, since=since, streams=args.stream)
+    return run_sync(args.source, trigger="backfill", full=True, since=since, streams=args.stream)
 
 
 def cmd_apikey(args: argparse.Namespace) -> int:
@@ -187,8 +114,13 @@ def cmd_apikey(args: argparse.Namespace) -> int:
 
 
 def cmd_source(args: argparse.Namespace) -> int:
+    """`source list`, and `source add`: the source is checked against its PSA at once and
+    synced on schedule only once the check passes (exit 1 when it does not)."""
+    import asyncio
+
     from app.api.context import ServiceContext
     from app.errors import NorthstarError
+    from app.sources.checks import SourceChecker
     from app.sources.service import create_source, list_sources
 
     settings = _settings()
@@ -198,6 +130,8 @@ def cmd_source(args: argparse.Namespace) -> int:
             if args.source_command == "list":
                 for s in list_sources(session):
                     out.print(f"#{s.id}  {s.name:<30} {s.kind:<12} {s.status}")
+                    if s.status_message and s.status != "active":
+                        out.print(f"     {s.status_message}", soft_wrap=True, highlight=False)
                 return 0
             raw = args.config
             config = json.loads(Path(raw[1:]).read_text() if raw.startswith("@") else raw)
@@ -210,11 +144,22 @@ def cmd_source(args: argparse.Namespace) -> int:
                 fast_interval_minutes=settings.default_fast_interval_minutes,
                 slow_interval_minutes=settings.default_slow_interval_minutes,
             )
-            console.print(f"Added source #{source.id} ({source.name}).")
+            source_id, name = source.id, source.name
+        console.print(f"Added source #{source_id} ({name}). Checking it…")
+        outcome = asyncio.run(SourceChecker.of(context).check(source_id))
     except (NorthstarError, json.JSONDecodeError) as exc:
         console.print(f"[red]{getattr(exc, 'message', exc)}[/red]")
         return 2
-    return 0
+    if outcome.ok:
+        console.print(f"[green]{outcome.message}[/green] It is synced on schedule from now on.")
+        return 0
+    console.print(f"[red]The check failed:[/red] {outcome.message}", soft_wrap=True)
+    console.print(
+        "The source stays unverified and is not synced until its check passes: fix the "
+        f"setting and check it again (POST /api/v1/sources/{source_id}/check).",
+        soft_wrap=True,
+    )
+    return 1
 
 
 def cmd_kpis(args: argparse.Namespace) -> int:
@@ -247,7 +192,18 @@ def cmd_genkey(_args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from app.demo import run_demo
 
-    return run_demo(_settings(), host=args.host, port=args.port, serve=not args.no_serve)
+    return run_demo(_settings("create"), host=args.host, port=args.port, serve=not args.no_serve)
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    from app.healthcheck import check_health
+
+    healthy, message = check_health(_settings("none"), port=args.port, timeout=args.timeout)
+    if not healthy:
+        console.print(message, style="red", highlight=False, soft_wrap=True)
+        return 1
+    out.print(message, highlight=False, soft_wrap=True)
+    return 0
 
 
 def cmd_bi(args: argparse.Namespace) -> int:
@@ -306,7 +262,9 @@ def _parse_date(value: str) -> date:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="northstar", description="Northstar: your PSA's numbers against your plan."
+        prog="northstar",
+        description="Northstar: your PSA's numbers against your plan.",
+        epilog=EXIT_CODES,
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -324,7 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     add("scheduler", cmd_scheduler, "Run scheduled syncs only (no API).")
-    add("migrate", cmd_migrate, "Create or upgrade the database schema.")
+    add(
+        "migrate",
+        cmd_migrate,
+        "Create or upgrade the database schema (and, on PostgreSQL, the database itself "
+        "if it is missing and the user may create databases).",
+    )
     sync = add("sync", cmd_sync, "Sync a source now, with a live progress display.")
     sync.add_argument("source", help="The source's id or name.")
     sync.add_argument("--full", action="store_true", help="Re-read everything, ignoring cursors.")
@@ -373,13 +336,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host")
     demo.add_argument("--port", type=int)
     demo.add_argument("--no-serve", action="store_true", help="Set up and sync, then exit.")
+    health = add(
+        "healthcheck",
+        cmd_healthcheck,
+        "Ask the running service (NORTHSTAR_HOST, NORTHSTAR_PORT) whether it is healthy; "
+        "exit 0 if so, 1 if not (for Docker's HEALTHCHECK and uptime checks).",
+    )
+    health.add_argument("--port", type=int, help="Default: NORTHSTAR_PORT.")
+    health.add_argument("--timeout", type=float, default=5.0, help="Seconds (default: 5).")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
-    return code
+    return run_command(args.func, args)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import URL, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -51,8 +52,50 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+DATABASE_URL_EXAMPLES = (
+    "postgresql://user:password@host:5432/northstar, or sqlite:///./northstar.db for a trial"
+)
+# PostgreSQL spellings other tools write (Heroku, libpq, psycopg2): all mean the same server,
+# and Northstar ships the psycopg (3) driver.
+_POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
+_SQLITE_SCHEMES = {"sqlite", "sqlite+pysqlite"}
+
+
+def normalise_database_url(url: str) -> str:
+    """The URL Northstar connects with: `postgres://` and `postgresql://` (any spelling in
+    `_POSTGRES_SCHEMES`) become `postgresql+psycopg://`. Raises ValueError, without the URL
+    (it may hold a password), for anything that is not a PostgreSQL or SQLite address."""
+    try:
+        parsed = make_url(url.strip())
+    except ArgumentError:
+        raise ValueError(f"not a database address; write it like {DATABASE_URL_EXAMPLES}") from None
+    scheme = parsed.drivername.lower()
+    if scheme in _SQLITE_SCHEMES:
+        return parsed.render_as_string(hide_password=False)
+    if scheme not in _POSTGRES_SCHEMES:
+        raise ValueError(
+            f"Northstar stores its data in PostgreSQL or SQLite, not {parsed.get_backend_name()}"
+            f"; write it like {DATABASE_URL_EXAMPLES}"
+        )
+    if not parsed.database:
+        raise ValueError(
+            "names no database; end the address with the database's name, like "
+            "postgresql://user:password@host:5432/northstar"
+        )
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def mask_database_url(url: str | URL) -> str:
+    """The URL with its password replaced by ***, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database address)"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the per-backend settings Northstar relies on."""
+    url = normalise_database_url(url)
     if url.startswith("sqlite"):
         # `timeout` is SQLite's busy timeout: a writer waits up to 30 s for another writer's
         # transaction to end (readers never wait: WAL). Request paths never write on a read

@@ -13,6 +13,7 @@ import asyncio
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic
 
 from rich.console import Console
 from sqlalchemy import select, update
@@ -22,11 +23,13 @@ from app.goals.examples import seed_example_plan, shift_months
 from app.goals.models import Goal, Objective
 from app.goals.snapshots import take_alignment_snapshots
 from app.ingest.locks import source_sync_lock
+from app.ingest.models import RunStatus
 from app.ingest.runner import StreamOutcome, Trigger
 from app.ingest.sandbox import sandbox_base_url, sandbox_support
 from app.kpis.periods import previous_quarter
 from app.settings import Settings
-from app.sources.models import Source
+from app.sources.checks import SourceChecker
+from app.sources.models import Source, SourceStatus
 from app.sources.service import create_source
 
 # Outside a terminal (CI, logs) rich would wrap at 80 columns; tables need more.
@@ -48,14 +51,19 @@ DEMO_SOURCES = (
 
 
 def ensure_demo_sources(context: ServiceContext) -> list[int]:
-    """The demo's sources, created on first use; kinds without a simulator are skipped."""
+    """The demo's sources, created on first use and checked against their simulators (so
+    they are scheduled like any PSA that passed its check); kinds without a simulator are
+    skipped."""
     ids = []
+    unverified = []
     settings = context.settings
     with context.db.session() as session:
         for demo in DEMO_SOURCES:
             existing = session.scalar(select(Source).where(Source.name == demo.name))
             if existing is not None:
                 ids.append(existing.id)
+                if existing.status == SourceStatus.UNVERIFIED:
+                    unverified.append(existing.id)
                 continue
             support = sandbox_support(demo.kind)
             if support is None:
@@ -73,17 +81,24 @@ def ensure_demo_sources(context: ServiceContext) -> list[int]:
                 slow_interval_minutes=settings.default_slow_interval_minutes,
             )
             ids.append(source.id)
+            unverified.append(source.id)
+    checker = SourceChecker.of(context)
+    for source_id in unverified:
+        outcome = asyncio.run(checker.check(source_id))
+        if not outcome.ok:
+            console.print(f"[red]A sandbox PSA failed its check:[/red] {outcome.message}")
     return ids
 
 
 def sync_demo_sources(context: ServiceContext, source_ids: list[int]) -> list[StreamOutcome]:
-    from app.progress import summary_table, sync_progress
+    from app.progress import print_sync_summary, sync_progress
 
     outcomes: list[StreamOutcome] = []
     for source_id in source_ids:
         with source_sync_lock(context.db, source_id) as held:
             if not held:
                 continue
+            started = monotonic()
             with sync_progress(console) as progress:
                 done = asyncio.run(
                     context.runner.sync_source(source_id, trigger=Trigger.CLI, progress=progress)
@@ -91,7 +106,7 @@ def sync_demo_sources(context: ServiceContext, source_ids: list[int]) -> list[St
             with context.db.session() as session:
                 source = session.get(Source, source_id)
                 name = source.name if source else str(source_id)
-            console.print(summary_table(name, done))
+            print_sync_summary(console, name, done, monotonic() - started)
             outcomes.extend(done)
     return outcomes
 
@@ -131,7 +146,8 @@ def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: b
     migrate_database(settings)
     context = ServiceContext.build(settings)
     console.print("[bold]Syncing the sandbox PSAs…[/bold]")
-    sync_demo_sources(context, ensure_demo_sources(context))
+    outcomes = sync_demo_sources(context, ensure_demo_sources(context))
+    synced = all(o.status is RunStatus.SUCCEEDED for o in outcomes)
     seed_demo_plan(context)
     with context.db.session() as session:
         key = create_api_key(session, name="demo admin", scope=KeyScope.ADMIN)
@@ -154,6 +170,6 @@ def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: b
         f"'{base}/kpis/sla_response_pct/values?grain=month'"
     )
     if not serve:
-        return 0
+        return 0 if synced else 1
     uvicorn.run(create_app(settings, context=context), host=host, port=port, log_config=None)
     return 0

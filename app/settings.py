@@ -8,8 +8,11 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.db import normalise_database_url
 
 HOW_TO_MAKE_A_KEY = (
     'Generate one with `northstar genkey` (or: python -c "from cryptography.fernet import '
@@ -21,16 +24,24 @@ class Settings(BaseSettings):
     """Every setting has a default that works on a laptop; production needs an encryption key."""
 
     model_config = SettingsConfigDict(
-        env_prefix="NORTHSTAR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="NORTHSTAR_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # A refused value may be a password or a key: errors never repeat what was given.
+        hide_input_in_errors=True,
     )
 
     environment: Literal["development", "production"] = Field(
         "development",
-        description="`production` refuses to start without an encryption key.",
+        description="`production` refuses to start without an encryption key and a "
+        "database address set explicitly.",
     )
     database_url: str = Field(
         "sqlite:///./northstar.db",
-        description="SQLAlchemy URL. PostgreSQL in production: postgresql+psycopg://user@host/db",
+        description="Where the data is kept. PostgreSQL in production: "
+        "postgresql://user:password@host:5432/northstar (postgres:// is accepted too; "
+        "`northstar migrate` creates the database if the user may). SQLite for a trial.",
     )
     reporting_timezone: str = Field(
         "UTC", description="IANA time zone that decides which day and month a number falls in."
@@ -113,6 +124,21 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: int = Field(
         60, ge=1, description="The window over which failed API keys are counted per address."
     )
+    source_check_timeout_seconds: float = Field(
+        10,
+        gt=0,
+        le=120,
+        description="How long checking a source may take in all (each request of it gets "
+        "half). Adding a source or changing its settings waits for its check.",
+    )
+    health_degraded_status: int = Field(
+        200,
+        ge=200,
+        le=599,
+        description="The HTTP status `/api/v1/health` answers with while a source is failing "
+        "or stale: 200 keeps Northstar in a load balancer's rotation while a PSA is down; "
+        "503 makes a load balancer or uptime monitor see it as unhealthy.",
+    )
 
     @field_validator("reporting_timezone")
     @classmethod
@@ -123,6 +149,28 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"unknown time zone {value!r}; use an IANA name such as Europe/London"
             ) from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_or_sqlite(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _valid_fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        keys = value.get_secret_value().split(",")
+        for position, key in enumerate(keys, start=1):
+            try:
+                Fernet(key.strip().encode())
+            except ValueError:
+                which = f"key {position} of the {len(keys)} given" if len(keys) > 1 else "it"
+                raise ValueError(
+                    f"not a valid encryption key ({which} should be 44 characters of url-safe "
+                    f"base64, as `northstar genkey` prints). {HOW_TO_MAKE_A_KEY}"
+                ) from None
         return value
 
     @field_validator("trusted_hosts", mode="before")
@@ -148,11 +196,20 @@ class Settings(BaseSettings):
         return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
     @model_validator(mode="after")
-    def _production_needs_a_key(self) -> Settings:
-        if self.environment != "development" and self.encryption_key is None:
+    def _production_needs_a_key_and_a_database(self) -> Settings:
+        if self.environment == "development":
+            return self
+        if self.encryption_key is None:
             raise ValueError(
                 "NORTHSTAR_ENCRYPTION_KEY is required outside development mode. "
                 + HOW_TO_MAKE_A_KEY
+            )
+        # The default, a file in whatever folder the service starts in, is for a trial.
+        if "database_url" not in self.model_fields_set:
+            raise ValueError(
+                "NORTHSTAR_DATABASE_URL is required outside development mode: "
+                "postgresql://user:password@host:5432/northstar (see docs/deployment.md), or "
+                "sqlite:////data/northstar.db to keep the data in one file on a volume."
             )
         return self
 

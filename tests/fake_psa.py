@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import httpx
 import respx
 from pydantic import BaseModel, SecretStr
+from source_checks import check_source
 
 from app.api.context import ServiceContext
 from app.db import Database, utcnow
@@ -265,8 +266,9 @@ class FakeSetup:
 
 
 def add_fake_source(context: ServiceContext, name: str = "Fake PSA", **config: object) -> int:
+    """A fake source added as the API adds one: created, then checked (so `active`)."""
     with context.db.session() as session:
-        source = create_source(
+        source_id = create_source(
             session,
             context.cipher,
             name=name,
@@ -274,8 +276,9 @@ def add_fake_source(context: ServiceContext, name: str = "Fake PSA", **config: o
             config={"api_token": TOKEN, **config},
             fast_interval_minutes=5,
             slow_interval_minutes=60,
-        )
-        return source.id
+        ).id
+    check_source(context, source_id)
+    return source_id
 
 
 def mark_synced(

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from source_checks import check_source
 from sqlalchemy import Table, func, select
 
 import app.models
@@ -24,7 +25,7 @@ from app.db import Database
 from app.ingest.locks import source_sync_lock
 from app.ingest.models import RunStatus
 from app.ingest.runner import StreamOutcome, SyncResult, Trigger
-from app.ingest.sandbox import sandbox_base_url, sandbox_support
+from app.ingest.sandbox import sandbox_base_url, sandbox_support, sandbox_transport
 from app.sources.models import Source, SourceStatus
 from app.sources.service import create_source
 
@@ -64,7 +65,11 @@ def add_sandbox_source(context: ServiceContext, kind: str, name: str | None = No
             slow_interval_minutes=60,
         )
         session.flush()
-        return source.id
+        source_id = source.id
+    # Checked against the simulator itself, not through the faults a test puts in front of
+    # it for its syncs: the source is active, as one an owner added.
+    check_source(context, source_id, transports=sandbox_transport)
+    return source_id
 
 
 def sync_holding_the_lock(context: ServiceContext, source_id: int, **kwargs: Any) -> SyncResult:

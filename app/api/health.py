@@ -2,11 +2,17 @@
 
 No API key needed for the overall status and counts; with a read key, the scheduler's syncs
 in progress and every source by name with its state and latest failure.
+
+`degraded` when the database cannot be reached (answered 503), and when a source that is
+not paused is failing (`unverified`, `needs_attention`, a failing stream or a failed run
+not followed by a success) or stale (no successful sync for `STALE_AFTER_INTERVALS` of its
+slow interval): answered with `health_degraded_status`, 200 by default, so a load balancer
+keeps a service whose PSA is down in rotation (503 when the deployment wants otherwise).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,11 +23,17 @@ from sqlalchemy.orm import Session
 
 from app.api.context import ServiceContext
 from app.api.deps import ContextDep, authenticate, key_in_request
+from app.db import utcnow
 from app.errors import NorthstarError
 from app.ingest.models import RunStatus, SyncCursor, SyncRun
-from app.sources.models import Source
+from app.sources.models import Source, SourceStatus
 
 router = APIRouter(tags=["health"])
+
+# A source is stale when its least recently synced stream last succeeded this many of its
+# slow intervals ago (3 hours at the default hourly interval), or, never synced, when it
+# was verified that long ago: three ticks missed in a row is no longer a blip.
+STALE_AFTER_INTERVALS = 3
 
 
 class PublicSchedulerHealth(BaseModel):
@@ -39,6 +51,9 @@ class SourceHealth(BaseModel):
     id: int
     name: str
     status: str
+    status_message: str | None = Field(
+        None, description="Why it is not active: what happened and the setting to fix."
+    )
     last_success_at: datetime | None = Field(
         description="When the stream that succeeded least recently last succeeded."
     )
@@ -48,17 +63,36 @@ class SourceHealth(BaseModel):
         description="What went wrong in the newest failed run, when no run has succeeded "
         "since (a sync that stopped before any stream ran shows here too).",
     )
+    failing: bool = Field(
+        False,
+        description="Not paused, and `unverified`, `needs_attention`, with a failing stream "
+        "or a latest failure.",
+    )
+    stale: bool = Field(
+        False,
+        description="Active, and not synced successfully for "
+        f"{STALE_AFTER_INTERVALS} of its slow intervals.",
+    )
 
 
 class PublicHealth(BaseModel):
     """What anyone may know: whether the service works, and how many sources fail."""
 
-    status: str = Field(description="`ok`, or `degraded` when the database cannot be reached.")
+    status: str = Field(
+        description="`ok`, or `degraded` when the database cannot be reached or a source "
+        "that is not paused is failing or stale."
+    )
     database: str
     scheduler: PublicSchedulerHealth
     sources_total: int = Field(description="Sources configured.")
     sources_failing: int = Field(
-        description="Sources with a failing stream or a failed run not followed by a success."
+        description="Sources not paused that are `unverified` or `needs_attention`, or have "
+        "a failing stream or a failed run not followed by a success."
+    )
+    sources_stale: int = Field(
+        0,
+        description=f"Active sources not synced successfully for {STALE_AFTER_INTERVALS} of "
+        "their slow intervals (3 hours by default).",
     )
 
 
@@ -76,13 +110,20 @@ class Health(PublicHealth):
     responses={
         401: {"description": "A key was sent and is not valid (no key: the public view)."},
         429: {"description": "Too many wrong keys from this address; see `Retry-After`."},
-        503: {"description": "The database cannot be reached (`status` is `degraded`)."},
+        503: {
+            "description": "`status` is `degraded`: the database cannot be reached, or a "
+            "source is failing or stale and NORTHSTAR_HEALTH_DEGRADED_STATUS is 503."
+        },
     },
 )
 def service_health(request: Request, context: ContextDep) -> Any:
-    """Database reachable, scheduler alive and how many sources fail, for anyone (a load
-    balancer, an uptime check). With a read key (`Authorization: Bearer`, `X-API-Key`):
-    every source by name, its state, how fresh its data is and its latest failure."""
+    """Database reachable, scheduler alive and how many sources fail or are stale, for
+    anyone (a load balancer, an uptime check). `status` is `degraded` when the database
+    cannot be reached (answered 503) or when a source that is not paused is failing or has
+    not synced for three of its slow intervals (answered 200, or the status set in
+    NORTHSTAR_HEALTH_DEGRADED_STATUS, e.g. 503 for a load balancer that should take it out
+    of rotation). With a read key (`Authorization: Bearer`, `X-API-Key`): every source by
+    name, its state, how fresh its data is and its latest failure."""
     presented = key_in_request(request)
     details = False
     if presented is not None:
@@ -98,60 +139,90 @@ def service_health(request: Request, context: ContextDep) -> Any:
 
 
 def health(context: ServiceContext, *, details: bool = True) -> JSONResponse:
-    """The health document: in full, or (`details=False`) the status and counts only."""
+    """The health document: in full, or (`details=False`) the status and counts only;
+    503 when the database is down, `health_degraded_status` when a source fails."""
     scheduler = context.scheduler
     scheduler_state = SchedulerHealth(
         in_this_process=scheduler is not None,
         running=bool(scheduler and scheduler.running),
         **({k: v for k, v in scheduler.state().items() if k != "running"} if scheduler else {}),
     )
-    sources: list[SourceHealth] = []
+    rows: list[Any] = []
+    failures: dict[int, str] = {}
     try:
         with context.db.session() as session:
             session.execute(text("SELECT 1"))
-            rows = session.execute(
-                select(
-                    Source.id,
-                    Source.name,
-                    Source.status,
-                    func.min(SyncCursor.last_success_at),
-                    func.count(SyncCursor.stream).filter(SyncCursor.consecutive_failures > 0),
+            rows = list(
+                session.execute(
+                    select(
+                        Source.id,
+                        Source.name,
+                        Source.status,
+                        Source.status_message,
+                        func.min(SyncCursor.last_success_at),
+                        func.count(SyncCursor.stream).filter(SyncCursor.consecutive_failures > 0),
+                        Source.slow_interval_minutes,
+                        Source.created_at,
+                        Source.credentials_updated_at,
+                    )
+                    .outerjoin(SyncCursor, SyncCursor.source_id == Source.id)
+                    .group_by(Source.id)
+                    .order_by(Source.id)
                 )
-                .outerjoin(SyncCursor, SyncCursor.source_id == Source.id)
-                .group_by(Source.id, Source.name, Source.status)
-                .order_by(Source.id)
-            ).all()
-            failures = _latest_failures(session)
-        sources = [
-            SourceHealth(
-                id=r[0],
-                name=r[1],
-                status=r[2],
-                last_success_at=r[3],
-                failing_streams=r[4],
-                latest_failure=failures.get(r[0]),
             )
-            for r in rows
-        ]
+            failures = _latest_failures(session)
         database = "ok"
     except Exception:
         database = "unreachable"
-    failing = sum(1 for s in sources if s.failing_streams or s.latest_failure)
+    now = utcnow()
+    sources = []
+    for r in rows:
+        status, oldest_success, failing_streams = r[2], r[4], r[5]
+        synced_or_verified = oldest_success or max(r[7], r[8])
+        sources.append(
+            SourceHealth(
+                id=r[0],
+                name=r[1],
+                status=status,
+                status_message=r[3] if status != SourceStatus.ACTIVE else None,
+                last_success_at=oldest_success,
+                failing_streams=failing_streams,
+                latest_failure=failures.get(r[0]),
+                failing=_failing(status, failing_streams, failures.get(r[0])),
+                stale=status == SourceStatus.ACTIVE
+                and now - synced_or_verified > timedelta(minutes=STALE_AFTER_INTERVALS * r[6]),
+            )
+        )
+    failing = sum(1 for s in sources if s.failing)
+    stale = sum(1 for s in sources if s.stale)
+    degraded = database != "ok" or failing > 0 or stale > 0
     public = PublicHealth(
-        status="ok" if database == "ok" else "degraded",
+        status="degraded" if degraded else "ok",
         database=database,
         scheduler=PublicSchedulerHealth(
             **scheduler_state.model_dump(exclude={"syncs_in_progress"})
         ),
         sources_total=len(sources),
         sources_failing=failing,
+        sources_stale=stale,
     )
     body: PublicHealth = (
         Health(**{**public.model_dump(), "scheduler": scheduler_state, "sources": sources})
         if details
         else public
     )
-    return JSONResponse(body.model_dump(mode="json"), status_code=200 if database == "ok" else 503)
+    if database != "ok":
+        status_code = 503
+    else:
+        status_code = context.settings.health_degraded_status if degraded else 200
+    return JSONResponse(body.model_dump(mode="json"), status_code=status_code)
+
+
+def _failing(status: str, failing_streams: int, latest_failure: str | None) -> bool:
+    if status == SourceStatus.PAUSED:
+        return False
+    not_verified = status in (SourceStatus.UNVERIFIED, SourceStatus.NEEDS_ATTENTION)
+    return not_verified or bool(failing_streams or latest_failure)
 
 
 def _latest_failures(session: Session) -> dict[int, str]:

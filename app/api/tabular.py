@@ -1,6 +1,8 @@
 """CSV for list endpoints: `Accept: text/csv` (or `?format=csv`) gets the same rows as CSV.
 
-Numbers stay numbers; text that a spreadsheet would run as a formula is neutralised."""
+Numbers stay numbers; text that a spreadsheet would run as a formula is neutralised. Moments
+are ISO 8601 in UTC (`2026-12-02T04:53:44Z`, with a fraction of a second when there is one),
+written exactly as the JSON answers and the OData feed write them; days are `YYYY-MM-DD`."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
@@ -44,9 +47,19 @@ def neutralise_formula(text: str) -> str:
     return text
 
 
+def iso_instant(moment: datetime) -> str:
+    """`moment` in UTC, ISO 8601 with `Z`. A naive moment is one Northstar stored in UTC."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        return iso_instant(value)
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):

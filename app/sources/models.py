@@ -13,7 +13,10 @@ from app.db import Base, UTCDateTime, utcnow
 
 
 class SourceStatus(StrEnum):
-    ACTIVE = "active"
+    """Only `active` sources are scheduled (see `app.sources.checks` for the moves)."""
+
+    UNVERIFIED = "unverified"  # settings written, their check not passed yet: not scheduled
+    ACTIVE = "active"  # its check passed: synced on schedule
     NEEDS_ATTENTION = "needs_attention"  # credentials or settings refused: not scheduled
     PAUSED = "paused"  # switched off by a person
 
@@ -27,7 +30,7 @@ class Source(Base):
     # Non-secret settings in clear; secret ones only as ciphertext (see app.security.crypto).
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     secrets_encrypted: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default=SourceStatus.ACTIVE)
+    status: Mapped[str] = mapped_column(String(20), default=SourceStatus.UNVERIFIED)
     status_code: Mapped[str | None] = mapped_column(String(64))
     status_message: Mapped[str | None] = mapped_column(Text)
     fast_interval_minutes: Mapped[int] = mapped_column(Integer, default=5)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import delete, select
 
+from app.api.context import ServiceContext
 from app.api.deps import AdminKey, ContextDep, ReadKey, SessionDep
 from app.api.tabular import CSV_RESPONSES, CsvFormat, csv_response, wants_csv
 from app.db import utcnow
@@ -16,11 +17,13 @@ from app.ingest.registry import registry
 from app.kpis.coverage import synced_until_of
 from app.security.crypto import CredentialCipher
 from app.sources import service
+from app.sources.checks import CheckOutcome, SourceChecker
 from app.sources.config import decrypt_secrets, masked_config
 from app.sources.models import Source, SourceStatus
 from app.sources.schemas import (
     CheckResult,
     ConnectorOut,
+    SourceChecked,
     SourceCoverage,
     SourceCreate,
     SourceOut,
@@ -30,6 +33,14 @@ from app.sources.schemas import (
 )
 
 router = APIRouter(tags=["sources"])
+
+# What a source that is not active needs before it can be synced.
+WHAT_FIRST: dict[str, str] = {
+    SourceStatus.UNVERIFIED: "its check has not passed yet. Fix what `status_message` names "
+    "and check it again (POST /sources/{id}/check).",
+    SourceStatus.NEEDS_ATTENTION: "edit its settings first.",
+    SourceStatus.PAUSED: "resume it first (PATCH with paused=false).",
+}
 
 
 def _out(session: SessionDep, cipher: CredentialCipher, source: Source) -> SourceOut:
@@ -134,23 +145,50 @@ def list_sources(
     return sources
 
 
-@router.post("/sources", response_model=SourceOut, status_code=201, summary="Add a source")
-def create_source(
-    body: SourceCreate, session: SessionDep, context: ContextDep, _key: AdminKey
-) -> Any:
-    """Connect a PSA. The settings are checked against the connector's schema; secrets are
-    stored encrypted and never shown again."""
-    settings = context.settings
-    source = service.create_source(
-        session,
-        context.cipher,
-        name=body.name,
-        kind=body.kind,
-        config=body.config,
-        fast_interval_minutes=body.fast_interval_minutes or settings.default_fast_interval_minutes,
-        slow_interval_minutes=body.slow_interval_minutes or settings.default_slow_interval_minutes,
+def _check_result(outcome: CheckOutcome) -> CheckResult:
+    return CheckResult(
+        ok=outcome.ok,
+        code=outcome.code,
+        message=outcome.message,
+        failure=outcome.failure,
+        host=outcome.host,
+        settings=list(outcome.settings),
+        psa_said=outcome.psa_said,
     )
-    return _out(session, context.cipher, source)
+
+
+async def _checked(context: ServiceContext, source_id: int) -> SourceChecked:
+    """The source after a check, if its settings await one (it is `unverified`)."""
+    with context.db.session() as session:
+        waiting = service.get_source(session, source_id).status == SourceStatus.UNVERIFIED
+    outcome = await SourceChecker.of(context).check(source_id) if waiting else None
+    with context.db.session() as session:
+        shown = _out(session, context.cipher, service.get_source(session, source_id))
+    check = _check_result(outcome) if outcome is not None else None
+    return SourceChecked(**shown.model_dump(), check=check)
+
+
+@router.post("/sources", response_model=SourceChecked, status_code=201, summary="Add a source")
+async def create_source(body: SourceCreate, context: ContextDep, _key: AdminKey) -> Any:
+    """Connect a PSA. The settings are checked against the connector's schema; secrets are
+    stored encrypted and never shown again. The source is then checked against the PSA at
+    once (a few seconds at most): it is `active`, and synced on schedule, when the check
+    passes; otherwise it stays `unverified`, and `check` (and `status_message`) say what
+    went wrong, at which host, and which setting to fix."""
+    settings = context.settings
+    with context.db.session() as session:
+        source_id = service.create_source(
+            session,
+            context.cipher,
+            name=body.name,
+            kind=body.kind,
+            config=body.config,
+            fast_interval_minutes=body.fast_interval_minutes
+            or settings.default_fast_interval_minutes,
+            slow_interval_minutes=body.slow_interval_minutes
+            or settings.default_slow_interval_minutes,
+        ).id
+    return await _checked(context, source_id)
 
 
 @router.get("/sources/{source_id}", response_model=SourceOut, summary="One source")
@@ -158,23 +196,25 @@ def get_source(source_id: int, session: SessionDep, context: ContextDep, _key: R
     return _out(session, context.cipher, service.get_source(session, source_id))
 
 
-@router.patch("/sources/{source_id}", response_model=SourceOut, summary="Change a source")
-def update_source(
-    source_id: int, body: SourceUpdate, session: SessionDep, context: ContextDep, _key: AdminKey
+@router.patch("/sources/{source_id}", response_model=SourceChecked, summary="Change a source")
+async def update_source(
+    source_id: int, body: SourceUpdate, context: ContextDep, _key: AdminKey
 ) -> Any:
-    """Change settings, intervals or pause it. Editing the settings of a source that needs
-    attention puts it back on the schedule."""
-    source = service.update_source(
-        session,
-        context.cipher,
-        service.get_source(session, source_id),
-        name=body.name,
-        config=body.config,
-        fast_interval_minutes=body.fast_interval_minutes,
-        slow_interval_minutes=body.slow_interval_minutes,
-        paused=body.paused,
-    )
-    return _out(session, context.cipher, source)
+    """Change settings, intervals or pause it. Changed settings, and resuming a paused
+    source, make it `unverified` and check it at once, as adding one does: it is synced
+    again when the check passes. Settings sent back unchanged change nothing."""
+    with context.db.session() as session:
+        service.update_source(
+            session,
+            context.cipher,
+            service.get_source(session, source_id),
+            name=body.name,
+            config=body.config,
+            fast_interval_minutes=body.fast_interval_minutes,
+            slow_interval_minutes=body.slow_interval_minutes,
+            paused=body.paused,
+        )
+    return await _checked(context, source_id)
 
 
 @router.delete("/sources/{source_id}", status_code=204, summary="Remove a source")
@@ -187,22 +227,12 @@ def delete_source(source_id: int, session: SessionDep, _key: AdminKey) -> Respon
 
 @router.post("/sources/{source_id}/check", response_model=CheckResult, summary="Test a source")
 async def check_source(source_id: int, context: ContextDep, _key: AdminKey) -> Any:
-    """Makes one cheap authenticated call to the PSA and says whether it worked. Refused
-    credentials or settings put the source in `needs_attention` until they are edited. The
-    PSA's own words are shown with every credential masked."""
-    with context.db.session() as session:
-        source = service.get_source(session, source_id)
-        session.expunge(source)
-    outcome = await service.check_connection(
-        source,
-        context.cipher,
-        reporting_tz=context.settings.tz,
-        transport=context.runner.transports(source),
-    )
-    if outcome.needs_attention:
-        with context.db.session() as session:
-            service.record_check(session, source_id, outcome)
-    return CheckResult(ok=outcome.ok, code=outcome.code, message=outcome.message)
+    """Makes one cheap authenticated call to the PSA (one try, a few seconds at most) and
+    says whether it worked; if not, what happened, at which host, and which setting to fix.
+    A check that passes makes an `unverified` or `needs_attention` source `active`; refused
+    credentials or settings put an active source in `needs_attention`. The PSA's own words
+    follow Northstar's, with every credential masked."""
+    return _check_result(await SourceChecker.of(context).check(source_id))
 
 
 @router.post(
@@ -219,12 +249,7 @@ def request_sync(source_id: int, session: SessionDep, context: ContextDep, _key:
     source = service.get_source(session, source_id)
     if source.status != SourceStatus.ACTIVE:
         raise InvalidInput(
-            f"The source is {source.status.replace('_', ' ')}: "
-            + (
-                "edit its settings first."
-                if source.status == SourceStatus.NEEDS_ATTENTION
-                else "resume it first (PATCH with paused=false)."
-            ),
+            f"The source is {source.status.replace('_', ' ')}: {WHAT_FIRST.get(source.status, '')}",
             code="source_not_active",
         )
     source.sync_requested_at = utcnow()

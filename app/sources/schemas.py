@@ -64,9 +64,16 @@ class SourceOut(BaseModel):
     id: int
     name: str
     kind: str
-    status: str = Field(description="`active`, `needs_attention` (fix its settings) or `paused`.")
-    status_code: str | None
-    status_message: str | None
+    status: str = Field(
+        description="`unverified` (added or changed, its check has not passed: not synced "
+        "yet), `active` (synced on schedule), `needs_attention` (the PSA refused its "
+        "settings: fix them) or `paused`."
+    )
+    status_code: str | None = Field(description="Why it is not active, as a stable code.")
+    status_message: str | None = Field(
+        description="Why it is not active, in words: what happened, at which host, and the "
+        "setting to fix."
+    )
     config: dict[str, Any] = Field(description="Settings, with every secret masked.")
     fast_interval_minutes: int
     slow_interval_minutes: int
@@ -78,9 +85,40 @@ class SourceOut(BaseModel):
 
 
 class CheckResult(BaseModel):
+    """What a check of the source found."""
+
     ok: bool
-    code: str | None = None
-    message: str
+    code: str | None = Field(None, description="A stable code for the failure.")
+    message: str = Field(
+        description="In words: what happened, at which host, the setting to fix and how; "
+        "then what the PSA said, with every credential masked."
+    )
+    failure: str | None = Field(
+        None,
+        description="The kind of failure: `dns` (the host name does not resolve), `refused` "
+        "(nothing answers at the address), `tls` (its certificate is not trusted), `timeout`, "
+        "`unreachable`, `unauthorized` (credentials refused), `forbidden` (access refused), "
+        "`unknown_account` (no such company or API user), `not_found` (no PSA API at the "
+        "address), `unavailable` (the PSA is busy or failing) or `unexpected`.",
+    )
+    host: str | None = Field(None, description="The host Northstar tried.")
+    settings: list[str] = Field(
+        default_factory=list,
+        description="The settings to fix, named as in the source's `config`.",
+    )
+    psa_said: str | None = Field(
+        None, description="The PSA's own words, with every credential masked."
+    )
+
+
+class SourceChecked(SourceOut):
+    """A source just added or changed, with the check that ran on it."""
+
+    check: CheckResult | None = Field(
+        description="The check this request ran: adding a source, changing its settings or "
+        "resuming it checks it before it is synced. null when no check ran (a paused "
+        "source, or only its name or intervals changed)."
+    )
 
 
 class SyncRequested(BaseModel):

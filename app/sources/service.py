@@ -1,7 +1,9 @@
-"""Creating, changing, reading and checking sources; building a source's connector.
+"""Creating, changing and reading sources; building a source's connector.
 
-Text that comes from a PSA (its error messages, whatever a proxy echoes) is stored, shown and
-logged only through `psa_text`, the redaction the sync path uses too.
+A source whose connection settings are written (added, changed, resumed) is `unverified`
+until its check passes (`app.sources.checks`). Text that comes from a PSA (its error
+messages, whatever a proxy echoes) is stored, shown and logged only through `psa_text`, the
+redaction the sync path uses too.
 """
 
 from __future__ import annotations
@@ -26,12 +28,10 @@ from app.security.crypto import CredentialCipher
 from app.sources.config import decrypt_secrets, merge_config, split_config, validate_config
 from app.sources.models import Source, SourceStatus
 from connectors.sdk import (
-    AuthError,
-    ConfigError,
     Connector,
     ConnectorContext,
-    ConnectorError,
     RequestBudget,
+    RetryPolicy,
     SourceHttpLimits,
 )
 from connectors.sdk.http import RequestStats
@@ -41,6 +41,7 @@ log = structlog.get_logger(__name__)
 # PSA text kept on a source or shown by a check is cut to this many characters, after
 # every credential in it is masked.
 PSA_TEXT_LIMIT = 1000
+CHECK_RETRY = RetryPolicy(max_attempts=1)
 
 
 def connector_class(kind: str) -> type[Connector]:
@@ -92,7 +93,7 @@ def create_source(
         secrets_encrypted=cipher.encrypt(secrets),
         fast_interval_minutes=fast_interval_minutes,
         slow_interval_minutes=slow_interval_minutes,
-        status=SourceStatus.ACTIVE,
+        status=SourceStatus.UNVERIFIED,
     )
     session.add(source)
     _flush_unique_name(session, name)
@@ -122,20 +123,26 @@ def update_source(
         public, secrets = split_config(
             merge_config(cls.config_model, source.config, stored_secrets, config)
         )
-        source.config = public
-        source.secrets_encrypted = cipher.encrypt(secrets)
-        source.credentials_updated_at = utcnow()
-        # Edited settings deserve a fresh try, even after the PSA refused the old ones.
-        if source.status == SourceStatus.NEEDS_ATTENTION:
-            source.status = SourceStatus.ACTIVE
-            source.status_code = source.status_message = None
+        if (public, secrets) != (source.config, stored_secrets):
+            source.config = public
+            source.secrets_encrypted = cipher.encrypt(secrets)
+            source.credentials_updated_at = utcnow()
+            # New settings are unproven, whatever the old ones did: checked before syncing.
+            if source.status != SourceStatus.PAUSED:
+                _unverified(source)
     if paused is not None:
         if paused:
             source.status = SourceStatus.PAUSED
         elif source.status == SourceStatus.PAUSED:
-            source.status = SourceStatus.ACTIVE
+            # Months may have passed: the PSA is asked again before the schedule is.
+            _unverified(source)
     _flush_unique_name(session, source.name)
     return source
+
+
+def _unverified(source: Source) -> None:
+    source.status = SourceStatus.UNVERIFIED
+    source.status_code = source.status_message = None
 
 
 def _flush_unique_name(session: Session, name: str) -> None:
@@ -179,9 +186,11 @@ def build_connector(
     *,
     reporting_tz: tzinfo,
     transport: httpx.AsyncBaseTransport | None = None,
+    check_timeout: float | None = None,
 ) -> tuple[Connector, RequestStats]:
     """A ready connector for `source` with this process's shared budget for it, and the
-    counter of the requests it makes."""
+    counter of the requests it makes. With `check_timeout` (seconds), the connector is for
+    a check: one attempt per request, each given half of it."""
     cls = connector_class(source.kind)
     config = load_config(source, cipher)
     http_limits = getattr(cls, "http_limits", None)
@@ -189,6 +198,9 @@ def build_connector(
     limits = dataclasses.replace(
         limits, budget=budgets.for_source(source.id, limits.budget), stats=RequestStats()
     )
+    if check_timeout is not None:
+        # A check tells the owner now what is wrong: no backoff, no second try.
+        limits = dataclasses.replace(limits, retry=CHECK_RETRY, timeout=check_timeout / 2)
     context = ConnectorContext(
         reporting_tz=reporting_tz, transport=transport, limits=limits, now=utcnow()
     )
@@ -199,68 +211,3 @@ def psa_text(text: str, limit: int = PSA_TEXT_LIMIT) -> str:
     """Text from a PSA as Northstar may store, show or log it: every registered
     credential masked in every form it can take, then shortened to `limit`."""
     return secrets_registry.redact_and_shorten(text, limit)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class CheckOutcome:
-    """What a check found. `needs_attention`: the PSA refused the credentials or the
-    settings, so the source waits for a person to edit them."""
-
-    ok: bool
-    message: str
-    code: str | None = None
-    needs_attention: bool = False
-
-    @classmethod
-    def failed(cls, exc: ConnectorError) -> CheckOutcome:
-        return cls(
-            ok=False,
-            code=exc.code,
-            message=psa_text(exc.message),
-            needs_attention=isinstance(exc, AuthError | ConfigError),
-        )
-
-
-async def check_connection(
-    source: Source,
-    cipher: CredentialCipher,
-    *,
-    reporting_tz: tzinfo,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> CheckOutcome:
-    """One cheap authenticated call to the source's PSA. Never raises for the PSA's sake:
-    a refusal, a failure or a crash is the outcome's code and message (PSA text in it only
-    through `psa_text`). Changes nothing; see `record_check`."""
-    try:
-        connector, _stats = build_connector(
-            source, cipher, reporting_tz=reporting_tz, transport=transport
-        )
-    except ConnectorError as exc:
-        return CheckOutcome.failed(exc)
-    try:
-        await connector.check()
-    except ConnectorError as exc:
-        return CheckOutcome.failed(exc)
-    except Exception as exc:
-        log.exception("source_check_crashed", source_id=source.id)
-        return CheckOutcome(
-            ok=False,
-            code="internal_error",
-            message=(
-                f"Northstar hit an unexpected problem ({type(exc).__name__}) while talking "
-                f"to {connector.display_name}. See the service log."
-            ),
-        )
-    finally:
-        await connector.aclose()
-    return CheckOutcome(ok=True, message=f"Connected to {connector.display_name}.")
-
-
-def record_check(session: Session, source_id: int, outcome: CheckOutcome) -> None:
-    """A check whose credentials or settings were refused puts the source in
-    `needs_attention` with the (redacted) reason; any other outcome changes nothing."""
-    if not outcome.needs_attention:
-        return
-    source = get_source(session, source_id)
-    source.status = SourceStatus.NEEDS_ATTENTION
-    source.status_code, source.status_message = outcome.code, psa_text(outcome.message)

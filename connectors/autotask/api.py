@@ -35,6 +35,7 @@ log = structlog.get_logger(__name__)
 _WAIT_MARKERS = ("itgenatr005", "thread threshold")
 # Client mistakes Autotask reports as HTTP 500: retrying cannot help.
 _CLIENT_MISTAKES: tuple[tuple[str, Action], ...] = (
+    ("integrationcode is invalid", Action.AUTH),  # the ApiIntegrationCode
     ("unable to find", Action.FATAL),  # an unknown field in the filter or IncludeFields
     ("maxcountofrecordstoreturn", Action.FATAL),  # MaxRecords outside 1..500
     ("not queryable", Action.FATAL),
@@ -52,9 +53,10 @@ def classify_response(response: httpx.Response) -> Action | None:
     if any(marker in text for marker in _WAIT_MARKERS):
         return Action.RETRY
     if "zoneinformation" in response.request.url.path.lower() and status in (404, 500):
-        # Autotask knows no such API username (its wording is unconfirmed: any mention of
-        # the user). Any other 500 there is Autotask's own trouble: retried.
-        return Action.CONFIG if status == 404 or "user" in text else Action.RETRY
+        # Autotask knows no such API username ("Zone information could not be determined";
+        # other wordings mention the user). Any other 500 there is Autotask's own trouble.
+        unknown_user = "user" in text or "could not be determined" in text
+        return Action.CONFIG if status == 404 or unknown_user else Action.RETRY
     if status == 500:
         for marker, action in _CLIENT_MISTAKES:
             if marker in text:

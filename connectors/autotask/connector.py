@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import ClassVar
 
+import httpx
 from pydantic import BaseModel
 
 from connectors.autotask.api import AutotaskApi, http_limits
+from connectors.autotask.check_wording import AUTOTASK_CHECK
 from connectors.autotask.config import AutotaskConfig
 from connectors.autotask.directory import directory_for
 from connectors.autotask.enrich import PageEnricher
@@ -73,9 +75,12 @@ class AutotaskConnector:
     async def check(self) -> None:
         """Resolve the zone and read the tenant's usage: one cheap authenticated call.
 
-        Raises AuthError (credentials refused), ConfigError (unknown API user) or
-        TransientError (Autotask unavailable)."""
-        await self.api.note_tenant_usage(force=True)
+        Raises `SourceCheckFailed` naming the host tried and the settings to fix (see
+        `check_wording`): an unknown API username, a refused secret or integration code, a
+        zone or zone lookup that cannot be reached."""
+        address = self.config.zone_url or self.config.zone_lookup_url
+        with AUTOTASK_CHECK.explained(host=httpx.URL(address).host):
+            await self.api.note_tenant_usage(force=True)
 
     def read(
         self, stream: str, cursor: Cursor | None, *, since: datetime | None = None
@@ -84,6 +89,10 @@ class AutotaskConnector:
 
     def normalize(self, stream: str, record: Record) -> list[FactOrDeletion]:
         return normalize_record(stream, record, self.config)
+
+    async def prepare(self) -> None:
+        """The sync's one-off requests: the zone, then the tenant's live API usage."""
+        await self.api.note_tenant_usage()
 
     async def aclose(self) -> None:
         await self.api.aclose()

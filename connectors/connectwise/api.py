@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import httpx
 
 from connectors.connectwise.auth import ConnectWiseAuth, accept_header
+from connectors.connectwise.check_wording import COMPANY_UNKNOWN, NOT_CONNECTWISE
 from connectors.connectwise.config import ConnectWiseConfig
 from connectors.sdk import (
     Action,
@@ -35,7 +36,7 @@ from connectors.sdk import (
     TransientError,
     VendorClient,
 )
-from connectors.sdk.http import Sleep, vendor_message
+from connectors.sdk.http import Sleep, http_status_error, vendor_message
 
 API_ROOT = "apis/3.0"
 # Conditions longer than this go in the body of `POST .../search`: ConnectWise recommends
@@ -177,17 +178,19 @@ class ConnectWiseApi:
         )
         not_connectwise = ConfigError(
             f"{self._config.root_url} does not look like a ConnectWise PSA server "
-            "(its login page does not answer); check the site."
+            "(its login page does not answer); check the site.",
+            code=NOT_CONNECTWISE,
         )
+        answered = http_status_error(response)
         if response.status_code == 404:
-            raise not_connectwise
+            raise not_connectwise from answered
         if response.status_code == 403:
-            raise AuthError("ConnectWise's login page refused Northstar (403).")
+            raise AuthError("ConnectWise's login page refused Northstar (403).") from answered
         if response.status_code != 200:
             raise TransientError(
                 f"ConnectWise's login page answered {response.status_code}; "
                 "the sync will try again later."
-            )
+            ) from answered
         try:
             body = response.json()
         except ValueError:
@@ -195,7 +198,8 @@ class ConnectWiseApi:
         if body is None:  # ConnectWise's answer for a company id it does not know
             raise ConfigError(
                 f"ConnectWise does not know the company id '{company}'; use the company id "
-                "from your ConnectWise login page."
+                "from your ConnectWise login page.",
+                code=COMPANY_UNKNOWN,
             )
         if not isinstance(body, Mapping):
             raise not_connectwise
@@ -325,11 +329,13 @@ class ConnectWiseApi:
             if response.status_code == 404:
                 if await self._rediscover(codebase):
                     continue
-                raise RecordGone(f"{VENDOR} answered 404 on {resource}: {vendor_message(response)}")
+                raise RecordGone(
+                    f"{VENDOR} answered 404 on {resource}: {vendor_message(response)}"
+                ) from http_status_error(response)
             if response.status_code == 403:
                 raise NotPermitted(
                     f"{VENDOR} answered 403 on {method} {resource}: {vendor_message(response)}"
-                )
+                ) from http_status_error(response)
             if response.status_code == 500:
                 timeouts += 1
                 if timeouts >= TIMEOUT_TRIES:

@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import ClassVar
 
+import httpx
 from pydantic import BaseModel
 
 from connectors.connectwise.api import ConnectWiseApi, RecordGone
+from connectors.connectwise.check_wording import CONNECTWISE_CHECK, NO_API_HERE
 from connectors.connectwise.config import ConnectWiseConfig
 from connectors.connectwise.normalize import normalizers
 from connectors.connectwise.reader import ConnectWiseReader
@@ -73,18 +75,24 @@ class ConnectWiseConnector:
     async def check(self) -> None:
         """Discover the codebase (unless configured) and make one authenticated call.
 
-        Raises AuthError (keys or clientId refused), ConfigError (unknown company or host)
-        or TransientError.
+        Raises `SourceCheckFailed` naming the host tried and the settings to fix (see
+        `check_wording`): the keys or clientId refused, an unknown company id, an address
+        that is not ConnectWise or cannot be reached.
         """
-        try:
-            info = await self.api.get_json("/system/info")
-        except RecordGone as gone:
-            raise ConfigError(
-                "ConnectWise has no API at this address and codebase; check the site "
-                "and leave the codebase empty to discover it."
-            ) from gone
-        if not isinstance(info, Mapping):
-            raise FatalError("ConnectWise's /system/info did not answer with an object.")
+        address = "base_url" if self.config.base_url is not None else "site"
+        host = httpx.URL(self.config.root_url).host
+        names = {"address": address, "company_id": self.config.company_id}
+        with CONNECTWISE_CHECK.explained(host=host, names=names):
+            try:
+                info = await self.api.get_json("/system/info")
+            except RecordGone as gone:
+                raise ConfigError(
+                    "ConnectWise has no API at this address and codebase; check the site "
+                    "and leave the codebase empty to discover it.",
+                    code=NO_API_HERE,
+                ) from gone
+            if not isinstance(info, Mapping):
+                raise FatalError("ConnectWise's /system/info did not answer with an object.")
 
     async def read(
         self, stream: str, cursor: Cursor | None, *, since: datetime | None = None
@@ -102,6 +110,10 @@ class ConnectWiseConnector:
         if normalizer is None:
             raise FatalError(f"ConnectWise has no stream called '{stream}'.")
         return normalizer(record)
+
+    async def prepare(self) -> None:
+        """The sync's one-off request: the tenant's codebase (`/login/companyinfo`)."""
+        await self.api.codebase()
 
     async def aclose(self) -> None:
         if self._api is not None:

@@ -20,10 +20,7 @@ import functools
 import json
 import random
 import ssl
-import threading
-import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,9 +29,11 @@ from typing import Any
 import httpx
 import structlog
 
+# Re-exported: connectors and the app import both from here.
+from connectors.sdk.budget import RequestBudget as RequestBudget
+from connectors.sdk.budget import Sleep as Sleep
 from connectors.sdk.errors import (
     AuthError,
-    BudgetExhausted,
     ConfigError,
     FatalError,
     TransientError,
@@ -42,8 +41,6 @@ from connectors.sdk.errors import (
 from connectors.sdk.redaction import credentials_sent, secret_registry
 
 log = structlog.get_logger(__name__)
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class Action(StrEnum):
@@ -100,69 +97,6 @@ class RetryPolicy:
         return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
 
 
-class RequestBudget:
-    """At most `limit` requests per rolling `window` seconds, shared by every run of a source
-    in this process. `acquire` waits for room (slowing the sync) up to `max_wait`; beyond
-    that it raises BudgetExhausted so the run stops and resumes later."""
-
-    def __init__(
-        self,
-        limit: int | None = None,
-        window: float = 3600.0,
-        *,
-        max_wait: float = 900.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self.max_wait = max_wait
-        self._clock = clock
-        self._stamps: deque[float] = deque()
-        self._lock = threading.Lock()
-        self.waited_seconds = 0.0
-
-    def _prune(self, now: float) -> None:
-        while self._stamps and self._stamps[0] <= now - self.window:
-            self._stamps.popleft()
-
-    def used(self) -> int:
-        with self._lock:
-            self._prune(self._clock())
-            return len(self._stamps)
-
-    def remaining(self) -> int | None:
-        return None if self.limit is None else max(0, self.limit - self.used())
-
-    def note_external_usage(self, count: int) -> None:
-        """Account for requests made by others (e.g. a vendor's live usage counter)."""
-        with self._lock:
-            now = self._clock()
-            self._stamps.extend([now] * max(0, count))
-
-    def _try_take(self) -> float:
-        """Take a slot and return 0, or return the seconds until one frees up."""
-        with self._lock:
-            now = self._clock()
-            self._prune(now)
-            if self.limit is None or len(self._stamps) < self.limit:
-                self._stamps.append(now)
-                return 0.0
-            return max(0.01, self._stamps[0] + self.window - now)
-
-    async def acquire(self, sleep: Sleep = asyncio.sleep) -> None:
-        waited = 0.0
-        while (wait := self._try_take()) > 0:
-            if waited + wait > self.max_wait:
-                raise BudgetExhausted(
-                    f"The request budget of {self.limit} per {self.window:.0f} s is used up; "
-                    "the sync will continue when it frees up.",
-                    retry_after=wait,
-                )
-            await sleep(wait)
-            waited += wait
-            self.waited_seconds += wait
-
-
 @dataclass
 class RequestStats:
     requests: int = 0
@@ -216,6 +150,22 @@ def vendor_message(response: httpx.Response, limit: int = 300) -> str:
                     value = "; ".join(str(v) for v in value)
                 return secret_registry.redact_and_shorten(str(value), limit)
     return secret_registry.redact_and_shorten(json.dumps(body), limit)
+
+
+def http_status_error(response: httpx.Response) -> httpx.HTTPStatusError:
+    """`response` as the exception a ConnectorError is raised from (`raise ... from`), so
+    whoever explains the error (a source check, `connectors.sdk.check_errors`) can tell what
+    the PSA answered and where. Its text names only the status, never the URL."""
+    return httpx.HTTPStatusError(
+        f"HTTP {response.status_code}", request=response.request, response=response
+    )
+
+
+def _host_of(exc: httpx.RequestError) -> str:
+    try:
+        return exc.request.url.host or "the PSA"
+    except RuntimeError:  # an error raised without its request
+        return "the PSA"
 
 
 @functools.cache
@@ -319,14 +269,21 @@ class VendorClient:
         policy = self.limits.retry
         path = httpx.URL(url).path or url
         last_problem = ""
+        # Every error raised here is chained to what caused it (the transport failure, or
+        # the answer as an HTTPStatusError), so a check can say what happened and where.
+        last_cause: Exception | None = None
         for attempt in range(1, policy.max_attempts + 1):
             retry_after: float | None = None
             try:
                 response = await self._send_once(method, url, concurrency_key, **kwargs)
-            except httpx.TimeoutException:
-                last_problem = f"{self.vendor} did not answer in time"
+            except httpx.TimeoutException as exc:
+                last_problem = f"{self.vendor} at {_host_of(exc)} did not answer in time"
+                last_cause = exc
             except httpx.TransportError as exc:
-                last_problem = f"could not reach {self.vendor} ({type(exc).__name__})"
+                last_problem = (
+                    f"could not reach {self.vendor} at {_host_of(exc)} ({type(exc).__name__})"
+                )
+                last_cause = exc
             else:
                 action = (self._classify(response) if self._classify else None) or (
                     default_action(response.status_code)
@@ -335,16 +292,17 @@ class VendorClient:
                     return response
                 message = f"{self.vendor} answered {response.status_code} on {method} {path}: "
                 message += vendor_message(response)
+                answered = http_status_error(response)
                 if action is Action.AUTH:
-                    raise AuthError(message)
+                    raise AuthError(message) from answered
                 if action is Action.CONFIG:
-                    raise ConfigError(message)
+                    raise ConfigError(message) from answered
                 if action is Action.FATAL:
-                    raise FatalError(message, code=f"psa_http_{response.status_code}")
-                last_problem = message
+                    raise FatalError(message, code=f"psa_http_{response.status_code}") from answered
+                last_problem, last_cause = message, answered
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if retry_after is not None and retry_after > policy.max_retry_after:
-                    raise TransientError(message, retry_after=retry_after)
+                    raise TransientError(message, retry_after=retry_after) from answered
             if attempt == policy.max_attempts:
                 break
             delay = retry_after if retry_after is not None else policy.backoff(attempt)
@@ -361,7 +319,7 @@ class VendorClient:
             await self._sleep(delay)
         raise TransientError(
             f"{last_problem} (gave up after {policy.max_attempts} attempts)",
-        )
+        ) from last_cause
 
     async def request_json(
         self, method: str, url: str, *, concurrency_key: str | None = None, **kwargs: Any

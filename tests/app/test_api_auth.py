@@ -80,6 +80,7 @@ def test_health_needs_no_key_and_reports_scheduler_and_source_counts(api: Any) -
         },
         "sources_total": 1,
         "sources_failing": 0,
+        "sources_stale": 0,
     }
 
 

@@ -22,7 +22,14 @@ def test_without_a_key_no_source_is_named(api: Any) -> None:
 
     body = response.json()
     assert response.status_code == 200
-    assert set(body) == {"status", "database", "scheduler", "sources_total", "sources_failing"}
+    assert set(body) == {
+        "status",
+        "database",
+        "scheduler",
+        "sources_total",
+        "sources_failing",
+        "sources_stale",
+    }
     assert (body["sources_total"], body["sources_failing"]) == (2, 1)
     assert "syncs_in_progress" not in body["scheduler"]
     assert "Contoso" not in response.text and "Fake PSA" not in response.text

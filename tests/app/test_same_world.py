@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from leak_guard import CheckedClient
+from source_checks import check_source
 
 from app.api.context import ServiceContext
 from app.db import Database
@@ -45,6 +46,7 @@ def both(
             ).id
         key = create_api_key(session, name="read", scope=KeyScope.READ).key
     for source_id in ids.values():
+        assert check_source(context, source_id).ok  # against the simulators: active
         result = asyncio.run(context.runner.sync_source(source_id, trigger="cli"))
         assert [(o.stream, o.error_code) for o in result if o.error_code] == []
     with CheckedClient(create_app(context=context, run_scheduler=False)) as client:
