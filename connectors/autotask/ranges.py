@@ -177,17 +177,28 @@ async def plan_ranges(
     return [[start, end] for start, end in zip(starts, ends, strict=True)]
 
 
+# A bounded range cut by density holds this share of whole pages (see `_by_density`).
+BOUNDED_SHARE = 0.95
+
+
 def _by_density(
     after_id: int, remaining: int, ids_per_record: float, parts: int, page_size: int
 ) -> list[IdRange]:
-    """Ranges of about equal share of `remaining` records, at `ids_per_record`; the last
-    one stays open, so a wrong guess costs a page, never a record."""
+    """Ranges sharing `remaining` records, cut at `ids_per_record`; the last one stays
+    open, so a wrong guess costs a page, never a record. Each bounded range is sized a
+    little under whole pages: one of exactly 500 would need a second, empty page to end."""
     lanes = min(parts, -(-remaining // page_size))
     if lanes < 2:
         return [[after_id, None]]
+    pages_per_lane = -(-remaining // lanes // page_size) or 1
+    per_lane = pages_per_lane * page_size * BOUNDED_SHARE
     per_record = max(ids_per_record, 1e-9)
     cuts = sorted(
-        {after_id + max(1, round(remaining * k / lanes * per_record)) for k in range(1, lanes)}
+        {
+            after_id + max(1, round(k * per_lane * per_record))
+            for k in range(1, lanes)
+            if k * per_lane < remaining
+        }
     )
     starts: list[int | None] = [after_id, *cuts]
     ends: list[int | None] = [*cuts, None]
