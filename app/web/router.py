@@ -1,4 +1,5 @@
-"""`/`: the scorecard page; `POST /login` and `POST /logout` (the API key kept in a cookie).
+"""`/`: the overview (the owner's scorecard); `POST /login` and `POST /logout` (the API key
+kept in a cookie). The other pages are in app.web.pages.
 
 Signing in and out must come from Northstar's own page: a form posted from another site is
 refused (its `Origin`, or `Sec-Fetch-Site`, says where it came from), so no third party can
@@ -8,7 +9,7 @@ failures like any other (app.api.throttle).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
@@ -19,13 +20,23 @@ from app.api.context import ServiceContext
 from app.api.deps import COOKIE_NAME, ContextDep, SessionDep, Unauthorized, authenticate
 from app.api.public_url import own_origins
 from app.api.throttle import TooManyFailedKeys
+from app.errors import InvalidInput, NorthstarError
 from app.goals.config import get_thresholds
 from app.goals.evaluate import AlignmentEngine
 from app.goals.scorecard import scorecard, source_histories
 from app.kpis.periods import previous_quarter
-from app.web.render import login_page, scorecard_page
+from app.web.data import source_states
+from app.web.kpi_pages import day_param
+from app.web.overview import overview_page
+from app.web.pages import problem_page
+from app.web.pages import router as pages_router
+from app.web.render import login_page
+from app.web.signin import signed_in, throttled
 
 router = APIRouter(include_in_schema=False)
+router.include_router(pages_router)
+
+OVERVIEW_PERIODS = 12  # the periods each goal's chart shows
 
 COOKIE_DAYS = 30
 MAX_FORM_BYTES = 4096  # one field holding a key of about 50 characters
@@ -56,34 +67,32 @@ def _not_from_own_page() -> HTMLResponse:
     )
 
 
-def _throttled(refused: TooManyFailedKeys) -> HTMLResponse:
-    return HTMLResponse(
-        login_page(f"Too many wrong keys from your address: try again in {refused.retry_after} s."),
-        status_code=429,
-        headers=refused.headers,
-    )
-
-
 @router.get("/", response_class=HTMLResponse)
-def scorecard_view(request: Request, session: SessionDep, context: ContextDep) -> Response:
-    key = request.cookies.get(COOKIE_NAME)
-    if not key:
-        return HTMLResponse(login_page())
-    try:
-        authenticate(session, key, request=request, sent_as="cookie")
-    except TooManyFailedKeys as refused:
-        return _throttled(refused)
-    except Unauthorized:
-        # A revoked key: forget it, so the browser stops sending it.
-        page = HTMLResponse(login_page("Your key is no longer valid."), status_code=401)
-        page.delete_cookie(COOKIE_NAME)
-        return page
+def overview_view(request: Request, session: SessionDep, context: ContextDep) -> Response:
+    """The plan in one screen, the verdicts as `/api/v1/alignment` gives them."""
+    key = signed_in(request, session)
+    if isinstance(key, Response):
+        return key
     today = datetime.now(context.settings.tz).date()
+    try:
+        day = overview_day(request, today)
+    except NorthstarError as error:
+        return problem_page(error)
     engine = AlignmentEngine(session, thresholds=get_thresholds(), tz=context.settings.tz)
-    objectives = scorecard(engine, today, sparkline=12)
-    return HTMLResponse(
-        scorecard_page(objectives, today, previous_quarter(today), source_histories(engine))
-    )
+    objectives = scorecard(engine, day, sparkline=OVERVIEW_PERIODS)
+    sources = source_states(context, source_histories(engine))
+    return HTMLResponse(overview_page(objectives, day, previous_quarter(day), sources))
+
+
+def overview_day(request: Request, today: date) -> date:
+    """`?as_of=YYYY-MM-DD`: the plan as it stood that day (default today); never later."""
+    day = day_param(request.query_params, "as_of") or today
+    if day > today:
+        raise InvalidInput(
+            f"`as_of` ({day}) is in the future; the overview looks at today ({today}) or back.",
+            code="as_of_in_future",
+        )
+    return day
 
 
 async def _small_body(request: Request) -> bytes | None:
@@ -116,7 +125,7 @@ def _sign_in(request: Request, context: ServiceContext, key: str) -> Response:
         with context.db.session() as session:
             authenticate(session, key, request=request, sent_as="form")
     except TooManyFailedKeys as refused:
-        return _throttled(refused)
+        return throttled(refused)
     except Unauthorized:
         return HTMLResponse(
             login_page("That key is not valid (unknown or revoked)."), status_code=401

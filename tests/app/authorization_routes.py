@@ -247,6 +247,9 @@ ROUTES: dict[tuple[str, str], Recipe] = {
         for method in ("POST", "PUT", "PATCH", "DELETE")
     },
     ("GET", "/"): R(P.PAGE, 200, _at("/")),
+    ("GET", "/goals/{goal_id}"): R(P.PAGE, 200, _at("/goals/{w.goal_id}")),
+    ("GET", "/kpis"): R(P.PAGE, 200, _at("/kpis")),
+    ("GET", "/kpis/{kpi_key}"): R(P.PAGE, 200, _at("/kpis/sla_response_pct")),
     ("POST", "/login"): R(P.LOGIN, 303, lambda w: Call("/login", form="api_key=")),
     ("POST", "/logout"): R(P.LOGOUT, 303, _at("/logout")),
 }

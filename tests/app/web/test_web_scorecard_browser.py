@@ -78,7 +78,7 @@ def test_the_scorecard_page_shows_every_demo_goal_with_its_status(
             page.click("button[type=submit]")
             page.wait_for_selector("main")
             for title in titles:
-                row = page.locator("tr", has_text=title).first
+                row = page.locator("article.goal", has_text=title).first
                 row_text = row.inner_text()
                 assert any(word in row_text for word in STATUS_WORDS), title
             page.screenshot(path=str(ARTIFACTS / "scorecard.png"), full_page=True)

@@ -90,7 +90,7 @@ def test_the_scorecard_shows_every_goal_with_its_status_in_words(kpi_source: Any
     assert sum(page.count(f">{word}</span>") for word in statuses) >= 3  # 2 goals, 1 objective
     assert "of the way from 1 to 3" in page  # progress in the API's words
     assert "Held in " in page  # a threshold goal's record of months held
-    assert "Fake PSA: history held from 2024-01-01; synced " in page  # what it rests on
+    assert "Fake PSA: history held from 2024-01-01; last synced " in page  # what it rests on
     assert "7/10 on 2025-02-10: New runbook" in page
     assert "<meta name='viewport'" in page  # usable on a phone
     assert "<script" not in page  # readable without JavaScript
