@@ -92,6 +92,16 @@ def _with(record: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
 Handler = Callable[[Records, RelatedWindow | None], Awaitable[Enriched]]
 
 
+# The entity whose field metadata (picklists) each stream's enrichment reads.
+PICKLIST_ENTITY = {
+    TICKETS: "Tickets",
+    RESOURCES: "Resources",
+    CONTRACTS: "Contracts",
+    DELETED_TIME_ENTRIES: "DeletedTicketActivityLogs",
+    DELETED_TASK_TIME_ENTRIES: "DeletedTaskActivityLogs",
+}
+
+
 class PageEnricher:
     """Attaches related data to each page of a stream; streams without needs pass through."""
 
@@ -110,6 +120,16 @@ class PageEnricher:
             DELETED_TIME_ENTRIES: self._deleted_ticket_activities,
             DELETED_TASK_TIME_ENTRIES: self._deleted_task_activities,
         }
+
+    def prefetch(self, stream: str) -> None:
+        """Start loading the field metadata (picklists) `stream`'s pages need, so it arrives
+        with the first page instead of after it (only where records will surely come)."""
+        entity = PICKLIST_ENTITY.get(stream)
+        if entity is None:
+            return
+        task = asyncio.ensure_future(self._picklists.optional_picklist(entity, "id"))
+        # Its failure is the enrichment's to report (it asks again): only mark it seen.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
 
     def window(
         self, stream: str, after_id: int | None, up_to_id: int | None

@@ -50,6 +50,7 @@ from connectors.autotask.ranges import IdRange, plan_ranges, walk_ranges
 from connectors.autotask.related_windows import RelatedWindow
 from connectors.autotask.streams import QUERIES, STREAMS, EntityQuery
 from connectors.sdk import ConfigError, Cursor, FatalError, Page, StreamMode
+from connectors.sdk.paging import PrimedFetch
 
 Records = list[dict[str, Any]]
 
@@ -177,11 +178,14 @@ class AutotaskReader:
             return await self._enricher.enrich(stream, records, windows[lane])
 
         windows: list[RelatedWindow | None] = []
+        primed: PrimedFetch[Records] | None = None
         if ranges is None:  # a pass from nothing: its first page tells whether to plan
             # Asked beside the first page: how many records the pass holds, so that a full
             # first page is followed at once by its ranges read side by side.
             counting = count_first and self._parallel_ranges > 1
             counted = asyncio.ensure_future(count(0, None)) if counting else None
+            if count_first and enrich:
+                self._enricher.prefetch(stream)
             try:
                 first = await fetch(None, None)
             except BaseException:
@@ -200,8 +204,19 @@ class AutotaskReader:
                 self._plan(last_id, ids, counted, count)
             )
             try:
-                yield (await first_page if first_page else Enriched(first)), [[last_id, None]]
+                enriched_first = await first_page if first_page else Enriched(first)
+                if counted is not None:
+                    # Counted beside the first page, the ranges need no more round trip
+                    # (a big backfill: its count rounds): their first pages are asked for
+                    # now, and come while the first page is stored.
+                    ranges = await planning
+                    primed = PrimedFetch(fetch, [(r[0], r[1]) for r in ranges])
+                yield enriched_first, [[last_id, None]]
                 ranges = await planning
+            except BaseException:
+                if primed is not None:  # the read ends here: nothing will take those pages
+                    await primed.close()
+                raise
             finally:
                 for task in (first_page, planning, counted):
                     if task is not None and not task.done():
@@ -211,10 +226,12 @@ class AutotaskReader:
             for r in ranges
         ]
         try:
-            pages = walk_ranges(fetch, finish, ranges, page_size=MAX_RECORDS)
+            pages = walk_ranges(primed or fetch, finish, ranges, page_size=MAX_RECORDS)
             async for enriched, remaining in pages:
                 yield enriched, remaining
         finally:
+            if primed is not None:
+                await primed.close()
             for window in windows:
                 if window is not None:
                     await window.close()

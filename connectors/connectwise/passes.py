@@ -257,35 +257,6 @@ async def run_pass(
         yield WindowPage([], True), state.to_cursor()
 
 
-class PrimedFetch:
-    """`fetch` with each window's next page already asked for, so those reads go on while
-    the page before them is stored. `close` cancels what was never asked for again."""
-
-    def __init__(self, fetch: FetchWindow, windows: list[Window]) -> None:
-        self._fetch = fetch
-        self._started = {
-            (window.after_id, window.upto_id): asyncio.ensure_future(
-                fetch(window.after_id, window.upto_id)
-            )
-            for window in windows
-            if not window.done
-        }
-
-    async def __call__(self, after_id: int, upto_id: int | None) -> WindowPage:
-        started = self._started.pop((after_id, upto_id), None)
-        if started is not None:
-            return await started
-        return await self._fetch(after_id, upto_id)
-
-    async def close(self) -> None:
-        for task in self._started.values():
-            task.cancel()
-        for task in self._started.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._started.clear()
-
-
 def advance(window: Window, page: WindowPage) -> None:
     """Record that `page` of `window` has been handed on."""
     if page.next_after is not None:

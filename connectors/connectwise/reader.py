@@ -36,7 +36,6 @@ from connectors.connectwise.parent_reads import read_per_parent
 from connectors.connectwise.passes import (
     FetchWindow,
     PassState,
-    PrimedFetch,
     Record,
     Window,
     WindowPage,
@@ -60,6 +59,7 @@ from connectors.connectwise.window_pages import (
     record_id,
 )
 from connectors.sdk import ConnectorContext, Cursor, FatalError, Page, StreamMode
+from connectors.sdk.paging import PrimedFetch
 
 log = structlog.get_logger(__name__)
 
@@ -171,7 +171,8 @@ class ConnectWiseReader:
         state.note(first, cursor_field)
         if not window.done:
             state.windows = await self._split(resource, state, first, sizer.limit)
-        primed = PrimedFetch(fetch, state.windows)  # read on while the first page is stored
+        # The windows' first pages are asked for now: they come while the first is stored.
+        primed = PrimedFetch(fetch, [(w.after_id, w.upto_id) for w in state.windows if not w.done])
         try:
             yield first, state.to_cursor()
             if not state.finished:

@@ -6,12 +6,18 @@ ranges can be read in parallel (`id_ranges`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import Any, Generic, TypeVar
 
 from connectors.sdk.errors import FatalError
 
 Record = dict[str, Any]
+T = TypeVar("T")
+# A page fetch of one id window or range: fetch(after_id, up_to_id) -> its next page.
+FetchBetween = Callable[[Any, Any], Awaitable[T]]
+
 # fetch(after_id, page_size) -> one page of records with id > after_id, ascending by id.
 FetchAfter = Callable[[int | None, int], Awaitable[Sequence[Record]]]
 
@@ -59,3 +65,30 @@ def id_ranges(low: int, high: int, parts: int) -> list[tuple[int, int]]:
         ranges.append((start, end))
         start = end
     return ranges
+
+
+class PrimedFetch(Generic[T]):
+    """`fetch` with the first page of some windows already asked for, so those reads go on
+    while the page before them is stored: the first call for a primed `(after, up_to)`
+    gets the page already on its way, any other call fetches. `close` cancels what was never
+    asked for again (a read abandoned half way)."""
+
+    def __init__(self, fetch: FetchBetween[T], windows: Iterable[tuple[Any, Any]]) -> None:
+        self._fetch = fetch
+        self._started: dict[tuple[Any, Any], asyncio.Future[T]] = {}
+        for after, up_to in windows:
+            self._started[(after, up_to)] = asyncio.ensure_future(fetch(after, up_to))
+
+    async def __call__(self, after: Any, up_to: Any) -> T:
+        started = self._started.pop((after, up_to), None)
+        if started is not None:
+            return await started
+        return await self._fetch(after, up_to)
+
+    async def close(self) -> None:
+        for task in self._started.values():
+            task.cancel()
+        for task in self._started.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._started.clear()
