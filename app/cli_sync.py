@@ -15,6 +15,14 @@ from app.cli_support import console, load_settings, out
 EXIT_SYNCED, EXIT_FAILED, EXIT_REFUSED, EXIT_BUSY = 0, 1, 2, 3
 
 
+# How a source that is not active is named under a sync's summary, by its status.
+STATUS_HEADLINES = {
+    "unverified": "is not verified yet (its check has not passed)",
+    "needs_attention": "needs attention",
+    "paused": "is paused",
+}
+
+
 def run_sync(
     source_ref: str,
     *,
@@ -68,6 +76,7 @@ def run_sync(
     with context.db.session() as session:
         source = find_source(session, str(source_id))
         attention = source.status_message if source.status != "active" else None
+        headline = STATUS_HEADLINES.get(source.status, "needs attention")
     synced = print_sync_summary(out, name, outcomes, elapsed, reason=attention)
     if outcomes:
         out.print(
@@ -76,7 +85,5 @@ def run_sync(
             highlight=False,
         )
     if attention and outcomes:
-        console.print(
-            f"[red]{escape(name)} needs attention:[/red] {escape(attention)}", soft_wrap=True
-        )
+        console.print(f"[red]{escape(name)} {headline}:[/red] {escape(attention)}", soft_wrap=True)
     return EXIT_SYNCED if synced and not attention else EXIT_FAILED
