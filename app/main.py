@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from app.alerts.router import router as alerts_router
 from app.api.auth_gate import install_auth_gate
 from app.api.concurrency import install as install_concurrency_limit
 from app.api.context import ServiceContext
@@ -19,6 +20,8 @@ from app.api.security_headers import install_security_headers
 from app.bi.odata.router import router as odata_router
 from app.bi.router import router as bi_router
 from app.goals.alignment_router import router as alignment_router
+from app.goals.check_in_router import router as check_in_router
+from app.goals.plan_router import router as plan_router
 from app.goals.router import router as goals_router
 from app.ingest.router import router as runs_router
 from app.inputs import DATE_WINDOW_WORDS, ID_MAX
@@ -93,7 +96,10 @@ def create_app(
     api.include_router(runs_router)
     api.include_router(kpis_router)
     api.include_router(goals_router)
+    api.include_router(check_in_router)
+    api.include_router(plan_router)
     api.include_router(alignment_router)
+    api.include_router(alerts_router)
     app.include_router(api)
     app.include_router(bi_router)
     app.include_router(odata_router)

@@ -1,5 +1,6 @@
 """Every table, imported in one place so Alembic and `create_all` see the whole schema."""
 
+from app.alerts.models import AlertChannel, AlertDelivery, AlertEvent, AlertRule
 from app.db import Base
 from app.facts.models import (
     ClientRow,
@@ -11,7 +12,15 @@ from app.facts.models import (
     TicketRow,
     TimeEntryRow,
 )
-from app.goals.models import AlignmentSnapshot, CheckIn, Goal, Milestone, Objective
+from app.goals.models import (
+    AlignmentSnapshot,
+    CheckIn,
+    Goal,
+    Milestone,
+    Objective,
+    PlanChange,
+    Story,
+)
 from app.ingest.models import SweepSeenId, SyncCursor, SyncRun
 from app.kpis.models import (
     KpiDailyRollup,
@@ -26,6 +35,10 @@ from app.sources.models import Source
 metadata = Base.metadata
 
 __all__ = [
+    "AlertChannel",
+    "AlertDelivery",
+    "AlertEvent",
+    "AlertRule",
     "AlignmentSnapshot",
     "ApiKey",
     "CheckIn",
@@ -39,9 +52,11 @@ __all__ = [
     "Milestone",
     "Objective",
     "ObservationRow",
+    "PlanChange",
     "RecurringAmountRow",
     "RecurringRevenueRow",
     "Source",
+    "Story",
     "SurveyResponseRow",
     "SweepSeenId",
     "SyncCursor",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.alerts.jobs import alerts_job
 from app.db import Database
 from app.goals.snapshots import snapshot_job
 from app.ingest.runner import SyncRunner, TransportResolver
@@ -24,8 +25,8 @@ PARALLEL_SOURCES = 4
 # Connections a request may hold at once: its session, and one more where a route opens a
 # session of its own beside it (a source check).
 CONNECTIONS_PER_REQUEST = 2
-# Connections of the scheduler's other jobs (the sources reconcile, goal snapshots).
-SCHEDULER_OWN_CONNECTIONS = 2
+# Connections of the scheduler's other jobs (the sources reconcile, goal snapshots, alerts).
+SCHEDULER_OWN_CONNECTIONS = 3
 
 
 def api_connections(settings: Settings) -> int:
@@ -86,7 +87,10 @@ class ServiceContext:
             self.runner,
             tick_seconds=self.settings.scheduler_tick_seconds,
             max_parallel_sources=PARALLEL_SOURCES,
-            extra_jobs=[snapshot_job(self.sync_db, self.settings)],
+            extra_jobs=[
+                snapshot_job(self.sync_db, self.settings),
+                alerts_job(self.sync_db, self.settings, self.cipher),
+            ],
         )
         return self.scheduler
 

@@ -169,4 +169,6 @@ class ObservationRow(Base):
     observed_on: Mapped[date] = mapped_column(Date)
     value: Mapped[float] = mapped_column(Float)
     note: Mapped[str | None] = mapped_column(Text)
+    # Who recorded the value last: a person's name, or "API key <name>".
+    recorded_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

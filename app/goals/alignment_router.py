@@ -153,6 +153,9 @@ def get_scorecard(
     format: Annotated[
         Literal["json", "csv"] | None, Query(description="`csv`: one row per goal.")
     ] = None,
+    include_archived: Annotated[
+        bool, Query(description="true: archived objectives and goals too.")
+    ] = False,
 ) -> Any:
     """Every objective (nested under its parent) with its goals: current value, baseline,
     target, progress (raw and clamped), expected progress, status, forecast, next milestone,
@@ -162,11 +165,13 @@ def get_scorecard(
     child's (missed < off track < at risk < on track < achieved), with goals without data counted
     apart. Each goal says which window its current value covers and why its status is what
     it is. For a past `as_of` with a daily snapshot, a goal's value, progress, status and
-    forecast are the ones recorded that day (`recorded_on`): what was known then."""
+    forecast are the ones recorded that day (`recorded_on`): what was known then. Archived
+    objectives (with everything beneath them) and goals are left out unless
+    `include_archived=true`."""
     day = _as_of(context, as_of)
     thresholds = get_thresholds()
     engine = AlignmentEngine(session, thresholds=thresholds, tz=context.settings.tz)
-    objectives = scorecard(engine, day, sparkline=sparkline)
+    objectives = scorecard(engine, day, sparkline=sparkline, include_archived=include_archived)
     if wants_csv(request, format):
         return csv_response(_flat(objectives), SCORECARD_COLUMNS, f"scorecard-{day}.csv")
     card = ScorecardOut(

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
+from app.goals.history import Action, fields_of, record_change
 from app.goals.models import CheckIn, Goal, GoalKind, Milestone, Objective
 from app.goals.schemas import CheckInIn, CheckInPatch, MilestoneIn, MilestonePatch
 from app.goals.service import check_date, check_kpi_value, get_goal, invalid
@@ -76,29 +77,40 @@ def _check_milestone(session: Session, goal: Goal, row: Milestone) -> None:
         check_kpi_value(kpi, "body.target", what, row.target)
 
 
-def create_milestone(session: Session, goal_id: int, body: MilestoneIn) -> Milestone:
+def create_milestone(
+    session: Session, goal_id: int, body: MilestoneIn, *, by: str | None = None
+) -> Milestone:
     goal = get_goal(session, goal_id)
     row = Milestone(goal_id=goal.id, **body.model_dump())
     _check_milestone(session, goal, row)
     session.add(row)
     session.flush()
+    record_change(session, row, Action.CREATE, before=None, by=by)
     return row
 
 
-def update_milestone(session: Session, milestone_id: int, patch: MilestonePatch) -> Milestone:
+def update_milestone(
+    session: Session, milestone_id: int, patch: MilestonePatch, *, by: str | None = None
+) -> Milestone:
     row = get_milestone(session, milestone_id)
+    before = fields_of(row)
     changes = patch.model_dump(exclude_unset=True)
     if "due_date" in changes and changes["due_date"] is None:
         raise invalid("body.due_date", "due_date cannot be empty.", "field_required")
     for name, value in changes.items():
         setattr(row, name, value)
-    _check_milestone(session, get_goal(session, row.goal_id), row)
+    # Checked before anything is written (see update_goal).
+    with session.no_autoflush:
+        _check_milestone(session, get_goal(session, row.goal_id), row)
     session.flush()
+    record_change(session, row, Action.UPDATE, before=before, by=by)
     return row
 
 
-def delete_milestone(session: Session, milestone_id: int) -> None:
-    session.delete(get_milestone(session, milestone_id))
+def delete_milestone(session: Session, milestone_id: int, *, by: str | None = None) -> None:
+    row = get_milestone(session, milestone_id)
+    record_change(session, row, Action.DELETE, before=fields_of(row), by=by)
+    session.delete(row)
     session.flush()
 
 
@@ -133,7 +145,10 @@ def list_check_ins(
     return list(session.scalars(query))
 
 
-def create_check_in(session: Session, body: CheckInIn, today: date) -> CheckIn:
+def create_check_in(
+    session: Session, body: CheckInIn, today: date, *, by: str | None = None
+) -> CheckIn:
+    """The check-in's author is the one sent, else `by` (who is recording it)."""
     if (body.goal_id is None) == (body.objective_id is None):
         raise invalid(
             "body.goal_id",
@@ -157,7 +172,7 @@ def create_check_in(session: Session, body: CheckInIn, today: date) -> CheckIn:
         check_in_date=body.date or today,
         confidence=body.confidence,
         note=body.note,
-        author=body.author,
+        author=body.author or by,
     )
     session.add(row)
     session.flush()

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.goals import checkpoints, service
+from app.goals import checkpoints, objectives, service
 from app.goals.alignment import heads_for_target
 from app.goals.evaluate import compute_baseline, goal_terms
 from app.goals.models import Goal, GoalKind, Objective
@@ -198,7 +198,7 @@ def _seed(
     today: date,
     tz: tzinfo,
 ) -> int:
-    objective = service.create_objective(
+    objective = objectives.create_objective(
         session,
         ObjectiveIn(
             title=example.title,

@@ -58,7 +58,12 @@ class Objective(Base):
     purpose: Mapped[str | None] = mapped_column(Text)
     owner: Mapped[str | None] = mapped_column(String(200))
     horizon: Mapped[str | None] = mapped_column(String(50))
+    # What a win will feel like, in the team's words, beside what it looks like on paper.
+    win_feels_like: Mapped[str | None] = mapped_column(Text)
     weight: Mapped[float] = mapped_column(Float, default=1.0)
+    # Set: no longer pursued. Left out of the scorecard, overview and alerts (with its goals
+    # and child objectives), still readable, and restorable.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -103,6 +108,7 @@ class Goal(Base):
     # Judge the period in progress ("so far") instead of the last complete one.
     judge_partial: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     weight: Mapped[float] = mapped_column(Float, default=1.0)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -172,6 +178,57 @@ class CheckIn(Base):
     note: Mapped[str | None] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StoryKind(StrEnum):
+    CLIENT = "client"
+    EMPLOYEE = "employee"
+
+
+class Story(Base):
+    """A client's or an employee's story, told for a quarter: the quarterly review opens
+    with the stories of its quarter."""
+
+    __tablename__ = "plan_stories"
+    __table_args__ = (Index("ix_plan_stories_quarter", "quarter"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(7))  # 2026-Q2
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    story_date: Mapped[date] = mapped_column(Date)
+    author: Mapped[str | None] = mapped_column(String(200))
+    # Deleting the objective keeps the story, unlinked.
+    objective_id: Mapped[int | None] = mapped_column(
+        ForeignKey("objectives.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PlanChange(Base):
+    """One change to an objective, goal or milestone: who, when, what it was and became
+    (the fields a person sees, as JSON). Kept when the thing itself is deleted, so no
+    foreign keys: `goal_id` and `objective_id` are what it belonged to at the time."""
+
+    __tablename__ = "plan_changes"
+    __table_args__ = (
+        Index("ix_plan_changes_entity", "entity", "entity_id"),
+        Index("ix_plan_changes_goal_id", "goal_id"),
+        Index("ix_plan_changes_objective_id", "objective_id"),
+        Index("ix_plan_changes_changed_at", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(16))  # objective | goal | milestone
+    entity_id: Mapped[int] = mapped_column(Integer)
+    goal_id: Mapped[int | None] = mapped_column(Integer)
+    objective_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))  # create|update|archive|restore|delete
+    changed_by: Mapped[str | None] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AlignmentSnapshot(Base):

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from datetime import UTC, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.goals.alignment import Status
+from app.goals.history import when_words
+from app.goals.plan_schemas import PlanChangeOut, StoryOut
 from app.goals.schemas import CheckInOut
 from app.goals.views import ReviewGoalOut, ReviewObjectiveOut, ReviewOut
 from app.goals.words import plain
@@ -57,7 +61,8 @@ def _cells(goal: ReviewGoalOut) -> list[str]:
     ]
 
 
-def _summary(review: ReviewOut) -> str:
+def summary(review: ReviewOut) -> str:
+    """The review in one or two sentences: goals by status at the end, and how many moved."""
     goals = [g for o in review.objectives for g in o.goals]
     counts = {s: sum(1 for g in goals if g.end.status is s) for s in Status}
     parts = [f"{counts[s]} {s.words.lower()}" for s in Status if counts[s]]
@@ -73,7 +78,7 @@ def _check_in_line(check_in: CheckInOut) -> str:
     return f"{check_in.date}{who}, confidence {check_in.confidence}/10{note}"
 
 
-def _details(objective: ReviewObjectiveOut) -> Iterable[tuple[str, list[str]]]:
+def _details(objective: ReviewObjectiveOut, tz: tzinfo) -> Iterable[tuple[str, list[str]]]:
     """(heading, lines) of what goes under an objective's table."""
     milestones = [
         f"{g.title}: {m.title or 'milestone'} due {m.due_date}"
@@ -92,10 +97,44 @@ def _details(objective: ReviewObjectiveOut) -> Iterable[tuple[str, list[str]]]:
         f"{g.title}: {_check_in_line(c)}" for g in objective.goals for c in g.check_ins
     ]
     reasons = [f"{g.title}: {g.end.reason}" for g in objective.goals if g.end.reason]
+    archived = [f"{g.title}: archived on {g.archived_on}" for g in objective.goals if g.archived_on]
     yield "Why each status is what it is", reasons
     yield "Milestones due this quarter", milestones
     yield "Status changes", changes
     yield "Check-ins", check_ins
+    yield "Changes to the plan", [_change_line(c, tz) for c in objective.plan_changes]
+    yield "Archived", archived
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def _change_line(change: PlanChangeOut, tz: tzinfo) -> str:
+    when = when_words(change.at, tz)
+    earlier = "" if change.during_quarter is not False else " (before the quarter)"
+    return f"{when}{earlier}, {change.by or 'someone unrecorded'}: {change.words}"
+
+
+def _story_line(story: StoryOut) -> str:
+    who = f", recorded by {story.author}" if story.author else ""
+    kind = "an employee" if story.kind.value == "employee" else "a client"
+    return f"{story.date}, {kind} story{who}: {story.text}"
+
+
+STORIES = "Stories of the quarter"
+WINS = "What a win will feel like"
+
+
+def _wins(review: ReviewOut) -> list[str]:
+    return [
+        f"{_heading(o)}: {o.win_feels_like}"
+        for o in review.objectives
+        if o.win_feels_like and o.win_feels_like.strip()
+    ]
 
 
 ADDED_LATER = "Added after the quarter (not graded in it)"
@@ -118,6 +157,7 @@ def _about(objective: ReviewObjectiveOut) -> list[str]:
         f"Horizon: {objective.horizon}" if objective.horizon else "",
         f"Status: {objective.status_start.words} at the start, "
         f"{objective.status_end.words} at the end",
+        f"Archived on {objective.archived_on}" if objective.archived_on else "",
     ]
     lines.append(". ".join(f for f in facts if f) + ".")
     return lines
@@ -142,8 +182,12 @@ def to_markdown(review: ReviewOut) -> str:
         f"From {review.start} to {review.end} (time zone {review.timezone}). "
         "Statuses at the start and the end are as known on those days.",
         "",
-        _md(_summary(review)),
+        _md(summary(review)),
     ]
+    tz = _zone(review.timezone)
+    if review.stories:
+        lines += ["", f"## {STORIES}", ""]
+        lines += [f"- {_md(_story_line(story))}" for story in review.stories]
     for objective in review.objectives:
         lines += ["", f"## {_md(_heading(objective))}", ""]
         lines += [_md(line) for line in _about(objective)]
@@ -155,12 +199,14 @@ def to_markdown(review: ReviewOut) -> str:
                 lines.append("| " + " | ".join(_md(c) for c in _cells(goal)) + " |")
         else:
             lines.append("No goals of its own; its status comes from its child objectives.")
-        for heading, items in _details(objective):
+        for heading, items in _details(objective, tz):
             if items:
                 lines += ["", f"**{heading}**", ""] + [f"- {_md(item)}" for item in items]
     if review.added_later:
         lines += ["", f"## {ADDED_LATER}", ""]
         lines += [f"- {_md(item)}" for item in _added_later(review)]
+    if wins := _wins(review):
+        lines += ["", f"## {WINS}", ""] + [f"- {_md(item)}" for item in wins]
     return "\n".join(lines) + "\n"
 
 
@@ -197,8 +243,13 @@ def to_html(review: ReviewOut) -> str:
         f"<h1>{_e(title)}</h1>",
         f"<p>From {review.start} to {review.end} (time zone {_e(review.timezone)}). "
         "Statuses at the start and the end are as known on those days.</p>",
-        f"<p>{_e(_summary(review))}</p>",
+        f"<p>{_e(summary(review))}</p>",
     ]
+    tz = _zone(review.timezone)
+    if review.stories:
+        parts.append(f'<section class="stories"><h2>{_e(STORIES)}</h2><ul>')
+        parts += [f"<li>{_e(_story_line(story))}</li>" for story in review.stories]
+        parts.append("</ul></section>")
     for objective in review.objectives:
         tag = "h2" if objective.parent_id is None else "h3"
         parts.append(f"<section><{tag}>{_e(_heading(objective))}</{tag}>")
@@ -217,7 +268,7 @@ def to_html(review: ReviewOut) -> str:
             parts.append("</tbody></table>")
         else:
             parts.append("<p>No goals of its own; its status comes from its child objectives.</p>")
-        for heading, items in _details(objective):
+        for heading, items in _details(objective, tz):
             if items:
                 parts.append(f"<h4>{_e(heading)}</h4><ul>")
                 parts += [f"<li>{_e(item)}</li>" for item in items]
@@ -226,6 +277,10 @@ def to_html(review: ReviewOut) -> str:
     if review.added_later:
         parts.append(f"<section><h2>{_e(ADDED_LATER)}</h2><ul>")
         parts += [f"<li>{_e(item)}</li>" for item in _added_later(review)]
+        parts.append("</ul></section>")
+    if wins := _wins(review):
+        parts.append(f'<section class="wins"><h2>{_e(WINS)}</h2><ul>')
+        parts += [f"<li>{_e(item)}</li>" for item in wins]
         parts.append("</ul></section>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -5,6 +5,14 @@ A status on a past day is read from that day's snapshot when there is one, so a 
 what was known then; otherwise it is computed as of that day from the data held now (and
 says so). Goals created after the quarter ended are listed apart as "added later": they did
 not exist then, so they are never graded into it, nor into their objectives' roll-ups.
+
+Objectives and goals archived before the quarter started are left out; those archived during
+or after it are reviewed (they were in use then) and say when they were archived. The review
+opens with the stories recorded for the quarter and lists, per objective, the changes to the
+plan: every change made during the quarter (up to its end, or today), and the changes made
+before it to the objectives, goals and milestones reviewed (so a target moved in March shows
+in the April–June review, marked as made before the quarter). Changes made after the quarter
+are not in it.
 """
 
 from __future__ import annotations
@@ -12,15 +20,18 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
 from app.goals.alignment import RollupChild, Status, Thresholds, roll_up
+from app.goals.archive import goal_hidden, hidden_objectives
 from app.goals.evaluate import AlignmentEngine
-from app.goals.models import AlignmentSnapshot, CheckIn, Goal, Objective
+from app.goals.history import change_words, changed_fields, changes_between, kpi_unit
+from app.goals.models import AlignmentSnapshot, CheckIn, Goal, Objective, PlanChange, Story
+from app.goals.plan_schemas import PlanChangeOut, StoryOut
 from app.goals.schemas import CheckInOut
 from app.goals.views import (
     AddedLaterOut,
@@ -106,8 +117,16 @@ def build_review(
             code="quarter_not_started",
         )
     start, end = period.start, min(period.last_day, today)
+    opened = datetime.combine(start, time(), tzinfo=tz)
     objectives = list(session.scalars(select(Objective).order_by(Objective.id)))
-    every_goal = list(session.scalars(select(Goal).order_by(Goal.id)))
+    # Archived before the quarter: not in use during it.
+    hidden = hidden_objectives(objectives, before=opened)
+    objectives = [o for o in objectives if o.id not in hidden]
+    every_goal = [
+        g
+        for g in session.scalars(select(Goal).order_by(Goal.id))
+        if not goal_hidden(g, hidden, before=opened)
+    ]
     goals = [g for g in every_goal if g.created_on(tz) <= end]
     added_later = [g for g in every_goal if g.created_on(tz) > end]
     snapshots: dict[int, list[AlignmentSnapshot]] = defaultdict(list)
@@ -168,16 +187,29 @@ def build_review(
                     m for m in at_end[goal.id].milestones if start <= m.due_date <= period.last_day
                 ],
                 check_ins=goal_check_ins.get(goal.id, []),
+                archived_on=_day(goal.archived_at, tz),
             )
         )
+    label = quarter.strip().upper()
+    stories = session.scalars(
+        select(Story).where(Story.quarter == label).order_by(Story.story_date, Story.id)
+    )
+    reviewed_objectives = _objectives(
+        objectives, reviewed, objective_check_ins, {g.id: g.weight for g in goals}
+    )
+    changes = _plan_changes(session, objectives, goals, opened, end, tz)
+    for objective in reviewed_objectives:
+        objective.plan_changes = changes.get(objective.id, [])
+        objective.archived_on = _day(
+            next(o.archived_at for o in objectives if o.id == objective.id), tz
+        )
     return ReviewOut(
-        quarter=quarter.strip().upper(),
+        quarter=label,
         start=start,
         end=end,
         timezone=timezone,
-        objectives=_objectives(
-            objectives, reviewed, objective_check_ins, {g.id: g.weight for g in goals}
-        ),
+        stories=[StoryOut.of(s) for s in stories],
+        objectives=reviewed_objectives,
         status_changed=[g.goal_id for rows in reviewed.values() for g in rows if g.status_changed],
         added_later=[
             AddedLaterOut(
@@ -189,6 +221,46 @@ def build_review(
             for g in added_later
         ],
     )
+
+
+def _day(moment: datetime | None, tz: tzinfo) -> date | None:
+    return None if moment is None else moment.astimezone(tz).date()
+
+
+def _plan_changes(
+    session: Session,
+    objectives: Sequence[Objective],
+    goals: Sequence[Goal],
+    opened: datetime,
+    end: date,
+    tz: tzinfo,
+) -> dict[int, list[PlanChangeOut]]:
+    """Per objective id: the changes made from the quarter's start to the end of `end`, and
+    the earlier changes (other than writing them down) to what is reviewed."""
+    closed = datetime.combine(end + timedelta(days=1), time(), tzinfo=tz)
+    reviewed_goals = {g.id for g in goals}
+    earlier = [
+        c
+        for c in session.scalars(
+            select(PlanChange)
+            .where(PlanChange.changed_at < opened, PlanChange.action != "create")
+            .order_by(PlanChange.changed_at, PlanChange.id)
+        )
+        if (c.entity == "objective" and c.entity_id in {o.id for o in objectives})
+        or (c.entity != "objective" and c.goal_id in reviewed_goals)
+    ]
+    out: dict[int, list[PlanChangeOut]] = defaultdict(list)
+    units: dict[int | None, str] = {}
+    for change in [*earlier, *changes_between(session, opened, closed)]:
+        if change.objective_id is None:
+            continue
+        if change.goal_id not in units:
+            units[change.goal_id] = kpi_unit(session, change)
+        words = change_words(change, units[change.goal_id], name_goal=True)
+        item = PlanChangeOut.of(change, words, changed_fields(change))
+        item.during_quarter = change.changed_at >= opened
+        out[change.objective_id].append(item)
+    return out
 
 
 def _objectives(
@@ -217,6 +289,7 @@ def _objectives(
                 purpose=objective.purpose,
                 owner=objective.owner,
                 horizon=objective.horizon,
+                win_feels_like=objective.win_feels_like,
                 status_start=Status.NO_DATA,
                 status_end=Status.NO_DATA,
                 goals=reviewed.get(objective.id, []),

@@ -1,7 +1,10 @@
-"""`/api/v1/objectives`, `/goals`, `/milestones`, `/check-ins`: writing the plan down.
+"""`/api/v1/objectives`, `/goals`, `/milestones`: writing the plan down (check-ins are in
+`app.goals.check_in_router`).
 
-Read keys read; changes need an admin key. Lists also come as CSV (`Accept: text/csv` or
-`?format=csv`).
+Read keys read; changes need an admin key, and are recorded in the plan's history with the
+key's name (archiving, history and stories are in `app.goals.plan_router`). Lists also come
+as CSV (`Accept: text/csv` or `?format=csv`) and leave archived objectives and goals out
+unless `include_archived=true`.
 """
 
 from __future__ import annotations
@@ -9,17 +12,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.context import ServiceContext
 from app.api.deps import AdminKey, ContextDep, ReadKey, SessionDep
-from app.api.params import DayParam, IdPath, day_query, id_query
+from app.api.params import IdPath, id_query
 from app.api.tabular import CSV_RESPONSES, CsvFormat, csv_response, wants_csv
-from app.goals import checkpoints, service
+from app.goals import checkpoints, objectives, service
+from app.goals.plan_router import key_actor
 from app.goals.schemas import (
-    CheckInIn,
-    CheckInOut,
-    CheckInPatch,
     GoalIn,
     GoalOut,
     GoalPatch,
@@ -39,6 +40,9 @@ def _today(context: ServiceContext) -> date:
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found (see `code`)."}}
+IncludeArchived = Annotated[
+    bool, Query(description="true: list archived ones too (see `archived_at`).")
+]
 
 
 # ---- objectives ----------------------------------------------------------------------------
@@ -58,11 +62,14 @@ def list_objectives(
     session: SessionDep,
     _key: ReadKey,
     parent_id: Annotated[int | None, id_query("Only the children of this one.")] = None,
+    include_archived: IncludeArchived = False,
     format: CsvFormat = None,
 ) -> Any:
-    """Every objective, oldest first. GET /api/v1/alignment shows them as a tree with their
+    """Every objective in use, oldest first (archived ones, and those beneath one, with
+    `include_archived=true`). GET /api/v1/alignment shows them as a tree with their
     progress and status."""
-    rows = [ObjectiveOut.of(o) for o in service.list_objectives(session, parent_id)]
+    found = objectives.list_objectives(session, parent_id, include_archived=include_archived)
+    rows = [ObjectiveOut.of(o) for o in found]
     if wants_csv(request, format):
         return csv_response((r.model_dump() for r in rows), OBJECTIVE_COLUMNS, "objectives.csv")
     return rows
@@ -75,11 +82,12 @@ def list_objectives(
     tags=["objectives"],
     summary="Write down an objective",
 )
-def create_objective(body: ObjectiveIn, session: SessionDep, _key: AdminKey) -> Any:
-    """A strategic intent in words, with its purpose (who it serves, why it matters) and an
-    owner. Nest it under a longer-horizon objective with `parent_id`. Its progress comes from
-    the goals you attach to it and its child objectives."""
-    return ObjectiveOut.of(service.create_objective(session, body))
+def create_objective(body: ObjectiveIn, session: SessionDep, key: AdminKey) -> Any:
+    """A strategic intent in words, with its purpose (who it serves, why it matters), an
+    owner and what a win will feel like. Nest it under a longer-horizon objective with
+    `parent_id`. Its progress comes from the goals you attach to it and its child
+    objectives."""
+    return ObjectiveOut.of(objectives.create_objective(session, body, by=key_actor(key)))
 
 
 @router.get(
@@ -90,7 +98,8 @@ def create_objective(body: ObjectiveIn, session: SessionDep, _key: AdminKey) -> 
     responses=NOT_FOUND,
 )
 def get_objective(objective_id: IdPath, session: SessionDep, _key: ReadKey) -> Any:
-    return ObjectiveOut.of(service.get_objective(session, objective_id))
+    """Archived ones too (`archived_at` says when)."""
+    return ObjectiveOut.of(objectives.get_objective(session, objective_id))
 
 
 @router.patch(
@@ -101,11 +110,13 @@ def get_objective(objective_id: IdPath, session: SessionDep, _key: ReadKey) -> A
     responses=NOT_FOUND,
 )
 def update_objective(
-    objective_id: IdPath, body: ObjectivePatch, session: SessionDep, _key: AdminKey
+    objective_id: IdPath, body: ObjectivePatch, session: SessionDep, key: AdminKey
 ) -> Any:
     """Only the fields sent change. Moving it under another objective is refused when that
-    would make a loop."""
-    return ObjectiveOut.of(service.update_objective(session, objective_id, body))
+    would make a loop, or when that objective is archived."""
+    return ObjectiveOut.of(
+        objectives.update_objective(session, objective_id, body, by=key_actor(key))
+    )
 
 
 @router.delete(
@@ -115,9 +126,10 @@ def update_objective(
     summary="Delete an empty objective",
     responses=NOT_FOUND,
 )
-def delete_objective(objective_id: IdPath, session: SessionDep, _key: AdminKey) -> Response:
-    """Refused (409) while it still has goals or child objectives."""
-    service.delete_objective(session, objective_id)
+def delete_objective(objective_id: IdPath, session: SessionDep, key: AdminKey) -> Response:
+    """Refused (409) while it still has goals or child objectives: archive it to stop
+    tracking it and keep everything. Its history is kept."""
+    objectives.delete_objective(session, objective_id, by=key_actor(key))
     return Response(status_code=204)
 
 
@@ -145,6 +157,7 @@ GOAL_COLUMNS = [
     "due_date",
     "evaluation_grain",
     "weight",
+    "archived_at",
     "created_at",
     "updated_at",
 ]
@@ -167,9 +180,12 @@ def list_goals(
     session: SessionDep,
     _key: ReadKey,
     objective_id: Annotated[int | None, id_query("Only this objective's goals.")] = None,
+    include_archived: IncludeArchived = False,
     format: CsvFormat = None,
 ) -> Any:
-    rows = [GoalOut.of(g) for g in service.list_goals(session, objective_id)]
+    """Goals in use, oldest first (archived ones too with `include_archived=true`)."""
+    found = service.list_goals(session, objective_id, include_archived=include_archived)
+    rows = [GoalOut.of(g) for g in found]
     if wants_csv(request, format):
         return csv_response((_goal_row(r) for r in rows), GOAL_COLUMNS, "goals.csv")
     return rows
@@ -178,7 +194,7 @@ def list_goals(
 @router.post(
     "/goals", response_model=GoalOut, status_code=201, tags=["goals"], summary="Set a goal"
 )
-def create_goal(body: GoalIn, session: SessionDep, context: ContextDep, _key: AdminKey) -> Any:
+def create_goal(body: GoalIn, session: SessionDep, context: ContextDep, key: AdminKey) -> Any:
     """A key result: a KPI (any key of GET /api/v1/kpis, manual ones included), an optional
     scope, a kind and a target.
 
@@ -190,7 +206,8 @@ def create_goal(body: GoalIn, session: SessionDep, context: ContextDep, _key: Ad
 
     The current value is measured over the last complete `evaluation_grain` (month by
     default). Every refusal names the field and says what to change."""
-    return GoalOut.of(service.create_goal(session, body, _today(context), context.settings.tz))
+    tz = context.settings.tz
+    return GoalOut.of(service.create_goal(session, body, _today(context), tz, by=key_actor(key)))
 
 
 @router.get(
@@ -212,12 +229,14 @@ def get_goal(goal_id: IdPath, session: SessionDep, _key: ReadKey) -> Any:
     responses=NOT_FOUND,
 )
 def update_goal(
-    goal_id: IdPath, body: GoalPatch, session: SessionDep, context: ContextDep, _key: AdminKey
+    goal_id: IdPath, body: GoalPatch, session: SessionDep, context: ContextDep, key: AdminKey
 ) -> Any:
     """Only the fields sent change; the goal as a whole is checked again. A computed baseline
     is recomputed when the KPI, scope, grain, start or baseline period change."""
     return GoalOut.of(
-        service.update_goal(session, goal_id, body, _today(context), context.settings.tz)
+        service.update_goal(
+            session, goal_id, body, _today(context), context.settings.tz, by=key_actor(key)
+        )
     )
 
 
@@ -228,9 +247,10 @@ def update_goal(
     summary="Delete a goal",
     responses=NOT_FOUND,
 )
-def delete_goal(goal_id: IdPath, session: SessionDep, _key: AdminKey) -> Response:
-    """Its milestones, check-ins and alignment history go with it."""
-    service.delete_goal(session, goal_id)
+def delete_goal(goal_id: IdPath, session: SessionDep, key: AdminKey) -> Response:
+    """Its milestones, check-ins and alignment history go with it (its history of changes
+    is kept). To stop tracking it and keep everything, archive it instead."""
+    service.delete_goal(session, goal_id, by=key_actor(key))
     return Response(status_code=204)
 
 
@@ -266,12 +286,10 @@ def list_milestones(
     summary="Add a milestone",
     responses=NOT_FOUND,
 )
-def create_milestone(
-    goal_id: IdPath, body: MilestoneIn, session: SessionDep, _key: AdminKey
-) -> Any:
+def create_milestone(goal_id: IdPath, body: MilestoneIn, session: SessionDep, key: AdminKey) -> Any:
     """A dated intermediate target between the goal's start and due dates. Expected progress
     then runs in a straight line from milestone to milestone."""
-    return MilestoneOut.of(checkpoints.create_milestone(session, goal_id, body))
+    return MilestoneOut.of(checkpoints.create_milestone(session, goal_id, body, by=key_actor(key)))
 
 
 @router.patch(
@@ -282,9 +300,11 @@ def create_milestone(
     responses=NOT_FOUND,
 )
 def update_milestone(
-    milestone_id: IdPath, body: MilestonePatch, session: SessionDep, _key: AdminKey
+    milestone_id: IdPath, body: MilestonePatch, session: SessionDep, key: AdminKey
 ) -> Any:
-    return MilestoneOut.of(checkpoints.update_milestone(session, milestone_id, body))
+    return MilestoneOut.of(
+        checkpoints.update_milestone(session, milestone_id, body, by=key_actor(key))
+    )
 
 
 @router.delete(
@@ -294,92 +314,6 @@ def update_milestone(
     summary="Delete a milestone",
     responses=NOT_FOUND,
 )
-def delete_milestone(milestone_id: IdPath, session: SessionDep, _key: AdminKey) -> Response:
-    checkpoints.delete_milestone(session, milestone_id)
-    return Response(status_code=204)
-
-
-# ---- check-ins -----------------------------------------------------------------------------
-
-CHECK_IN_COLUMNS = list(CheckInOut.model_fields)
-
-
-@router.get(
-    "/check-ins",
-    response_model=list[CheckInOut],
-    tags=["check-ins"],
-    summary="List check-ins",
-    responses=CSV_RESPONSES,
-)
-def list_check_ins(
-    request: Request,
-    session: SessionDep,
-    _key: ReadKey,
-    goal_id: Annotated[int | None, id_query("Only this goal's.")] = None,
-    objective_id: Annotated[int | None, id_query("Only this objective's.")] = None,
-    from_: Annotated[DayParam, day_query("From this day.", alias="from")] = None,
-    to: Annotated[DayParam, day_query("Before this day (exclusive).")] = None,
-    format: CsvFormat = None,
-) -> Any:
-    """Oldest first."""
-    rows = [
-        CheckInOut.of(c)
-        for c in checkpoints.list_check_ins(
-            session, goal_id=goal_id, objective_id=objective_id, start=from_, end=to
-        )
-    ]
-    if wants_csv(request, format):
-        return csv_response((r.model_dump() for r in rows), CHECK_IN_COLUMNS, "check-ins.csv")
-    return rows
-
-
-@router.post(
-    "/check-ins",
-    response_model=CheckInOut,
-    status_code=201,
-    tags=["check-ins"],
-    summary="Record a check-in",
-)
-def create_check_in(
-    body: CheckInIn, session: SessionDep, context: ContextDep, _key: AdminKey
-) -> Any:
-    """How confident someone is (1–10) that a goal or objective will be reached, and why.
-    Confidence is kept apart from measured progress: progress lags, confidence leads, and
-    reviews show both."""
-    return CheckInOut.of(checkpoints.create_check_in(session, body, _today(context)))
-
-
-@router.get(
-    "/check-ins/{check_in_id}",
-    response_model=CheckInOut,
-    tags=["check-ins"],
-    summary="One check-in",
-    responses=NOT_FOUND,
-)
-def get_check_in(check_in_id: IdPath, session: SessionDep, _key: ReadKey) -> Any:
-    return CheckInOut.of(checkpoints.get_check_in(session, check_in_id))
-
-
-@router.patch(
-    "/check-ins/{check_in_id}",
-    response_model=CheckInOut,
-    tags=["check-ins"],
-    summary="Change a check-in",
-    responses=NOT_FOUND,
-)
-def update_check_in(
-    check_in_id: IdPath, body: CheckInPatch, session: SessionDep, _key: AdminKey
-) -> Any:
-    return CheckInOut.of(checkpoints.update_check_in(session, check_in_id, body))
-
-
-@router.delete(
-    "/check-ins/{check_in_id}",
-    status_code=204,
-    tags=["check-ins"],
-    summary="Delete a check-in",
-    responses=NOT_FOUND,
-)
-def delete_check_in(check_in_id: IdPath, session: SessionDep, _key: AdminKey) -> Response:
-    checkpoints.delete_check_in(session, check_in_id)
+def delete_milestone(milestone_id: IdPath, session: SessionDep, key: AdminKey) -> Response:
+    checkpoints.delete_milestone(session, milestone_id, by=key_actor(key))
     return Response(status_code=204)

@@ -45,6 +45,12 @@ class ObjectiveIn(BaseModel):
     parent_id: Id | None = Field(
         None, description="The objective this one serves (a 3-year objective's 12-month step)."
     )
+    win_feels_like: str | None = Field(
+        None,
+        max_length=4000,
+        description="What a win will feel like, not just what it looks like on paper "
+        '("I can take a real vacation"). The quarterly review ends with these.',
+    )
     weight: float = Field(
         1.0,
         gt=0,
@@ -63,6 +69,7 @@ class ObjectivePatch(BaseModel):
     owner: str | None = Field(None, max_length=200)
     horizon: str | None = Field(None, max_length=50)
     parent_id: Id | None = None
+    win_feels_like: str | None = Field(None, max_length=4000)
     weight: Annotated[float, Field(gt=0, json_schema_extra=WEIGHT_RANGE)] | SkipJsonSchema[None] = (
         None
     )
@@ -80,7 +87,12 @@ class ObjectiveOut(BaseModel):
     purpose: str | None
     owner: str | None
     horizon: str | None
+    win_feels_like: str | None = Field(description="What a win will feel like.")
     weight: float
+    archived_at: datetime | None = Field(
+        description="When it was archived (left out of the scorecard with its goals and "
+        "child objectives); null while in use."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -234,6 +246,9 @@ class GoalOut(BaseModel):
     evaluation_grain: Grain
     judge_partial: bool
     weight: float
+    archived_at: datetime | None = Field(
+        description="When it was archived (left out of the scorecard); null while in use."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -258,6 +273,7 @@ class GoalOut(BaseModel):
             evaluation_grain=Grain(row.evaluation_grain),
             judge_partial=row.judge_partial,
             weight=row.weight,
+            archived_at=row.archived_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -322,7 +338,11 @@ class CheckInIn(BaseModel):
     )
     confidence: int = Field(ge=1, le=10, description="1 (won't happen) to 10 (certain).")
     note: str | None = Field(None, max_length=4000)
-    author: str | None = Field(None, max_length=200)
+    author: str | None = Field(
+        None,
+        max_length=200,
+        description="Who is confident. Default: who records it (the API key's name).",
+    )
 
 
 class CheckInPatch(BaseModel):

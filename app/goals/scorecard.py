@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import select
 
 from app.goals.alignment import RollupChild, Status, roll_up
+from app.goals.archive import live_plan
 from app.goals.evaluate import SPARKLINE_PERIODS, AlignmentEngine
 from app.goals.models import CheckIn, Goal, Objective
 from app.goals.schemas import CheckInOut
@@ -22,11 +23,16 @@ def scorecard(
     as_of: date,
     *,
     sparkline: int = SPARKLINE_PERIODS,
+    include_archived: bool = False,
 ) -> list[ObjectiveAlignmentOut]:
-    """Every objective (top-level first, children nested) with its goals' alignment."""
+    """Every objective in use (top-level first, children nested) with its goals' alignment;
+    archived ones and what sits beneath them only with `include_archived`."""
     session = engine.session
-    objectives = list(session.scalars(select(Objective).order_by(Objective.id)))
-    goals = list(session.scalars(select(Goal).order_by(Goal.id)))
+    if include_archived:
+        objectives = list(session.scalars(select(Objective).order_by(Objective.id)))
+        goals = list(session.scalars(select(Goal).order_by(Goal.id)))
+    else:
+        objectives, goals = live_plan(session)
     evaluated = engine.evaluate_goals(goals, as_of, sparkline=sparkline)
     _, objective_check_ins = engine.latest_check_ins(as_of)
     return build_tree(objectives, goals, evaluated, objective_check_ins)

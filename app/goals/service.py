@@ -1,5 +1,6 @@
-"""Objectives and goals: create, read, change, delete, with validation that says what to fix
-(milestones and check-ins are in `app.goals.checkpoints`).
+"""Goals: create, read, change, archive, restore, delete, with validation that says what to
+fix, each change kept in the plan's history with who made it (`by`). Objectives are in
+`app.goals.objectives`, milestones and check-ins in `app.goals.checkpoints`.
 
 Problems with what was sent are `InvalidInput` (422) whose `details` name the field, the way
 FastAPI's own validation errors do; a missing object addressed by the URL is `NotFound` (404).
@@ -10,19 +11,16 @@ from __future__ import annotations
 from datetime import date, tzinfo
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import utcnow
 from app.errors import Conflict, InvalidInput, NorthstarError, NotFound
+from app.goals.archive import goal_hidden, hidden_objectives
 from app.goals.evaluate import baseline_period, compute_baseline
+from app.goals.history import Action, fields_of, record_change
 from app.goals.models import Goal, GoalKind, Objective
-from app.goals.schemas import (
-    GoalIn,
-    GoalPatch,
-    GoalScope,
-    ObjectiveIn,
-    ObjectivePatch,
-)
+from app.goals.schemas import GoalIn, GoalPatch, GoalScope
 from app.inputs import date_problem, value_problem, weight_problem
 from app.kpis.catalogue import Grain, KpiDefinition
 from app.kpis.domain import Domain, kpi_domain
@@ -75,90 +73,6 @@ def check_weight(field: str, weight: float) -> None:
         raise invalid(field, problem, "number_out_of_range")
 
 
-# ---- objectives ----------------------------------------------------------------------------
-
-
-def get_objective(session: Session, objective_id: int) -> Objective:
-    row = session.get(Objective, objective_id)
-    if row is None:
-        raise NotFound(
-            f"There is no objective with id {objective_id}. GET /api/v1/objectives lists them.",
-            code="objective_not_found",
-        )
-    return row
-
-
-def list_objectives(session: Session, parent_id: int | None = None) -> list[Objective]:
-    query = select(Objective).order_by(Objective.id)
-    if parent_id is not None:
-        query = query.where(Objective.parent_id == parent_id)
-    return list(session.scalars(query))
-
-
-def _check_parent(session: Session, objective_id: int | None, parent_id: int | None) -> None:
-    """The parent exists, and is neither the objective itself nor one of its descendants."""
-    if parent_id is None:
-        return
-    seen: set[int] = set()
-    current: int | None = parent_id
-    while current is not None and current not in seen:
-        if current == objective_id:
-            raise invalid(
-                "body.parent_id",
-                "An objective cannot sit under itself or under one of its own children: "
-                "that would make a loop. Choose another parent, or null for a top-level one.",
-                "objective_cycle",
-            )
-        row = session.get(Objective, current)
-        if row is None:
-            raise invalid(
-                "body.parent_id",
-                f"There is no objective with id {current} to sit under.",
-                "parent_not_found",
-            )
-        seen.add(current)
-        current = row.parent_id
-
-
-def create_objective(session: Session, body: ObjectiveIn) -> Objective:
-    check_weight("body.weight", body.weight)
-    _check_parent(session, None, body.parent_id)
-    row = Objective(**body.model_dump())
-    session.add(row)
-    session.flush()
-    return row
-
-
-def update_objective(session: Session, objective_id: int, patch: ObjectivePatch) -> Objective:
-    row = get_objective(session, objective_id)
-    changes = patch.model_dump(exclude_unset=True)
-    for name in ("title", "weight"):
-        if name in changes and changes[name] is None:
-            raise invalid(f"body.{name}", f"{name} cannot be empty.", "field_required")
-    if "weight" in changes:
-        check_weight("body.weight", changes["weight"])
-    if "parent_id" in changes:
-        _check_parent(session, row.id, changes["parent_id"])
-    for name, value in changes.items():
-        setattr(row, name, value)
-    session.flush()
-    return row
-
-
-def delete_objective(session: Session, objective_id: int) -> None:
-    row = get_objective(session, objective_id)
-    children = session.scalar(select(func.count()).where(Objective.parent_id == row.id)) or 0
-    goals = session.scalar(select(func.count()).where(Goal.objective_id == row.id)) or 0
-    if children or goals:
-        raise Conflict(
-            f"Objective {row.id} still has {children} child objective(s) and {goals} goal(s). "
-            "Delete or move them first, so nothing disappears by surprise.",
-            code="objective_not_empty",
-        )
-    session.delete(row)
-    session.flush()
-
-
 # ---- goals ---------------------------------------------------------------------------------
 
 
@@ -172,11 +86,19 @@ def get_goal(session: Session, goal_id: int) -> Goal:
     return row
 
 
-def list_goals(session: Session, objective_id: int | None = None) -> list[Goal]:
+def list_goals(
+    session: Session, objective_id: int | None = None, *, include_archived: bool = False
+) -> list[Goal]:
+    """Oldest first. Without `include_archived`, archived goals and those of archived
+    objectives are left out."""
     query = select(Goal).order_by(Goal.id)
     if objective_id is not None:
         query = query.where(Goal.objective_id == objective_id)
-    return list(session.scalars(query))
+    rows = list(session.scalars(query))
+    if include_archived:
+        return rows
+    hidden = hidden_objectives(list(session.scalars(select(Objective))))
+    return [g for g in rows if not goal_hidden(g, hidden)]
 
 
 SCOPE_COLUMNS = {
@@ -193,13 +115,24 @@ def _set_scope(row: Goal, scope: GoalScope) -> None:
         setattr(row, column, getattr(scope, name))
 
 
-def _goal_kpi(session: Session, row: Goal) -> tuple[KpiDefinition, ScopeFilter]:
-    """The goal's KPI, grain and scope are ones the KPI supports."""
-    if session.get(Objective, row.objective_id) is None:
+def _goal_kpi(
+    session: Session, row: Goal, *, check_archived: bool = True
+) -> tuple[KpiDefinition, ScopeFilter]:
+    """The goal's objective is in use, and its KPI, grain and scope are ones the KPI
+    supports."""
+    objective = session.get(Objective, row.objective_id)
+    if objective is None:
         raise invalid(
             "body.objective_id",
             f"There is no objective with id {row.objective_id}; create it first.",
             "objective_not_found",
+        )
+    if check_archived and objective.archived_at is not None:
+        raise invalid(
+            "body.objective_id",
+            f"Objective {objective.id} ({objective.title}) is archived: restore it first, or "
+            "choose another objective.",
+            "objective_archived",
         )
     try:
         kpi = get_kpi(session, row.kpi_key)
@@ -335,7 +268,9 @@ def _fill_baseline(
         row.baseline, row.baseline_computed = value, value is not None
 
 
-def create_goal(session: Session, body: GoalIn, today: date, tz: tzinfo) -> Goal:
+def create_goal(
+    session: Session, body: GoalIn, today: date, tz: tzinfo, *, by: str | None = None
+) -> Goal:
     values = body.model_dump(exclude={"scope", "kpi"})
     row = Goal(**values, kpi_key=body.kpi, baseline_computed=False)
     _set_scope(row, body.scope)
@@ -344,14 +279,25 @@ def create_goal(session: Session, body: GoalIn, today: date, tz: tzinfo) -> Goal
     _fill_baseline(session, row, kpi, scope, today, tz)
     session.add(row)
     session.flush()
+    record_change(session, row, Action.CREATE, before=None, by=by)
     return row
 
 
 RECOMPUTE_ON = {"kpi", "scope", "baseline_start", "baseline_end", "evaluation_grain", "start_date"}
 
 
-def update_goal(session: Session, goal_id: int, patch: GoalPatch, today: date, tz: tzinfo) -> Goal:
+def update_goal(
+    session: Session,
+    goal_id: int,
+    patch: GoalPatch,
+    today: date,
+    tz: tzinfo,
+    *,
+    by: str | None = None,
+) -> Goal:
     row = get_goal(session, goal_id)
+    before = fields_of(row)
+    moved = patch.objective_id is not None and patch.objective_id != row.objective_id
     changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
     for name in (
         "objective_id",
@@ -381,14 +327,49 @@ def update_goal(session: Session, goal_id: int, patch: GoalPatch, today: date, t
     # Checked before anything is written: an autoflush would send an objective_id that
     # names no objective to the database before the check could refuse it.
     with session.no_autoflush:
-        kpi, scope = _goal_kpi(session, row)
+        # A goal already under an archived objective can still be corrected; moving one
+        # there is refused.
+        kpi, scope = _goal_kpi(session, row, check_archived=moved)
         _check_terms(row, kpi)
         _fill_baseline(session, row, kpi, scope, today, tz)
     session.flush()
+    record_change(session, row, Action.UPDATE, before=before, by=by)
     return row
 
 
-def delete_goal(session: Session, goal_id: int) -> None:
-    """Its milestones, check-ins and snapshots go with it."""
-    session.delete(get_goal(session, goal_id))
+def archive_goal(session: Session, goal_id: int, *, by: str | None = None) -> Goal:
+    """Archive it: it leaves the scorecard, overview, snapshots and alerts and stays
+    readable, its history and check-ins kept. Archiving it again changes nothing."""
+    row = get_goal(session, goal_id)
+    if row.archived_at is None:
+        before = fields_of(row)
+        row.archived_at = utcnow()
+        session.flush()
+        record_change(session, row, Action.ARCHIVE, before=before, by=by)
+    return row
+
+
+def restore_goal(session: Session, goal_id: int, *, by: str | None = None) -> Goal:
+    """Bring an archived goal back. Refused (409) while its objective is archived."""
+    row = get_goal(session, goal_id)
+    if row.archived_at is None:
+        return row
+    if row.objective_id in hidden_objectives(list(session.scalars(select(Objective)))):
+        raise Conflict(
+            f"Goal {row.id} belongs to archived objective {row.objective_id}: restore the "
+            "objective first, or move the goal to another one.",
+            code="objective_archived",
+        )
+    before = fields_of(row)
+    row.archived_at = None
+    session.flush()
+    record_change(session, row, Action.RESTORE, before=before, by=by)
+    return row
+
+
+def delete_goal(session: Session, goal_id: int, *, by: str | None = None) -> None:
+    """Its milestones, check-ins and snapshots go with it; its history is kept."""
+    row = get_goal(session, goal_id)
+    record_change(session, row, Action.DELETE, before=fields_of(row), by=by)
+    session.delete(row)
     session.flush()

@@ -17,9 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.db import Database
+from app.goals.archive import live_plan
 from app.goals.config import get_thresholds
 from app.goals.evaluate import AlignmentEngine
-from app.goals.models import AlignmentSnapshot, Goal
+from app.goals.models import AlignmentSnapshot
 from app.goals.recorded import snapshot_of
 from app.settings import Settings
 
@@ -42,10 +43,11 @@ def take_alignment_snapshots(db: Database, settings: Settings, day: date) -> int
                     select(AlignmentSnapshot.goal_id).where(AlignmentSnapshot.day == day)
                 )
             )
-            # A goal written down after `day` did not exist then: nothing to record.
+            # A goal written down after `day` did not exist then: nothing to record. An
+            # archived one is no longer tracked (so no alert reads a new snapshot of it).
             goals = [
                 g
-                for g in session.scalars(select(Goal).order_by(Goal.id))
+                for g in live_plan(session)[1]
                 if g.id not in done and g.created_on(settings.tz) <= day
             ]
             if not goals:

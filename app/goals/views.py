@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from app.goals.alignment import Status
 from app.goals.models import GoalKind
+from app.goals.plan_schemas import PlanChangeOut, StoryOut
 from app.goals.schemas import CheckInOut, GoalScope
 
 
@@ -248,6 +249,9 @@ class ReviewGoalOut(BaseModel):
     )
     milestones: list[MilestoneStatusOut] = Field(description="Milestones due in the quarter.")
     check_ins: list[CheckInOut]
+    archived_on: date | None = Field(
+        None, description="The day it was archived, when that was during or after the quarter."
+    )
 
 
 class ReviewObjectiveOut(BaseModel):
@@ -258,10 +262,20 @@ class ReviewObjectiveOut(BaseModel):
     purpose: str | None
     owner: str | None
     horizon: str | None
+    win_feels_like: str | None = Field(None, description="What a win will feel like.")
+    archived_on: date | None = Field(
+        None, description="The day it was archived, when that was during or after the quarter."
+    )
     status_start: Status
     status_end: Status
     goals: list[ReviewGoalOut]
     check_ins: list[CheckInOut]
+    plan_changes: list[PlanChangeOut] = Field(
+        default_factory=list,
+        description="Changes to the objective, its goals and their milestones made during the "
+        "quarter, and those made before it to what is reviewed (`during_quarter` false), "
+        "oldest first. Changes made after the quarter are not in it.",
+    )
 
 
 class AddedLaterOut(BaseModel):
@@ -276,6 +290,9 @@ class ReviewOut(BaseModel):
     start: date = Field(description="The quarter's first day (statuses at the start: as of it).")
     end: date = Field(description="The quarter's last day, or today for the current quarter.")
     timezone: str
+    stories: list[StoryOut] = Field(
+        default_factory=list, description="The stories recorded for the quarter, by date."
+    )
     objectives: list[ReviewObjectiveOut] = Field(description="Top-down, parents first.")
     status_changed: list[int] = Field(description="Goals whose status changed over the quarter.")
     added_later: list[AddedLaterOut] = Field(

@@ -31,6 +31,9 @@ from app.sources.models import Source, SourceStatus
 log = structlog.get_logger(__name__)
 
 RECONCILE_JOB = "reconcile-sources"
+# The pool of the reconcile and the extra jobs (goal snapshots, alerts): a thread each, apart
+# from the syncs' pool, so a long backfill never holds back a snapshot or an alert.
+SERVICE_POOL = "service"
 # Requests answered back to back by one job run before it yields to the next tick.
 MAX_SYNCS_PER_JOB = 5
 
@@ -59,7 +62,10 @@ class SyncScheduler:
         self._extra_jobs = extra_jobs or []
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(max_workers=max_parallel_sources + 1)},
+            executors={
+                "default": ThreadPoolExecutor(max_workers=max_parallel_sources),
+                SERVICE_POOL: ThreadPoolExecutor(max_workers=1 + len(self._extra_jobs)),
+            },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         )
 
@@ -73,9 +79,10 @@ class SyncScheduler:
             IntervalTrigger(seconds=self.tick_seconds),
             id=RECONCILE_JOB,
             next_run_time=datetime.now(UTC),
+            executor=SERVICE_POOL,
         )
         for func, trigger, job_id in self._extra_jobs:
-            self._scheduler.add_job(func, trigger, id=job_id)
+            self._scheduler.add_job(func, trigger, id=job_id, executor=SERVICE_POOL)
         self._scheduler.start()
         log.info("scheduler_started", tick_seconds=self.tick_seconds)
 

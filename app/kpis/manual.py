@@ -131,10 +131,15 @@ def check_observations(
 
 
 def record_observations(
-    session: Session, kpi: KpiDefinition, observations: list[tuple[date, float, str | None]]
+    session: Session,
+    kpi: KpiDefinition,
+    observations: list[tuple[date, float, str | None]],
+    *,
+    by: str | None = None,
 ) -> tuple[int, int]:
     """Upsert on date: (created, updated). Posting the same batch twice changes nothing.
-    Checked first (`check_observations`): one value refused and nothing is stored."""
+    Checked first (`check_observations`): one value refused and nothing is stored. `by`
+    (who records them) is kept on each value created or changed."""
     check_observations(kpi, [(day, value) for day, value, _ in observations])
     existing = {
         row.observed_on: row
@@ -150,12 +155,12 @@ def record_observations(
         row = existing.get(day)
         if row is None:
             row = existing[day] = ObservationRow(
-                kpi_key=kpi.key, observed_on=day, value=value, note=note
+                kpi_key=kpi.key, observed_on=day, value=value, note=note, recorded_by=by
             )
             session.add(row)
             created += 1
         elif (row.value, row.note) != (value, note):
-            row.value, row.note = value, note
+            row.value, row.note, row.recorded_by = value, note, by
             updated += 1
     session.flush()
     return created, updated

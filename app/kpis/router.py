@@ -308,7 +308,7 @@ def post_observations(
     key: str,
     body: ObservationBatch,
     session: SessionDep,
-    _key: AdminKey,
+    api_key: AdminKey,
 ) -> Any:
     """One observation or a list. One value per day: posting a day again replaces its value,
     so re-sending a batch is safe. A value outside the KPI's scale refuses the whole batch."""
@@ -321,7 +321,9 @@ def post_observations(
     items = body.items
     manual.check_observations(kpi, [(o.date, o.value) for o in items], listed=body.listed)
     by_day = {o.date: (o.date, o.value, o.note) for o in items}  # the last of a day wins
-    created, updated = manual.record_observations(session, kpi, list(by_day.values()))
+    created, updated = manual.record_observations(
+        session, kpi, list(by_day.values()), by=f"API key {api_key.name}"
+    )
     return ObservationsResult(created=created, updated=updated)
 
 
@@ -336,12 +338,14 @@ def get_observations(
 ) -> Any:
     kpi = manual.get_kpi(session, key)
     rows = [
-        ObservationOut(date=o.observed_on, value=o.value, note=o.note)
+        ObservationOut(date=o.observed_on, value=o.value, note=o.note, recorded_by=o.recorded_by)
         for o in manual.list_observations(session, kpi)
     ]
     if wants_csv(request, format):
         return csv_response(
-            (r.model_dump() for r in rows), ["date", "value", "note"], f"{kpi.key}-observations.csv"
+            (r.model_dump() for r in rows),
+            ["date", "value", "note", "recorded_by"],
+            f"{kpi.key}-observations.csv",
         )
     return rows
 

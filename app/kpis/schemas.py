@@ -230,6 +230,9 @@ class ObservationOut(BaseModel):
     date: date
     value: float
     note: str | None
+    recorded_by: str | None = Field(
+        None, description="Who recorded the value last (a person, or `API key <name>`)."
+    )
 
 
 class ObservationsResult(BaseModel):

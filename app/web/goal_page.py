@@ -4,6 +4,7 @@ and the drill-down behind the number."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from app.goals.models import CheckIn
@@ -62,6 +63,13 @@ def _check_ins(check_ins: list[CheckIn]) -> str:
     )
 
 
+def _history(lines: Sequence[str]) -> str:
+    if not lines:
+        return "<p class='muted'>No change recorded since this goal was written down.</p>"
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return f"<ul class='history'>{items}</ul>"
+
+
 def _definition(kpi: KpiDefinition, goal: GoalAlignmentOut) -> str:
     scope = goal.scope
     narrowed = [
@@ -99,7 +107,9 @@ def goal_page(
     check_ins: list[CheckIn],
     found: Drilldown | None,
     last_quarter: str,
+    history: Sequence[str] = (),
 ) -> str:
+    """`history`: the goal's changes in words, newest first."""
     evidence = ""
     if goal.evidence is not None and goal.evidence.interval_low is not None:
         unit = goal.kpi.unit
@@ -129,6 +139,8 @@ def goal_page(
         f"{_milestones(goal)}</section>"
         "<section aria-labelledby='checkins-title'><h2 id='checkins-title'>Check-ins</h2>"
         f"{_check_ins(check_ins)}</section>"
+        "<section aria-labelledby='history-title'><h2 id='history-title'>History of this goal"
+        f"</h2>{_history(history)}</section>"
         "<section aria-labelledby='kpi-title'><h2 id='kpi-title'>What is measured</h2>"
         f"{_definition(kpi, goal)}</section>"
     )

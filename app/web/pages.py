@@ -19,6 +19,7 @@ from app.goals import service
 from app.goals.checkpoints import list_check_ins
 from app.goals.config import get_thresholds
 from app.goals.evaluate import AlignmentEngine
+from app.goals.history import goal_history_lines
 from app.inputs import ID_MAX
 from app.kpis import manual
 from app.kpis.periods import previous_quarter
@@ -84,9 +85,12 @@ def goal_view(goal_id: str, request: Request, session: SessionDep, context: Cont
             )
         found = drilldown(session, goal, kpi, by, today, context.settings.tz)
         check_ins = list_check_ins(session, goal_id=goal_row.id)
+        history = goal_history_lines(session, goal_row.id, context.settings.tz)
     except NorthstarError as error:
         return problem_page(error)
-    return HTMLResponse(goal_page(goal, kpi, check_ins, found, previous_quarter(today)))
+    return HTMLResponse(
+        goal_page(goal, kpi, check_ins, found, previous_quarter(today), history=history)
+    )
 
 
 @router.get("/kpis", response_class=HTMLResponse)

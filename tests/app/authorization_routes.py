@@ -47,6 +47,8 @@ class World:
     milestone_id: int
     check_in_id: int
     post: Callable[[str, Any], dict[str, Any]]
+    channel_id: int = 0
+    rule_id: int = 0
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def unique(self, stem: str) -> str:
@@ -64,8 +66,20 @@ class World:
     def check_in(self) -> int:
         return int(self.post("/check-ins", {"goal_id": self.goal_id, "confidence": 7})["id"])
 
+    def story(self) -> int:
+        story = {"kind": "client", "text": "They called to thank us."}
+        return int(self.post("/stories", story)["id"])
+
     def source(self) -> int:
         return add_fake_source(self.context, name=self.unique("Fake PSA "))
+
+    def channel(self) -> int:
+        return int(self.post("/alerts/channels", channel_body(self.unique("Channel ")))["id"])
+
+    def rule(self) -> int:
+        return int(
+            self.post("/alerts/rules", {"channel_id": self.channel_id, "event": "milestone"})["id"]
+        )
 
 
 MANUAL_KPI = "team_confidence"
@@ -85,6 +99,14 @@ def goal_body(objective_id: int) -> dict[str, Any]:
     }
 
 
+# Nothing listens on port 9 of loopback: a test message is refused at once (and retried).
+UNREACHABLE_CHANNEL_URL = "http://127.0.0.1:9/matrix-channel-path"
+
+
+def channel_body(name: str) -> dict[str, Any]:
+    return {"name": name, "kind": "teams", "config": {"url": UNREACHABLE_CHANNEL_URL}}
+
+
 def make_world(context: ServiceContext, post: Callable[[str, Any], dict[str, Any]]) -> World:
     post("/kpis", {"key": MANUAL_KPI, "name": "Team confidence", "min": 1, "max": 10})
     objective_id = int(post("/objectives", {"title": "Clients trust us"})["id"])
@@ -98,6 +120,8 @@ def make_world(context: ServiceContext, post: Callable[[str, Any], dict[str, Any
         check_in_id=int(post("/check-ins", {"goal_id": goal_id, "confidence": 6})["id"]),
         post=post,
     )
+    world.channel_id = world.channel()
+    world.rule_id = world.rule()
     return world
 
 
@@ -230,11 +254,82 @@ ROUTES: dict[tuple[str, str], Recipe] = {
     ("DELETE", f"{V1}/check-ins/{{check_in_id}}"): R(
         P.ADMIN, 204, lambda w: Call(f"{V1}/check-ins/{w.check_in()}")
     ),
+    ("POST", f"{V1}/objectives/{{objective_id}}/archive"): R(
+        P.ADMIN, 200, lambda w: Call(f"{V1}/objectives/{w.objective()}/archive")
+    ),
+    ("POST", f"{V1}/objectives/{{objective_id}}/restore"): R(
+        P.ADMIN, 200, _at(V1 + "/objectives/{w.objective_id}/restore")
+    ),
+    ("GET", f"{V1}/objectives/{{objective_id}}/history"): R(
+        P.READ, 200, _at(V1 + "/objectives/{w.objective_id}/history")
+    ),
+    ("POST", f"{V1}/goals/{{goal_id}}/archive"): R(
+        P.ADMIN, 200, lambda w: Call(f"{V1}/goals/{w.goal()}/archive")
+    ),
+    ("POST", f"{V1}/goals/{{goal_id}}/restore"): R(
+        P.ADMIN, 200, _at(V1 + "/goals/{w.goal_id}/restore")
+    ),
+    ("GET", f"{V1}/goals/{{goal_id}}/history"): R(
+        P.READ, 200, _at(V1 + "/goals/{w.goal_id}/history")
+    ),
+    ("GET", f"{V1}/stories"): R(P.READ, 200, _at(f"{V1}/stories")),
+    ("POST", f"{V1}/stories"): R(
+        P.ADMIN, 201, lambda w: Call(f"{V1}/stories", json={"kind": "employee", "text": "Calm."})
+    ),
+    ("GET", f"{V1}/stories/{{story_id}}"): R(
+        P.READ, 200, lambda w: Call(f"{V1}/stories/{w.story()}")
+    ),
+    ("PATCH", f"{V1}/stories/{{story_id}}"): R(
+        P.ADMIN, 200, lambda w: Call(f"{V1}/stories/{w.story()}", json={"text": "Changed."})
+    ),
+    ("DELETE", f"{V1}/stories/{{story_id}}"): R(
+        P.ADMIN, 204, lambda w: Call(f"{V1}/stories/{w.story()}")
+    ),
     ("GET", f"{V1}/alignment"): R(P.READ, 200, _at(f"{V1}/alignment")),
     ("GET", f"{V1}/goals/{{goal_id}}/alignment"): R(
         P.READ, 200, _at(V1 + "/goals/{w.goal_id}/alignment")
     ),
     ("GET", f"{V1}/reviews/{{quarter}}"): R(P.READ, 200, _at(f"{V1}/reviews/2025-Q1")),
+    ("GET", f"{V1}/alerts/channels"): R(P.ADMIN, 200, _at(f"{V1}/alerts/channels")),
+    ("POST", f"{V1}/alerts/channels"): R(
+        P.ADMIN, 201, lambda w: Call(f"{V1}/alerts/channels", json=channel_body(w.unique("C ")))
+    ),
+    ("GET", f"{V1}/alerts/channels/{{channel_id}}"): R(
+        P.ADMIN, 200, _at(V1 + "/alerts/channels/{w.channel_id}")
+    ),
+    ("PATCH", f"{V1}/alerts/channels/{{channel_id}}"): R(
+        P.ADMIN,
+        200,
+        lambda w: Call(f"{V1}/alerts/channels/{w.channel_id}", json={"name": w.unique("Ch ")}),
+    ),
+    ("DELETE", f"{V1}/alerts/channels/{{channel_id}}"): R(
+        P.ADMIN, 204, lambda w: Call(f"{V1}/alerts/channels/{w.channel()}")
+    ),
+    ("POST", f"{V1}/alerts/channels/{{channel_id}}/test"): R(
+        P.ADMIN, 200, _at(V1 + "/alerts/channels/{w.channel_id}/test")
+    ),
+    ("GET", f"{V1}/alerts/channels/{{channel_id}}/deliveries"): R(
+        P.READ, 200, _at(V1 + "/alerts/channels/{w.channel_id}/deliveries")
+    ),
+    ("GET", f"{V1}/alerts/rules"): R(P.READ, 200, _at(f"{V1}/alerts/rules")),
+    ("POST", f"{V1}/alerts/rules"): R(
+        P.ADMIN,
+        201,
+        lambda w: Call(
+            f"{V1}/alerts/rules", json={"channel_id": w.channel_id, "event": "milestone"}
+        ),
+    ),
+    ("GET", f"{V1}/alerts/rules/{{rule_id}}"): R(
+        P.READ, 200, _at(V1 + "/alerts/rules/{w.rule_id}")
+    ),
+    ("PATCH", f"{V1}/alerts/rules/{{rule_id}}"): R(
+        P.ADMIN,
+        200,
+        lambda w: Call(f"{V1}/alerts/rules/{w.rule_id}", json={"quiet_hours": 12}),
+    ),
+    ("DELETE", f"{V1}/alerts/rules/{{rule_id}}"): R(
+        P.ADMIN, 204, lambda w: Call(f"{V1}/alerts/rules/{w.rule()}")
+    ),
     ("GET", "/metrics"): R(P.READ, 200, _at("/metrics")),
     ("GET", "/odata/"): R(P.ODATA, 200, _at("/odata/")),
     ("GET", "/odata"): R(P.ODATA, 200, _at("/odata")),

@@ -368,7 +368,7 @@ def test_objectives_and_check_ins_as_csv(plan: Any, objective: dict[str, Any]) -
     check_ins = plan.api.client.get("/api/v1/check-ins?format=csv", headers=plan.api.read)
 
     assert objectives.text.splitlines()[0] == (
-        "id,parent_id,title,purpose,owner,horizon,weight,created_at,updated_at"
+        "id,parent_id,title,purpose,owner,horizon,win_feels_like,weight,archived_at,created_at,updated_at"
     )
     header, row = check_ins.text.splitlines()
     assert header == "id,goal_id,objective_id,date,confidence,note,author,created_at"

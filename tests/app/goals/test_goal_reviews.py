@@ -267,7 +267,7 @@ def test_the_scheduler_job_snapshots_yesterday(team: dict[str, Any]) -> None:
     yesterday = datetime.now(context.settings.tz).date() - timedelta(days=1)
     assert snapshot(team, yesterday) == 0  # the job took it already
     scheduler = context.make_scheduler()
-    assert [job[2] for job in scheduler._extra_jobs] == [SNAPSHOT_JOB]
+    assert SNAPSHOT_JOB in [job[2] for job in scheduler._extra_jobs]
 
 
 def test_the_current_quarter_is_reviewed_up_to_today(team: dict[str, Any]) -> None:

@@ -52,7 +52,9 @@ def test_posting_the_same_day_again_replaces_it(api: Any) -> None:
     assert again.json() == {"created": 0, "updated": 0}
     assert changed.json() == {"created": 0, "updated": 1}
     listed = api.client.get(url, headers=api.read).json()
-    assert listed == [{"date": "2025-02-01", "value": 9.0, "note": None}]
+    assert listed == [
+        {"date": "2025-02-01", "value": 9.0, "note": None, "recorded_by": "API key admin"}
+    ]
 
 
 def test_a_manual_kpi_appears_in_the_catalogue(api: Any) -> None:
