@@ -19,6 +19,7 @@ from app.alerts.models import AlertChannel
 from app.alerts.outbox import enqueue
 from app.alerts.texts import NO_LINK_NOTE
 from app.goals.alignment import STATUS_ORDER, Status
+from app.goals.archive import live_plan
 from app.goals.config import get_thresholds
 from app.goals.models import AlignmentSnapshot, CheckIn, Goal
 from app.goals.review_render import summary, to_html
@@ -71,7 +72,8 @@ def _words(status: str) -> str:
 def digest_message(session: Session, settings: Settings, since: date, today: date) -> Message:
     yesterday = today - timedelta(days=1)
     changed, attention, due = [], [], []
-    for goal in session.scalars(select(Goal).order_by(Goal.id)):
+    # Archived goals (or under an archived objective) are out of the plan: not in the digest.
+    for goal in live_plan(session)[1]:
         now = _latest(session, goal.id, yesterday)
         then = _latest(session, goal.id, since)
         if now is None:

@@ -21,6 +21,7 @@ from app.alerts.models import AlertChannel, AlertEvent, AlertRule
 from app.alerts.outbox import enqueue
 from app.alerts.texts import goal_message, quiet_kpi_message, source_message
 from app.facts.models import ObservationRow
+from app.goals.archive import live_goal_ids
 from app.goals.models import AlignmentSnapshot, Goal, Milestone, Objective
 from app.ingest.models import SyncCursor
 from app.kpis.models import ManualKpi
@@ -32,10 +33,12 @@ MAX_CATCH_UP_DAYS = 31
 
 
 def goals_in_scope(session: Session, rule: AlertRule) -> list[Goal]:
-    """The rule's goal, its objective's goals and those of every objective below it, or all."""
+    """The rule's goal, its objective's goals and those of every objective below it, or all;
+    archived goals (or under an archived objective) left out, as the snapshots leave them."""
+    live = live_goal_ids(session)
     if rule.goal_id is not None:
         goal = session.get(Goal, rule.goal_id)
-        return [goal] if goal else []
+        return [goal] if goal is not None and goal.id in live else []
     query = select(Goal).order_by(Goal.id)
     if rule.objective_id is not None:
         children: dict[int | None, list[int]] = {}
@@ -48,7 +51,7 @@ def goals_in_scope(session: Session, rule: AlertRule) -> list[Goal]:
                 wanted.add(current)
                 stack.extend(children.get(current, []))
         query = query.where(Goal.objective_id.in_(wanted))
-    return list(session.scalars(query))
+    return [goal for goal in session.scalars(query) if goal.id in live]
 
 
 def day_end(day: date, tz: tzinfo) -> datetime:

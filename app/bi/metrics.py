@@ -40,8 +40,8 @@ from sqlalchemy.orm import Session
 
 from app.errors import NorthstarError
 from app.goals.alignment import Status, Thresholds
+from app.goals.archive import live_plan
 from app.goals.evaluate import AlignmentEngine
-from app.goals.models import Goal
 from app.goals.shaping import round_value
 from app.ingest.models import SyncCursor, SyncRun
 from app.kpis.catalogue import Grain
@@ -144,7 +144,7 @@ def goal_families(
         "northstar_goal_current_value",
         "The goal's KPI over its last complete evaluation window, in the KPI's unit.",
     )
-    goals = list(session.scalars(select(Goal).order_by(Goal.id)))
+    goals = live_plan(session)[1]  # archived goals are out of the plan and of the metrics
     engine = AlignmentEngine(session, thresholds=thresholds, tz=tz)
     evaluated = engine.evaluate_goals(goals, as_of, sparkline=0)
     for goal in goals:

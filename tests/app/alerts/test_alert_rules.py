@@ -196,3 +196,40 @@ def test_changing_a_rule(api: Any, settings: Settings) -> None:
     assert api.client.patch(url, headers=api.read, json={"enabled": True}).status_code == 403
     missing = api.client.patch("/api/v1/alerts/rules/999", headers=api.admin, json={})
     assert missing.status_code == 404
+
+
+def test_an_archived_goal_is_not_alerted_on(api: Any, settings: Settings) -> None:
+    goal_id = pulse_goal(
+        api,
+        kind="stay_above",
+        target=7,
+        start_date="2026-02-01",
+        due_date="2026-06-30",
+        judge_partial=True,
+    )
+    objective = api.client.get(f"/api/v1/goals/{goal_id}", headers=api.admin).json()
+    twin = {
+        "objective_id": objective["objective_id"],
+        "title": "Pulse, archived",
+        "kpi": "team_pulse",
+        "kind": "stay_above",
+        "target": 7,
+        "start_date": "2026-02-01",
+        "due_date": "2026-06-30",
+        "judge_partial": True,
+    }
+    archived_id = post(api, "/goals", twin)["id"]
+    written_on(api, date(2025, 12, 20))
+    context = api.setup.context
+    with http_receiver() as receiver:
+        hook = channel(api, f"{receiver.url}/hook")
+        post(api, "/alerts/rules", {"channel_id": hook, "event": "status_change"})
+        pulses(api, {date(2026, 3, 1): 8})
+        close_days(api, settings, [date(2026, 3, 1)])
+        pulses(api, {date(2026, 3, 2): 6.8})
+        # Both goals drift on 2 March; one is archived before the alerts job looks.
+        take_alignment_snapshots(context.db, settings, date(2026, 3, 2))
+        post(api, f"/goals/{archived_id}/archive", None, status=200)
+        moment = datetime(2026, 3, 3, 0, 30, tzinfo=settings.tz)
+        run_alerts(context.db, settings, context.cipher, now=moment)
+    assert [(b["goal_id"], b["data"]["to"]) for b in bodies(receiver)] == [(goal_id, "at_risk")]
