@@ -84,8 +84,14 @@ def finish_run(
     *,
     from_start: bool = False,
     since_day: date | None = None,
+    sync_started: datetime | None = None,
 ) -> None:
-    """Close the run with its final counts and move the stream's success or backoff state."""
+    """Close the run with its final counts and move the stream's success or backoff state.
+
+    A success is dated `sync_started`, when the sync that ran the stream began (default:
+    now): every change made before then has been read, and the next scheduled sync, which
+    fires one interval after this one fired, finds the stream due however long the streams
+    before and this one took."""
     now = utcnow()
     with db.session() as session:
         run = session.get(SyncRun, outcome.run_id)
@@ -99,7 +105,7 @@ def finish_run(
         run.error_message = outcome.error_message
         forget_seen(session, outcome.run_id)  # a failed listing starts over next time
         if outcome.status is RunStatus.SUCCEEDED:
-            state.last_success_at = now
+            state.last_success_at = sync_started or now
             state.consecutive_failures = 0
             state.next_attempt_at = None
             record_history_read(state, from_start=from_start, since_day=since_day)

@@ -106,6 +106,7 @@ class _SyncPlan:
     """What one source sync carries from stream to stream."""
 
     trigger: str
+    started: datetime
     full: bool
     since: datetime | None
     mark_days: bool
@@ -205,6 +206,7 @@ class SyncRunner:
                 # A tick with nothing due writes nothing, not even a rebuild request.
                 plan = _SyncPlan(
                     trigger=trigger,
+                    started=started,
                     full=full,
                     since=since,
                     mark_days=not specs or not self._rebuilds_after(source.id, full=full),
@@ -275,7 +277,7 @@ class SyncRunner:
                 f"Not needed: every {spec.sweeps} was read a moment ago by this sync's "
                 "first complete read, so none can be missing."
             )
-            run_book.finish_run(self.db, source.id, outcome, None)
+            run_book.finish_run(self.db, source.id, outcome, None, sync_started=plan.started)
             return outcome
         requests_before = stats.requests
         stream_began = time.perf_counter()
@@ -336,6 +338,7 @@ class SyncRunner:
                 retry_after,
                 from_start=from_start,
                 since_day=since_day,
+                sync_started=plan.started,
             )
             log.info(
                 "sync_stream_finished",

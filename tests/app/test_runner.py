@@ -249,6 +249,39 @@ def test_due_streams_follow_intervals(fake: FakeSetup) -> None:
     ]
 
 
+def test_a_stream_is_due_one_interval_after_its_sync_began(fake: FakeSetup) -> None:
+    """However long the streams take, a success is dated when the sync began: the job that
+    fires one interval later finds the stream due (dated when it finished, a stream taking
+    longer than the few seconds of slack was skipped at that fire and waited a whole
+    interval more)."""
+    import asyncio
+
+    from app.db import utcnow
+
+    context: ServiceContext = fake.context
+    fake.api.read_delay = 0.05
+    began = utcnow()
+    asyncio.run(context.runner.sync_source(fake.source_id, trigger=Trigger.SCHEDULE))
+    with context.db.session() as session:
+        source = session.get(Source, fake.source_id)
+        assert source is not None
+        session.expunge(source)
+        runs = list(session.scalars(select(SyncRun).where(SyncRun.source_id == fake.source_id)))
+        cursors = list(
+            session.scalars(select(SyncCursor).where(SyncCursor.source_id == fake.source_id))
+        )
+    first_start = min(run.started_at for run in runs)
+    last_finish = max(run.finished_at for run in runs if run.finished_at is not None)
+    assert last_finish > first_start
+    successes = {cursor.last_success_at for cursor in cursors}
+    assert len(successes) == 1  # every stream of the sync: the same moment
+    success = successes.pop()
+    assert success is not None and began <= success <= first_start
+    specs = list(__import__("fake_psa").FakeConnector.streams.values())
+    next_fire = began + timedelta(minutes=5)
+    assert context.runner.due_streams(source, specs, next_fire) == ["tickets"]
+
+
 # ---- data coverage: which days of the PSA's history are held in full ------------------------
 
 
