@@ -30,6 +30,7 @@ from app.kpis.models import (
     ManualKpi,
 )
 from app.security.models import ApiKey
+from app.sources.budget_ledger import RequestBooking
 from app.sources.models import Source
 
 metadata = Base.metadata
@@ -55,6 +56,7 @@ __all__ = [
     "PlanChange",
     "RecurringAmountRow",
     "RecurringRevenueRow",
+    "RequestBooking",
     "Source",
     "Story",
     "SurveyResponseRow",

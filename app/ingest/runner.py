@@ -189,6 +189,7 @@ class SyncRunner:
                     self.cipher,
                     reporting_tz=self.settings.tz,
                     transport=self.transports(source),
+                    db=self.db,
                 )
             except (ConnectorError, CredentialCipherError) as exc:
                 run_book.needs_attention(self.db, source.id, exc.code, str(exc))

@@ -17,6 +17,7 @@ from app.ingest.registry import registry
 from app.kpis.coverage import synced_until_of
 from app.security.crypto import CredentialCipher
 from app.sources import service
+from app.sources.budget_ledger import booked_last_hour
 from app.sources.checks import CheckOutcome, SourceChecker
 from app.sources.config import decrypt_secrets, masked_config
 from app.sources.models import Source, SourceStatus
@@ -71,6 +72,7 @@ def _out(session: SessionDep, cipher: CredentialCipher, source: Source) -> Sourc
             history_from=source.history_from,
             synced_until=synced_until_of(c.last_success_at for c in cursors),
         ),
+        requests_last_hour=booked_last_hour(session, source.id),
         streams=[
             StreamState(
                 stream=c.stream,
@@ -98,6 +100,7 @@ SOURCE_COLUMNS = [
     "updated_at",
     "history_from",
     "synced_until",
+    "requests_last_hour",
 ]
 
 

@@ -81,6 +81,12 @@ class SourceOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     coverage: SourceCoverage = Field(description="Which days of this PSA's data Northstar holds.")
+    requests_last_hour: int = Field(
+        description="Requests to this PSA over the last hour, by every Northstar process (the "
+        "scheduler, syncs from the command line), counted towards its request budget "
+        "(Autotask: `config.requests_per_hour`, Northstar's share of the tenant's 10,000 an "
+        "hour). A sync in progress has booked a few more than it has made yet."
+    )
     streams: list[StreamState]
 
 

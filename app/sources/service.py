@@ -20,11 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import Database, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.ingest.registry import registry
 from app.logging import secrets_registry
 from app.security.crypto import CredentialCipher
+from app.sources.budget_ledger import DatabaseLedger
 from app.sources.config import decrypt_secrets, merge_config, split_config, validate_config
 from app.sources.models import Source, SourceStatus
 from connectors.sdk import (
@@ -163,17 +164,24 @@ def load_config(source: Source, cipher: CredentialCipher) -> BaseModel:
 
 
 class SourceBudgets:
-    """Request budgets live as long as the process, so consecutive runs share them."""
+    """Request budgets live as long as the process, so consecutive runs share them; given a
+    database, a budget counts its source's requests there, shared by every process."""
 
     def __init__(self) -> None:
-        self._budgets: dict[int, RequestBudget] = {}
+        self._budgets: dict[tuple[int, int], RequestBudget] = {}
         self._lock = threading.Lock()
 
-    def for_source(self, source_id: int, template: RequestBudget) -> RequestBudget:
+    def for_source(
+        self, source_id: int, template: RequestBudget, db: Database | None = None
+    ) -> RequestBudget:
+        # Keyed by the Database too: two Database objects are two processes (tests).
+        key = (id(db), source_id)
         with self._lock:
-            budget = self._budgets.get(source_id)
+            budget = self._budgets.get(key)
             if budget is None or (budget.limit, budget.window) != (template.limit, template.window):
-                budget = self._budgets[source_id] = template
+                shared = db is not None and template.limit is not None
+                ledger = DatabaseLedger(db, source_id) if shared and db is not None else None
+                budget = self._budgets[key] = template.with_ledger(ledger)
             return budget
 
 
@@ -187,16 +195,19 @@ def build_connector(
     reporting_tz: tzinfo,
     transport: httpx.AsyncBaseTransport | None = None,
     check_timeout: float | None = None,
+    db: Database | None = None,
 ) -> tuple[Connector, RequestStats]:
-    """A ready connector for `source` with this process's shared budget for it, and the
-    counter of the requests it makes. With `check_timeout` (seconds), the connector is for
-    a check: one attempt per request, each given half of it."""
+    """A ready connector for `source` with its request budget, and the counter of the
+    requests it makes. Given `db`, the budget is counted there, shared with every process
+    (the scheduler, CLI syncs); without, in this process only. With `check_timeout`
+    (seconds), the connector is for a check: one attempt per request, each given half of
+    it."""
     cls = connector_class(source.kind)
     config = load_config(source, cipher)
     http_limits = getattr(cls, "http_limits", None)
     limits: SourceHttpLimits = http_limits(config) if callable(http_limits) else SourceHttpLimits()
     limits = dataclasses.replace(
-        limits, budget=budgets.for_source(source.id, limits.budget), stats=RequestStats()
+        limits, budget=budgets.for_source(source.id, limits.budget, db), stats=RequestStats()
     )
     if check_timeout is not None:
         # A check tells the owner now what is wrong: no backoff, no second try.

@@ -236,6 +236,8 @@ class VendorClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        # What was booked from a shared ledger and not used goes back to the other processes.
+        await asyncio.to_thread(self.limits.budget.release)
 
     def _key_semaphore(self, key: str | None) -> asyncio.Semaphore | None:
         if key is None or self.limits.per_key_concurrency is None:

@@ -135,6 +135,7 @@ NULLABLE_CHANGES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         ("objectives", "objective", {"owner": None}),
         ("objectives", "objective", {"horizon": None}),
         ("objectives", "objective", {"parent_id": None}),
+        ("objectives", "objective", {"win_feels_like": None}),
     ],
     "GoalPatch": [
         ("goals", "decrease", {"scope": None}),
@@ -179,7 +180,8 @@ def test_a_nullable_patch_field_takes_null(
 
     assert response.status_code == 200, response.text
     changed = response.json()
-    for field in ("purpose", "owner", "horizon", "parent_id", "title", "note", "author"):
+    fields = ("purpose", "owner", "horizon", "parent_id", "win_feels_like", "title", "note")
+    for field in (*fields, "author"):
         if field in body:
             assert changed[field] is None
 
