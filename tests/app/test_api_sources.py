@@ -218,5 +218,5 @@ async def test_sources_show_which_days_of_the_psa_they_hold(api: Any) -> None:
     successes = {s["stream"]: s["last_success_at"] for s in one["streams"]}
     assert one["coverage"]["synced_until"] == successes["clients"] == min(successes.values())
     as_csv = api.client.get("/api/v1/sources?format=csv", headers=api.read).text.splitlines()
-    assert as_csv[0].endswith(",history_from,synced_until")
+    assert as_csv[0].endswith(",history_from,synced_until,requests_last_hour")
     assert ",2025-01-31," in as_csv[1]
