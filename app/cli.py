@@ -13,6 +13,7 @@ from pathlib import Path
 
 from app.cli_support import EXIT_CODES, console, out, run_command
 from app.cli_support import load_settings as _settings
+from app.cli_users import add_user_commands, cmd_user
 from app.settings import Settings
 
 
@@ -304,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("list", help="List keys (never the keys themselves).")
     revoke = keys.add_parser("revoke", help="Revoke a key by its id.")
     revoke.add_argument("id", type=int)
+    add_user_commands(
+        add("user", cmd_user, "Add, list, disable or enable the people who sign in to the pages.")
+    )
     source = add("source", cmd_source, "Add or list PSA sources.")
     sources = source.add_subparsers(dest="source_command", required=True)
     source_add = sources.add_parser("add", help="Add a source.")

@@ -19,6 +19,7 @@ from app.api.openapi import install_openapi
 from app.api.security_headers import install_security_headers
 from app.bi.odata.router import router as odata_router
 from app.bi.router import router as bi_router
+from app.directory.router import router as directory_router
 from app.goals.alignment_router import router as alignment_router
 from app.goals.check_in_router import router as check_in_router
 from app.goals.plan_router import router as plan_router
@@ -95,6 +96,7 @@ def create_app(
     api.include_router(sources_router)
     api.include_router(runs_router)
     api.include_router(kpis_router)
+    api.include_router(directory_router)
     api.include_router(goals_router)
     api.include_router(check_in_router)
     api.include_router(plan_router)

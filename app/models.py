@@ -2,6 +2,7 @@
 
 from app.alerts.models import AlertChannel, AlertDelivery, AlertEvent, AlertRule
 from app.db import Base
+from app.directory.models import EntityLink, LinkDecision, LinkedEntity
 from app.facts.models import (
     ClientRow,
     ObservationRow,
@@ -29,6 +30,7 @@ from app.kpis.models import (
     KpiRebuildPending,
     ManualKpi,
 )
+from app.people.models import User, WebSession
 from app.security.models import ApiKey
 from app.sources.budget_ledger import RequestBooking
 from app.sources.models import Source
@@ -44,11 +46,14 @@ __all__ = [
     "ApiKey",
     "CheckIn",
     "ClientRow",
+    "EntityLink",
     "Goal",
     "KpiDailyRollup",
     "KpiDirtyDay",
     "KpiMonthlyRollup",
     "KpiRebuildPending",
+    "LinkDecision",
+    "LinkedEntity",
     "ManualKpi",
     "Milestone",
     "Objective",
@@ -66,5 +71,7 @@ __all__ = [
     "TechnicianRow",
     "TicketRow",
     "TimeEntryRow",
+    "User",
+    "WebSession",
     "metadata",
 ]

@@ -124,6 +124,32 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: int = Field(
         60, ge=1, description="The window over which failed API keys are counted per address."
     )
+    session_idle_hours: float = Field(
+        12,
+        gt=0,
+        le=24 * 90,
+        description="A person signed in to the pages who opens no page for this many hours "
+        "is asked to sign in again.",
+    )
+    session_max_days: float = Field(
+        14,
+        gt=0,
+        le=365,
+        description="However active, a sign-in lasts at most this many days; then the person "
+        "signs in again.",
+    )
+    sign_in_failures_per_email: int = Field(
+        5,
+        ge=1,
+        description="Wrong passwords for one e-mail address, from any number of places, within "
+        "`sign_in_failure_window_minutes` before further sign-ins for it must wait.",
+    )
+    sign_in_failure_window_minutes: float = Field(
+        15,
+        gt=0,
+        le=24 * 60,
+        description="The window over which wrong passwords are counted per e-mail address.",
+    )
     source_check_timeout_seconds: float = Field(
         10,
         gt=0,

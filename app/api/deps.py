@@ -1,5 +1,8 @@
 """FastAPI dependencies: the service context, a database session, and API-key checks.
 
+Reads also accept a person signed in on the pages (the session cookie, app.people), so the
+pages' links open in the browser; changes always need an API key sent in a header.
+
 Keys are checked in one place, `authenticate`, whichever way they came (header, cookie,
 OData's query parameter, the sign-in form): wrong keys are counted per client address and
 logged (never the key), and an address that sent too many is refused with 429.
@@ -25,6 +28,8 @@ from sqlalchemy.orm import Session
 from app.api.context import ServiceContext
 from app.api.throttle import client_address, throttle_for
 from app.errors import NorthstarError
+from app.people.principal import Person
+from app.people.sessions import SESSION_COOKIE, person_for_token
 from app.security.apikeys import find_active_key
 from app.security.models import ApiKey, KeyScope
 
@@ -197,6 +202,17 @@ def check_admin(key: ApiKey, presented: PresentedKey) -> None:
         )
 
 
+def person_from_session(request: Request, session: Session) -> Person | None:
+    """The person signed in on the pages, by the session cookie; None without one, or
+    when it has ended or expired (the pages say which, app.people.web)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    context: ServiceContext = request.app.state.context
+    found = person_for_token(session, token, settings=context.settings)
+    return found if isinstance(found, Person) else None
+
+
 # The Security parameters declare the schemes in OpenAPI; the key itself is read by
 # `key_in_request`, the same function the key-first gate (app.api.auth_gate) uses.
 def require_read(
@@ -205,18 +221,33 @@ def require_read(
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     _header: Annotated[str | None, Security(api_key_header)],
     _cookie: Annotated[str | None, Security(api_key_cookie)],
-) -> ApiKey:
-    # The scorecard page's login cookie lets its links (reviews, CSV) open in the browser.
+) -> ApiKey | Person:
+    """The caller of a read: an API key (header, or the pages' key cookie), or a person
+    signed in on the pages, so that the pages' links (reviews, CSV) open in the browser.
+    A key in a header wins over the cookies."""
+    if key_in_request(request, cookie=False) is None:
+        person = person_from_session(request, session)
+        if person is not None:
+            return person
     return authenticate_request(session, request)[0]
 
 
-def require_admin(request: Request, key: Annotated[ApiKey, Depends(require_read)]) -> ApiKey:
+def require_admin(
+    request: Request, caller: Annotated[ApiKey | Person, Depends(require_read)]
+) -> ApiKey:
+    if isinstance(caller, Person):
+        # A browser sends its cookies on its own: changes need a key sent on purpose.
+        raise Forbidden(
+            "Changes through the API need an admin API key in the `Authorization` or "
+            "`X-API-Key` header; being signed in on the pages lets the API read only.",
+            code="api_key_header_required",
+        )
     presented = key_in_request(request)
     if presented is None:  # not reached: require_read refuses a request without a key
         raise _missing_key()
-    check_admin(key, presented)
-    return key
+    check_admin(caller, presented)
+    return caller
 
 
-ReadKey = Annotated[ApiKey, Depends(require_read)]
+ReadKey = Annotated[ApiKey | Person, Depends(require_read)]
 AdminKey = Annotated[ApiKey, Depends(require_admin)]

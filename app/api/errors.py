@@ -75,7 +75,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-def _problem(error: dict[str, Any]) -> str:
+def validation_problem(error: dict[str, Any]) -> str:
     """The message of one validation problem, in words that name no internal type."""
     kind = error["type"]
     if kind in {"model_type", "model_attributes_type", "dict_type"}:
@@ -190,11 +190,15 @@ def install_error_handlers(app: FastAPI) -> None:
         if errors and errors[0]["type"] == "json_invalid":
             return _malformed_json(errors[0], exc.body)
         problems = [
-            {"field": ".".join(str(p) for p in e["loc"]), "problem": _problem(e), "code": e["type"]}
+            {
+                "field": ".".join(str(p) for p in e["loc"]),
+                "problem": validation_problem(e),
+                "code": e["type"],
+            }
             for e in errors
         ]
         summary = "; ".join(
-            f"{_location(tuple(e['loc']))}: {_problem(e).rstrip('.')}" for e in errors
+            f"{_location(tuple(e['loc']))}: {validation_problem(e).rstrip('.')}" for e in errors
         )
         return JSONResponse(
             error_body(_validation_code(errors), f"The request is not valid: {summary}.", problems),

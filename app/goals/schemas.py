@@ -109,10 +109,14 @@ class GoalScope(BaseModel):
 
     source: Id | None = Field(None, description="Only this source (PSA).")
     client: str | None = Field(
-        None, description="Northstar's client id, or the PSA's own id together with `source`."
+        None,
+        description="Northstar's client id, or the PSA's own id together with `source`, or "
+        "`linked:<id>` for a client linked across PSAs (its numbers pooled).",
     )
     technician: str | None = Field(
-        None, description="Northstar's technician id, or the PSA's own id with `source`."
+        None,
+        description="Northstar's technician id, or the PSA's own id with `source`, or "
+        "`linked:<id>` for a technician linked across PSAs.",
     )
     board: str | None = Field(None, description="Board (ConnectWise) or queue (Autotask) name.")
     priority: str | None = Field(None, description="P1–P4, or a priority's name.")

@@ -75,8 +75,11 @@ CREATED, CLOSED = 4 + MEASURES.index("tickets_created"), 4 + MEASURES.index("tic
 def _batched(key: SeriesKey) -> bool:
     """Computable from the member's own additive sums: every ticket, SLA, CSAT and hours KPI,
     the open backlog (a running total of them), and the team KPIs of one technician (whose
-    capacity is that technician's). Manual, revenue and whole-team KPIs are read one by one."""
+    capacity is that technician's). Manual, revenue and whole-team KPIs, and linked entities
+    (whose members are looked up as they are now), are read one by one."""
     if key.kpi.manual or key.kpi.key in REVENUE_KPIS:
+        return False
+    if key.scope.linked_id is not None:  # its members are read through kpi_values
         return False
     return key.kpi.key not in TEAM_KPIS or key.scope.dim == "technician"
 
@@ -103,7 +106,7 @@ class SeriesReader:
             periods = periods_between(need.first, need.end, key.grain)
             if _batched(key):
                 batched[rollup_table(periods)].append((key, periods))
-            elif key.kpi.key in RECURRING_KPIS:
+            elif key.kpi.key in RECURRING_KPIS and key.scope.linked_id is None:
                 revenue.append((key, periods))
             else:
                 for value in kpi_values(self.session, key.kpi, key.scope, periods):

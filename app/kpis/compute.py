@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.facts.models import (
@@ -25,7 +25,7 @@ from app.facts.models import (
 from app.kpis.catalogue import KpiDefinition
 from app.kpis.models import MEASURES, KpiDailyRollup, KpiMonthlyRollup
 from app.kpis.periods import Period
-from app.kpis.scope import ScopeFilter
+from app.kpis.scope import ScopeFilter, member_keys
 
 WEEKDAY_COLUMNS = (
     "capacity_mon",
@@ -102,7 +102,11 @@ def rollup_table(periods: Sequence[Period]) -> Any:
 
 
 def _rollup_query(table: Any, scope: ScopeFilter, columns: Sequence[Any]) -> Select[Any]:
-    query = select(*columns).where(table.dim == scope.dim, table.dim_value == scope.value)
+    query = select(*columns).where(table.dim == scope.rollup_dim)
+    if scope.linked_id is not None:  # a linked entity: its members' rows, summed
+        query = query.where(tuple_(table.source_id, table.dim_value).in_(member_keys(scope)))
+    else:
+        query = query.where(table.dim_value == scope.value)
     if scope.source_id is not None:
         query = query.where(table.source_id == scope.source_id)
     return query
@@ -270,6 +274,12 @@ def _amount_rows(
         query = query.where(RecurringRevenueRow.source_id == scope.source_id)
     if scope.dim == "client":
         query = query.where(RecurringRevenueRow.client_external_id == scope.value)
+    elif scope.dim == "link:client":
+        query = query.where(
+            tuple_(RecurringRevenueRow.source_id, RecurringRevenueRow.client_external_id).in_(
+                member_keys(scope)
+            )
+        )
     return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
 
 

@@ -115,11 +115,18 @@ def kpi_series(
     source: Annotated[int | None, id_query("Only this source (PSA).")] = None,
     client: Annotated[
         str | None,
-        Query(description="Northstar's client id, or the PSA's own id together with `source`."),
+        Query(
+            description="Northstar's client id (GET /api/v1/clients), the PSA's own id "
+            "together with `source`, or `linked:<id>` for a client linked across PSAs (its "
+            "members pooled)."
+        ),
     ] = None,
     technician: Annotated[
         str | None,
-        Query(description="Northstar's technician id, or the PSA's own id together with `source`."),
+        Query(
+            description="Northstar's technician id (GET /api/v1/technicians), the PSA's own "
+            "id together with `source`, or `linked:<id>` for a technician linked across PSAs."
+        ),
     ] = None,
     board: Annotated[
         str | None, Query(description="Board (ConnectWise) or queue (Autotask) name.")
@@ -242,10 +249,22 @@ def kpi_breakdown_route(
     order: Annotated[Literal["desc", "asc"], Query(description="Highest first, or lowest.")] = (
         "desc"
     ),
+    unlinked: Annotated[
+        bool,
+        Query(
+            description="true: every PSA's client or technician on its own row, even when "
+            "it is linked with others (by default a linked one is one row)."
+        ),
+    ] = False,
     format: CsvFormat = None,
 ) -> Any:
     """The KPI for one period, one row per member, sorted by value (members with no value
     last): which clients miss SLA, who is over-utilised.
+
+    By client or technician, a client (technician) linked across PSAs is one row, keyed
+    `linked:<id>`, with `members` listing the ids it joins: its counts are the members'
+    added up, its percentages and averages made from the added-up numerators and
+    denominators. Utilisation by technician always lists each PSA's technician apart.
 
     When the PSA data does not cover the period (it starts before the first day held in
     full, or is not synced yet) every row's value is null and `reason` says why; the period
@@ -275,15 +294,38 @@ def kpi_breakdown_route(
             numerator=None if reason else _round(r.numerator),
             denominator=None if reason else _round(r.denominator),
             sample_size=0 if reason else r.sample_size,
+            members=list(r.members),
         )
         for r in kpi_breakdown(
-            session, kpi, Scope(by), window, source_id=source, descending=order == "desc"
+            session,
+            kpi,
+            Scope(by),
+            window,
+            source_id=source,
+            descending=order == "desc",
+            pool_links=not unlinked,
         )
     ]
     if wants_csv(request, format):
-        columns = ["key", "name", "source", "external_id", *VALUE_COLUMNS[2:], *COVERAGE_COLUMNS]
+        columns = [
+            "key",
+            "name",
+            "source",
+            "external_id",
+            "members",
+            *VALUE_COLUMNS[2:],
+            *COVERAGE_COLUMNS,
+        ]
         return csv_response(
-            ({**r.model_dump(), "partial": partial, "reason": reason} for r in rows),
+            (
+                {
+                    **r.model_dump(),
+                    "members": " ".join(str(m) for m in r.members),
+                    "partial": partial,
+                    "reason": reason,
+                }
+                for r in rows
+            ),
             columns,
             f"{kpi.key}-by-{by}-{period}.csv",
         )

@@ -134,14 +134,21 @@ class SeriesOut(BaseModel):
 
 
 class BreakdownRowOut(BaseModel):
-    key: str = Field(description="Northstar's id of the client or technician, the board, or P1–P4.")
+    key: str = Field(
+        description="Northstar's id of the client or technician (`linked:<id>` for one linked "
+        "across PSAs), the board, or P1–P4."
+    )
     name: str
-    source: int | None
+    source: int | None = Field(description="null for a row that spans PSAs.")
     external_id: str | None = Field(description="The PSA's own id.")
     value: float | None
     numerator: float | None
     denominator: float | None
     sample_size: int
+    members: list[int] = Field(
+        default_factory=list,
+        description="For a linked client or technician: the ids of the PSAs' rows it joins.",
+    )
 
 
 class BreakdownOut(BaseModel):

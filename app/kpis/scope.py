@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from app.directory.models import EntityLink, LinkedEntity
 from app.errors import NotFound, Unsupported
 from app.facts.models import ClientRow, TechnicianRow
+from app.inputs import ID_MAX
 from app.kpis.catalogue import KpiDefinition, Scope
 from app.sources.models import Source
 
 LEVELS = {"P1": "1", "P2": "2", "P3": "3", "P4": "4"}
+# `client=linked:7`: the linked entity 7 (app.directory), all its members' rows pooled.
+LINKED_PREFIX = "linked:"
+# The scope dimension of a linked entity of each kind; its rows are those of the plain
+# dimension (`link:client` reads `client` rows), of the members only.
+LINKED_DIMS = {"client": "link:client", "technician": "link:technician"}
+# KPIs a linked technician cannot pool exactly: each PSA holds its own capacity for the same
+# person, so summing capacities would count the person's working week twice.
+NOT_POOLED_FOR_TECHNICIANS = {
+    "utilization_pct",
+    "billable_utilization_pct",
+    "tickets_closed_per_technician",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class ScopeFilter:
-    """Rows of `dim` = `value`, of one source or all. `dim` is `all` when unscoped."""
+    """Rows of `dim` = `value`, of one source or all. `dim` is `all` when unscoped.
+
+    A linked entity is `dim` `link:client` (or `link:technician`) with `value` its id: the
+    rows of `client` (`technician`) whose (source, value) is one of its members, summed.
+    """
 
     dim: str = "all"
     value: str = ""
@@ -33,7 +52,30 @@ class ScopeFilter:
             "board": Scope.BOARD,
             "priority": Scope.PRIORITY,
             "priority_level": Scope.PRIORITY,
+            "link:client": Scope.CLIENT,
+            "link:technician": Scope.TECHNICIAN,
         }.get(self.dim)
+
+    @property
+    def linked_id(self) -> int | None:
+        """The linked entity's id when the scope is one, else None."""
+        return int(self.value) if self.dim.startswith("link:") else None
+
+    @property
+    def rollup_dim(self) -> str:
+        """The dimension of the rollup rows this scope reads."""
+        return self.dim.removeprefix("link:")
+
+
+def member_keys(scope: ScopeFilter) -> Select[Any]:
+    """(source id, PSA id) of every member of the scope's linked entity, as a subquery."""
+    row_class: Any = ClientRow if scope.rollup_dim == "client" else TechnicianRow
+    column = EntityLink.client_id if row_class is ClientRow else EntityLink.technician_id
+    return (
+        select(row_class.source_id, row_class.external_id)
+        .join(EntityLink, column == row_class.id)
+        .where(EntityLink.linked_entity_id == scope.linked_id)
+    )
 
 
 def _unsupported(kpi: KpiDefinition, scope: Scope) -> Unsupported:
@@ -79,6 +121,10 @@ def resolve_scope(
         return ScopeFilter(source_id=source)
     scope, value = chosen[0]
     assert value is not None
+    if scope in (Scope.CLIENT, Scope.TECHNICIAN) and value.strip().lower().startswith(
+        LINKED_PREFIX
+    ):
+        return _linked(session, kpi, scope.value, value.strip(), source)
     if scope is Scope.CLIENT:
         row = _find(session, ClientRow, value, source, "client")
         return ScopeFilter("client", row.external_id, row.source_id, client_id=row.id)
@@ -91,6 +137,28 @@ def resolve_scope(
     if level is not None:
         return ScopeFilter("priority_level", level, source)
     return ScopeFilter("priority", value, source)
+
+
+def _linked(
+    session: Session, kpi: KpiDefinition, kind: str, value: str, source: int | None
+) -> ScopeFilter:
+    """`linked:<id>`: a linked client or technician, refused for the KPIs it cannot pool."""
+    number = value[len(LINKED_PREFIX) :].strip()
+    known = number.isdigit() and int(number) <= ID_MAX
+    entity = session.get(LinkedEntity, int(number)) if known else None
+    if entity is None or entity.kind != kind:
+        raise NotFound(
+            f"There is no linked {kind} {value!r}. GET /api/v1/links?kind={kind} lists them.",
+            code="linked_entity_not_found",
+        )
+    if kind == "technician" and kpi.key in NOT_POOLED_FOR_TECHNICIANS:
+        raise Unsupported(
+            f"{kpi.name} ({kpi.key}) cannot be pooled for a linked technician: each PSA "
+            "holds its own working hours for the same person, so adding them up would count "
+            "the person's capacity twice. Ask for each member apart (technician=<id>).",
+            code="linked_scope_not_supported",
+        )
+    return ScopeFilter(LINKED_DIMS[kind], str(entity.id), source)
 
 
 def _find(

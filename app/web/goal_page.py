@@ -11,6 +11,7 @@ from app.goals.models import CheckIn
 from app.goals.views import GoalAlignmentOut
 from app.goals.words import amount
 from app.kpis.catalogue import KpiDefinition
+from app.people.principal import Person
 from app.web.drilldown import Drilldown, render_drilldown
 from app.web.goal_chart import goal_chart, target_words
 from app.web.overview import check_in_words, forecast_words, progress_words, value_words
@@ -24,32 +25,47 @@ MILESTONE_WORDS = {
 }
 
 
-def _milestones(goal: GoalAlignmentOut) -> str:
+def _controls(editing: bool, links: Sequence[tuple[str, str]]) -> str:
+    """Links to the plan's forms, for an editor or the owner; nothing for a viewer."""
+    if not editing:
+        return ""
+    items = " · ".join(f"<a href='{href}'>{escape(words)}</a>" for href, words in links)
+    return f"<p class='controls'>{items}</p>"
+
+
+def _milestones(goal: GoalAlignmentOut, editing: bool = False) -> str:
+    add = _controls(editing, [(f"/plan/milestones/new?goal_id={goal.goal_id}", "Add a milestone")])
     if not goal.milestones:
-        return "<p class='muted'>This goal has no milestones.</p>"
+        return f"<p class='muted'>This goal has no milestones.</p>{add}"
     unit = goal.kpi.unit
+    change = "<th scope='col'>Change</th>" if editing else ""
     rows = "".join(
         f"<tr><td>{m.due_date}</td><td>{escape(m.title or '')}</td>"
         f"<td>{escape(amount(m.target, unit))}</td>"
         f"<td><span class='milestone {escape(m.status)}'>"
         f"{MILESTONE_WORDS.get(m.status, m.status)}</span></td>"
-        f"<td>{escape(amount(m.value, unit))}</td></tr>"
+        f"<td>{escape(amount(m.value, unit))}</td>"
+        + (
+            f"<td><a href='/plan/milestones/{m.id}/edit'>Change or delete"
+            f"<span class='visually-hidden'> the milestone due {m.due_date}</span></a></td>"
+            if editing
+            else ""
+        )
+        + "</tr>"
         for m in sorted(goal.milestones, key=lambda m: m.due_date)
     )
     return (
         "<div class='scroll' tabindex='0' role='region' aria-label='Milestones'>"
         "<table><thead><tr><th scope='col'>Due</th>"
         "<th scope='col'>Milestone</th><th scope='col'>Target</th><th scope='col'>Result</th>"
-        f"<th scope='col'>Value</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        f"<th scope='col'>Value</th>{change}</tr></thead><tbody>{rows}</tbody></table></div>"
+        f"{add}"
     )
 
 
 def _check_ins(check_ins: list[CheckIn]) -> str:
     if not check_ins:
-        return (
-            "<p class='muted'>No check-ins yet. Record one with "
-            "<code>POST /api/v1/check-ins</code>.</p>"
-        )
+        return "<p class='muted'>No check-ins yet.</p>"
     rows = "".join(
         f"<tr><td>{c.check_in_date}</td><td>{c.confidence}/10</td>"
         f"<td>{escape(c.note or '')}</td><td>{escape(c.author or '')}</td></tr>"
@@ -108,8 +124,12 @@ def goal_page(
     found: Drilldown | None,
     last_quarter: str,
     history: Sequence[str] = (),
+    person: Person | None = None,
 ) -> str:
-    """`history`: the goal's changes in words, newest first."""
+    """`history`: the goal's changes in words, newest first. An editor (`person`) also
+    sees the links to change the goal, its milestones, and to check in."""
+    editing = person is not None and person.can_edit
+    gid = goal.goal_id
     evidence = ""
     if goal.evidence is not None and goal.evidence.interval_low is not None:
         unit = goal.kpi.unit
@@ -133,10 +153,18 @@ def goal_page(
         f"<dt>Forecast</dt><dd>{forecast_words(goal)}{method}</dd>"
         f"<dt>Confidence</dt><dd>{check_in_words(goal.latest_check_in)}</dd>{evidence}"
         "</dl>"
-        f"{goal_chart(goal, large=True)}</section>"
+        f"{goal_chart(goal, large=True)}"
+        + _controls(
+            editing,
+            [
+                (f"/plan/goals/{gid}/edit", "Change this goal"),
+                (f"/plan/check-ins/new?goal_id={gid}", "Check in"),
+            ],
+        )
+        + "</section>"
         f"{render_drilldown(goal, found)}"
         "<section aria-labelledby='milestones-title'><h2 id='milestones-title'>Milestones</h2>"
-        f"{_milestones(goal)}</section>"
+        f"{_milestones(goal, editing)}</section>"
         "<section aria-labelledby='checkins-title'><h2 id='checkins-title'>Check-ins</h2>"
         f"{_check_ins(check_ins)}</section>"
         "<section aria-labelledby='history-title'><h2 id='history-title'>History of this goal"
@@ -145,6 +173,9 @@ def goal_page(
         f"{_definition(kpi, goal)}</section>"
     )
     top = header(
-        "Northstar scorecard", context=f"Goal, as of {goal.as_of}", last_quarter=last_quarter
+        "Northstar scorecard",
+        context=f"Goal, as of {goal.as_of}",
+        last_quarter=last_quarter,
+        person=person,
     )
     return page(f"{goal.title}: Northstar", f"{top}<main>{body}</main>")

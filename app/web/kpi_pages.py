@@ -18,6 +18,7 @@ from app.inputs import ID_MAX, date_problem
 from app.kpis.catalogue import Grain, KpiDefinition
 from app.kpis.compute import COUNTS, RATIOS, measures_of
 from app.kpis.schemas import SeriesOut
+from app.people.principal import Person
 from app.web.chart_scale import day_label
 from app.web.charts import LARGE, ChartSpec, Point, render_chart
 from app.web.render import header, moment_words, page
@@ -98,7 +99,9 @@ def _origin(kpi: KpiDefinition) -> str:
     return "Measured from your PSA data (every connected PSA unless a source is chosen)."
 
 
-def kpi_list_page(kpis: list[KpiDefinition], last_quarter: str) -> str:
+def kpi_list_page(
+    kpis: list[KpiDefinition], last_quarter: str, person: Person | None = None
+) -> str:
     rows = "".join(
         f"<tr><td><a href='/kpis/{quote(k.key)}'>{escape(k.name)}</a>"
         f"<div class='muted'><code>{escape(k.key)}</code></div></td>"
@@ -117,7 +120,7 @@ def kpi_list_page(kpis: list[KpiDefinition], last_quarter: str) -> str:
     )
     return page(
         "KPIs: Northstar",
-        header("Northstar scorecard", context="KPIs", last_quarter=last_quarter)
+        header("Northstar scorecard", context="KPIs", last_quarter=last_quarter, person=person)
         + f"<main>{body}</main>",
     )
 
@@ -209,7 +212,11 @@ def _form(kpi: KpiDefinition, series: SeriesOut, sources: list[tuple[int, str]])
 
 
 def kpi_page(
-    kpi: KpiDefinition, series: SeriesOut, sources: list[tuple[int, str]], last_quarter: str
+    kpi: KpiDefinition,
+    series: SeriesOut,
+    sources: list[tuple[int, str]],
+    last_quarter: str,
+    person: Person | None = None,
 ) -> str:
     scope = (
         next((name for sid, name in sources if sid == series.scope.source), None)
@@ -248,6 +255,6 @@ def kpi_page(
     )
     return page(
         f"{kpi.name}: Northstar",
-        header("Northstar scorecard", context="KPI", last_quarter=last_quarter)
+        header("Northstar scorecard", context="KPI", last_quarter=last_quarter, person=person)
         + f"<main>{body}</main>",
     )

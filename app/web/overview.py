@@ -12,8 +12,10 @@ from html import escape
 from app.goals.schemas import CheckInOut
 from app.goals.views import GoalAlignmentOut, ObjectiveAlignmentOut
 from app.goals.words import amount, period_label
+from app.people.principal import Person
 from app.web.data import SourceState, all_goals, all_objectives, status_counts
 from app.web.goal_chart import goal_chart, target_words
+from app.web.planning.recent import Recent
 from app.web.render import header, page, status_badge
 
 
@@ -169,18 +171,75 @@ def sources_section(sources: list[SourceState]) -> str:
     )
 
 
+def stories_section(found: Recent) -> str:
+    """This quarter's stories, the newest first, with a way to the quarter's review."""
+    items = "".join(
+        f"<li><blockquote>{escape(s.text)}</blockquote><p class='muted'>"
+        f"{'An employee' if s.kind == 'employee' else 'A client'}'s story, {s.story_date}"
+        + (f", recorded by {escape(s.author)}" if s.author else "")
+        + "</p></li>"
+        for s in reversed(found.stories)
+    )
+    listed = (
+        f"<ul class='stories'>{items}</ul>"
+        if items
+        else ("<p class='muted'>No story recorded for this quarter yet.</p>")
+    )
+    return (
+        "<section class='recent' aria-labelledby='stories-title'>"
+        f"<h2 id='stories-title'>Stories of {escape(found.quarter)}</h2>{listed}"
+        f"<p><a href='/reviews/{escape(found.quarter)}'>The review of {escape(found.quarter)}"
+        "</a></p></section>"
+    )
+
+
+def check_ins_section(found: Recent) -> str:
+    """The latest check-ins, newest first, each with what it is about and who made it."""
+    items = "".join(
+        f"<li><a href='{escape(c.href)}'>{escape(c.about)}</a>: "
+        f"{c.check_in.confidence}/10 on {c.check_in.check_in_date}"
+        + (f" by {escape(c.check_in.author)}" if c.check_in.author else "")
+        + (f": {escape(c.check_in.note)}" if c.check_in.note else "")
+        + "</li>"
+        for c in found.check_ins
+    )
+    listed = f"<ul>{items}</ul>" if items else "<p class='muted'>No check-in yet.</p>"
+    return (
+        "<section class='recent' aria-labelledby='recent-checkins-title'>"
+        f"<h2 id='recent-checkins-title'>Latest check-ins</h2>{listed}</section>"
+    )
+
+
+def plan_controls(person: Person | None) -> str:
+    """For an editor or the owner: the way to the plan's forms. Nothing for a viewer."""
+    if person is None or not person.can_edit:
+        return ""
+    return (
+        "<p class='controls plan-controls'><a class='button' href='/plan/objectives/new'>"
+        "New objective</a> <a href='/plan'>Plan</a></p>"
+    )
+
+
 def overview_page(
     objectives: list[ObjectiveAlignmentOut],
     as_of: date,
     last_quarter: str,
     sources: list[SourceState],
+    *,
+    person: Person | None = None,
+    found: Recent | None = None,
 ) -> str:
+    """`found`: this quarter's stories and the latest check-ins (app.web.planning.recent)."""
     body = "".join(objective_section(o) for o in objectives) or (
-        "<section><p>No objectives yet. Write your plan down with "
+        "<section><p>No objectives yet. Write your plan down on the Plan page, or with "
         "<code>POST /api/v1/objectives</code> and <code>POST /api/v1/goals</code>.</p></section>"
     )
-    top = header("Northstar scorecard", context=f"as of {as_of}", last_quarter=last_quarter)
+    recent = stories_section(found) + check_ins_section(found) if found else ""
+    top = header(
+        "Northstar scorecard", context=f"as of {as_of}", last_quarter=last_quarter, person=person
+    )
     return page(
         f"Northstar scorecard, {as_of}",
-        f"{top}<main>{counts_section(objectives)}{sources_section(sources)}{body}</main>",
+        f"{top}<main>{plan_controls(person)}{counts_section(objectives)}"
+        f"{sources_section(sources)}{body}{recent}</main>",
     )

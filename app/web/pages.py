@@ -1,6 +1,6 @@
 """`/goals/{id}`, `/kpis`, `/kpis/{key}`: the owner's pages behind the overview.
 
-Each is signed in by the page's cookie (app.web.signin). The numbers come from the same
+Each is signed in by the page's cookie (app.people.web). The numbers come from the same
 functions as the API's (the alignment engine, `/api/v1/kpis/{key}/values`, the breakdown);
 a problem with the request is answered as a page with the API's 4xx status and its words.
 """
@@ -24,12 +24,12 @@ from app.inputs import ID_MAX
 from app.kpis import manual
 from app.kpis.periods import previous_quarter
 from app.kpis.router import kpi_series
+from app.people.web import signed_in_person
 from app.sources.models import Source
 from app.web.drilldown import DIMENSIONS, drilldown, offered_dimensions
 from app.web.goal_page import goal_page
 from app.web.kpi_pages import kpi_list_page, kpi_page, parse_kpi_query
 from app.web.render import error_page
-from app.web.signin import signed_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,9 +62,9 @@ def _goal_id(text: str) -> int:
 
 @router.get("/goals/{goal_id}", response_class=HTMLResponse)
 def goal_view(goal_id: str, request: Request, session: SessionDep, context: ContextDep) -> Response:
-    key = signed_in(request, session)
-    if isinstance(key, Response):
-        return key
+    person = signed_in_person(request, session)
+    if isinstance(person, Response):
+        return person
     today = _today(context)
     try:
         goal_row = service.get_goal(session, _goal_id(goal_id))
@@ -89,24 +89,26 @@ def goal_view(goal_id: str, request: Request, session: SessionDep, context: Cont
     except NorthstarError as error:
         return problem_page(error)
     return HTMLResponse(
-        goal_page(goal, kpi, check_ins, found, previous_quarter(today), history=history)
+        goal_page(
+            goal, kpi, check_ins, found, previous_quarter(today), history=history, person=person
+        )
     )
 
 
 @router.get("/kpis", response_class=HTMLResponse)
 def kpis_view(request: Request, session: SessionDep, context: ContextDep) -> Response:
-    key = signed_in(request, session)
-    if isinstance(key, Response):
-        return key
+    person = signed_in_person(request, session)
+    if isinstance(person, Response):
+        return person
     kpis = manual.all_kpis(session)
-    return HTMLResponse(kpi_list_page(kpis, previous_quarter(_today(context))))
+    return HTMLResponse(kpi_list_page(kpis, previous_quarter(_today(context)), person))
 
 
 @router.get("/kpis/{kpi_key}", response_class=HTMLResponse)
 def kpi_view(kpi_key: str, request: Request, session: SessionDep, context: ContextDep) -> Response:
-    key = signed_in(request, session)
-    if isinstance(key, Response):
-        return key
+    person = signed_in_person(request, session)
+    if isinstance(person, Response):
+        return person
     try:
         kpi = manual.get_kpi(session, kpi_key)
         query = parse_kpi_query(request.query_params, kpi)
@@ -115,7 +117,7 @@ def kpi_view(kpi_key: str, request: Request, session: SessionDep, context: Conte
             request,
             session,
             context,
-            key,
+            person,
             grain=query.grain,
             from_=query.start,
             to=query.end,
@@ -125,4 +127,4 @@ def kpi_view(kpi_key: str, request: Request, session: SessionDep, context: Conte
     except NorthstarError as error:
         return problem_page(error)
     sources = [(s.id, s.name) for s in session.execute(select(Source.id, Source.name))]
-    return HTMLResponse(kpi_page(kpi, series, sources, previous_quarter(_today(context))))
+    return HTMLResponse(kpi_page(kpi, series, sources, previous_quarter(_today(context)), person))

@@ -12,6 +12,8 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
+from app.people.principal import Person
+
 STATUS_WORDS = {
     "not_started": "Not started",
     "achieved": "Achieved",
@@ -43,38 +45,73 @@ def status_badge(status: str) -> str:
     return f"<span class='status {escape(status)}'>{STATUS_WORDS.get(status, status)}</span>"
 
 
-def header(heading: str, *, context: str = "", last_quarter: str | None = None) -> str:
-    """The dark bar on every signed-in page: what this page is, and where to go next."""
+def header(
+    heading: str,
+    *,
+    context: str = "",
+    last_quarter: str | None = None,
+    person: Person | None = None,
+) -> str:
+    """The dark bar on every signed-in page: what this page is, who is signed in, and
+    where to go next."""
     review = (
-        f"<a href='/api/v1/reviews/{escape(last_quarter)}?format=html'>Review of "
-        f"{escape(last_quarter)}</a>"
+        f"<a href='/reviews/{escape(last_quarter)}'>Review of {escape(last_quarter)}</a>"
         if last_quarter
         else ""
     )
     links = [
         "<a href='/'>Overview</a>",
+        "<a href='/plan'>Plan</a>",
         "<a href='/kpis'>KPIs</a>",
         review,
         "<a href='/api/v1/docs'>API</a>",
         "<form class='signout' method='post' action='/logout'>"
-        "<button type='submit'>Sign out</button></form>",
+        f"{_form_token(person)}<button type='submit'>Sign out</button></form>",
     ]
     extra = f"<span class='context'>{escape(context)}</span>" if context else ""
+    if person is not None:
+        extra += f"<span class='context who'>{escape(person_words(person))}</span>"
     return (
         f"<header><h1>{escape(heading)}</h1>{extra}<nav aria-label='Pages'>"
         f"{' · '.join(link for link in links if link)}</nav></header>"
     )
 
 
-def login_page(problem: str | None = None) -> str:
+def person_words(person: Person) -> str:
+    """Who is signed in, as the header says it: "Ana Costa (editor)"."""
+    if person.user_id is None:
+        return f"{person.name} (read only)"
+    return f"{person.name} ({person.role.value})"
+
+
+def _form_token(person: Person | None) -> str:
+    if person is None:
+        return ""
+    return f"<input type='hidden' name='csrf_token' value='{escape(person.csrf_token)}'>"
+
+
+def login_page(problem: str | None = None, *, email: str = "") -> str:
+    """The sign-in page: e-mail address and password, and below it the older way in with
+    an API key (read only), for a wall screen or a shared link."""
     note = f"<p class='status off_track'>{escape(problem)}</p>" if problem else ""
     return page(
         "Northstar: sign in",
         "<main><form method='post' action='/login'><h1>Northstar</h1>"
-        "<p>Paste an API key to see your scorecard. Create one with "
+        "<p>Sign in with your e-mail address and password.</p>"
+        f"{note}<label for='email'>E-mail address</label>"
+        f"<input id='email' name='email' type='email' autocomplete='username' "
+        f"value='{escape(email)}' required>"
+        "<label for='password'>Password</label>"
+        "<input id='password' name='password' type='password' "
+        "autocomplete='current-password' required>"
+        # No `type` attribute: a button submits its form by default, and the key form's
+        # `button[type=submit]` stays the one scripts and kiosk set-ups already click.
+        "<button>Sign in</button></form>"
+        "<form method='post' action='/login'><h2>Or with an API key (read only)</h2>"
+        "<p>For a wall screen or a script: paste a key made with "
         "<code>northstar apikey create --scope read</code>.</p>"
-        f"{note}<label for='api_key'>API key</label>"
-        "<input id='api_key' name='api_key' type='password' autocomplete='current-password' "
+        "<label for='api_key'>API key</label>"
+        "<input id='api_key' name='api_key' type='password' autocomplete='off' "
         "required><button type='submit'>Show my scorecard</button></form></main>",
     )
 

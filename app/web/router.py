@@ -1,16 +1,17 @@
-"""`/`: the overview (the owner's scorecard); `POST /login` and `POST /logout` (the API key
-kept in a cookie). The other pages are in app.web.pages.
+"""`/`: the overview (the owner's scorecard); `POST /login` and `POST /logout`: a person's
+e-mail address and password (a session, app.people), or an API key kept in a cookie (read
+only). The other pages are in app.web.pages.
 
 Signing in and out must come from Northstar's own page: a form posted from another site is
 refused (its `Origin`, or `Sec-Fetch-Site`, says where it came from), so no third party can
-sign a browser in with a key of its choosing. Wrong keys count against the address's
-failures like any other (app.api.throttle).
+sign a browser in as someone of its choosing. Wrong keys and passwords count against the
+address's failures like any other (app.api.throttle).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,27 +20,41 @@ from starlette.concurrency import run_in_threadpool
 from app.api.context import ServiceContext
 from app.api.deps import COOKIE_NAME, ContextDep, SessionDep, Unauthorized, authenticate
 from app.api.public_url import own_origins
-from app.api.throttle import TooManyFailedKeys
+from app.api.throttle import TooManyFailedKeys, client_address
 from app.errors import InvalidInput, NorthstarError
 from app.goals.config import get_thresholds
 from app.goals.evaluate import AlignmentEngine
 from app.goals.scorecard import scorecard, source_histories
 from app.kpis.periods import previous_quarter
+from app.people.sessions import SESSION_COOKIE, revoke_session, start_session
+from app.people.signin import SignInRefused, SignInThrottled, sign_in_with_password
+from app.people.web import (
+    FormProblem,
+    FormTooLarge,
+    cookie_is_secure,
+    forget_cookies,
+    read_form,
+    set_session_cookie,
+    signed_in_person,
+    throttled_page,
+)
 from app.web.data import source_states
 from app.web.kpi_pages import day_param
 from app.web.overview import overview_page
 from app.web.pages import problem_page
 from app.web.pages import router as pages_router
+from app.web.planning.recent import recent
+from app.web.planning.router import router as planning_router
 from app.web.render import login_page
-from app.web.signin import signed_in, throttled
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages_router)
+router.include_router(planning_router)
 
 OVERVIEW_PERIODS = 12  # the periods each goal's chart shows
 
 COOKIE_DAYS = 30
-MAX_FORM_BYTES = 4096  # one field holding a key of about 50 characters
+MAX_FORM_BYTES = 4096  # an e-mail address and a password, or a key of about 50 characters
 SAME_SITE_FETCHES = {"same-origin", "none"}  # `none`: typed in or bookmarked
 
 
@@ -70,9 +85,9 @@ def _not_from_own_page() -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse)
 def overview_view(request: Request, session: SessionDep, context: ContextDep) -> Response:
     """The plan in one screen, the verdicts as `/api/v1/alignment` gives them."""
-    key = signed_in(request, session)
-    if isinstance(key, Response):
-        return key
+    person = signed_in_person(request, session)
+    if isinstance(person, Response):
+        return person
     today = datetime.now(context.settings.tz).date()
     try:
         day = overview_day(request, today)
@@ -81,7 +96,16 @@ def overview_view(request: Request, session: SessionDep, context: ContextDep) ->
     engine = AlignmentEngine(session, thresholds=get_thresholds(), tz=context.settings.tz)
     objectives = scorecard(engine, day, sparkline=OVERVIEW_PERIODS)
     sources = source_states(context, source_histories(engine))
-    return HTMLResponse(overview_page(objectives, day, previous_quarter(day), sources))
+    return HTMLResponse(
+        overview_page(
+            objectives,
+            day,
+            previous_quarter(day),
+            sources,
+            person=person,
+            found=recent(session, day),
+        )
+    )
 
 
 def overview_day(request: Request, today: date) -> date:
@@ -95,37 +119,69 @@ def overview_day(request: Request, today: date) -> date:
     return day
 
 
-async def _small_body(request: Request) -> bytes | None:
-    """The body, or None once it passes MAX_FORM_BYTES (the rest is never read)."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return None
-    return bytes(body)
-
-
 @router.post("/login")
 async def login(request: Request, context: ContextDep) -> Response:
+    """The sign-in form's post: an e-mail address and a password, or (the second form)
+    an API key, which signs in read only."""
     if not from_own_page(request, context):
         return _not_from_own_page()
-    body = await _small_body(request)
-    if body is None:
-        return HTMLResponse(login_page("That is too long to be an API key."), status_code=413)
-    # A plain urlencoded form: no multipart parser needed for one field.
-    form = parse_qs(body.decode("utf-8", "replace"))
-    key = (form.get("api_key") or [""])[0].strip()
-    if not key:
-        return HTMLResponse(login_page("Paste an API key first."), status_code=401)
-    return await run_in_threadpool(_sign_in, request, context, key)
+    try:
+        form = await read_form(request, max_bytes=MAX_FORM_BYTES)
+    except FormTooLarge as problem:
+        return HTMLResponse(
+            login_page("That is too long to be an e-mail address and password, or an API key."),
+            status_code=problem.status_code,
+        )
+    except FormProblem as problem:
+        return HTMLResponse(login_page(problem.message), status_code=problem.status_code)
+    email = form.get("email", "").strip()
+    if "api_key" in form and not email:
+        key = form["api_key"].strip()
+        if not key:
+            return HTMLResponse(login_page("Paste an API key first."), status_code=401)
+        return await run_in_threadpool(_sign_in_with_key, request, context, key)
+    password = form.get("password", "")
+    if not email or not password:
+        return HTMLResponse(
+            login_page("Type your e-mail address and your password.", email=email),
+            status_code=401,
+        )
+    return await run_in_threadpool(_sign_in_with_password, request, context, email, password)
 
 
-def _sign_in(request: Request, context: ServiceContext, key: str) -> Response:
+def _sign_in_with_password(
+    request: Request, context: ServiceContext, email: str, password: str
+) -> Response:
+    try:
+        with context.db.session() as session:
+            user = sign_in_with_password(session, request, email, password)
+            token = start_session(
+                session,
+                user,
+                settings=context.settings,
+                client=client_address(request.scope),
+                user_agent=request.headers.get("user-agent"),
+            )
+    except SignInThrottled as refused:
+        return throttled_page(refused.message, refused.retry_after)
+    except SignInRefused as refused:
+        return HTMLResponse(login_page(refused.message, email=email), status_code=401)
+    response = RedirectResponse("/", status_code=303)
+    set_session_cookie(response, token, request, context.settings)
+    # One way in at a time: a key signed in earlier in this browser is forgotten.
+    response.delete_cookie(COOKIE_NAME, httponly=True, samesite="strict")
+    return response
+
+
+def _sign_in_with_key(request: Request, context: ServiceContext, key: str) -> Response:
     try:
         with context.db.session() as session:
             authenticate(session, key, request=request, sent_as="form")
     except TooManyFailedKeys as refused:
-        return throttled(refused)
+        return throttled_page(
+            f"Too many wrong keys from your address: try again in {refused.retry_after} s.",
+            refused.retry_after,
+        )
     except Unauthorized:
         return HTMLResponse(
             login_page("That key is not valid (unknown or revoked)."), status_code=401
@@ -137,17 +193,22 @@ def _sign_in(request: Request, context: ServiceContext, key: str) -> Response:
         max_age=COOKIE_DAYS * 86400,
         httponly=True,
         samesite="strict",
-        # Behind a TLS-terminating proxy the request itself may say http.
-        secure=request.url.scheme == "https"
-        or (context.settings.public_base_url or "").startswith("https://"),
+        secure=cookie_is_secure(request, context.settings),
     )
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, context: ContextDep) -> Response:
+    """Ends the session on the server (its cookie is useless from now on, wherever a copy
+    of it is) and forgets both cookies."""
     if not from_own_page(request, context):
         return _not_from_own_page()
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        with context.db.session() as session:
+            revoke_session(session, token)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE_NAME, httponly=True, samesite="strict")
+    forget_cookies(response)
     return response

@@ -21,6 +21,8 @@ class Policy(StrEnum):
     PUBLIC = "public"  # the API docs: anyone, keys ignored
     HEALTH = "health"  # anyone; a key sent must be valid, and a valid one sees details
     PAGE = "page"  # the scorecard: its cookie only; the sign-in form otherwise
+    FORM_PAGE = "form_page"  # a planning form: a person who may edit; a key's cookie reads
+    FORM_POST = "form_post"  # a planning form's post: a person's session and CSRF token
     LOGIN = "login"  # takes a key from its form only
     LOGOUT = "logout"  # anyone (it only forgets the cookie)
     READ = "read"  # a read or admin key, in a header or the page's cookie
@@ -81,6 +83,33 @@ class World:
             self.post("/alerts/rules", {"channel_id": self.channel_id, "event": "milestone"})["id"]
         )
 
+    def client(self) -> int:
+        """A new client row of the matrix's source (what a sync would store)."""
+        from app.facts.models import ClientRow
+
+        with self.context.db.session() as session:
+            row = ClientRow(
+                source_id=self.source_id, external_id=self.unique("c"), name=self.unique("Client ")
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def technician(self) -> int:
+        from app.facts.models import TechnicianRow
+
+        with self.context.db.session() as session:
+            row = TechnicianRow(
+                source_id=self.source_id, external_id=self.unique("t"), name=self.unique("Tech ")
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def link(self) -> int:
+        members = [self.client(), self.client()]
+        return int(self.post("/links", {"kind": "client", "members": members})["id"])
+
 
 MANUAL_KPI = "team_confidence"
 MILESTONE = {"due_date": "2025-03-01", "target": 2}
@@ -137,6 +166,14 @@ def _at(path: str, **params: str) -> Callable[[World], Call]:
 
 
 V1 = "/api/v1"
+
+
+def _three_member_link(w: World) -> Call:
+    link_id, member = w.link(), w.client()
+    w.post(f"/links/{link_id}/members", {"member": member})
+    return Call(f"{V1}/links/{link_id}/members/{member}")
+
+
 R = Recipe
 P = Policy
 
@@ -194,6 +231,46 @@ ROUTES: dict[tuple[str, str], Recipe] = {
     ),
     ("GET", f"{V1}/kpis/{{key}}/observations"): R(
         P.READ, 200, _at(f"{V1}/kpis/{MANUAL_KPI}/observations")
+    ),
+    ("GET", f"{V1}/clients"): R(P.READ, 200, _at(f"{V1}/clients")),
+    ("GET", f"{V1}/clients/{{client_id}}"): R(
+        P.READ, 200, lambda w: Call(f"{V1}/clients/{w.client()}")
+    ),
+    ("GET", f"{V1}/technicians"): R(P.READ, 200, _at(f"{V1}/technicians")),
+    ("GET", f"{V1}/technicians/{{technician_id}}"): R(
+        P.READ, 200, lambda w: Call(f"{V1}/technicians/{w.technician()}")
+    ),
+    ("GET", f"{V1}/links/suggestions"): R(
+        P.READ, 200, _at(f"{V1}/links/suggestions", kind="client")
+    ),
+    ("POST", f"{V1}/links/suggestions/reject"): R(
+        P.ADMIN,
+        201,
+        lambda w: Call(
+            f"{V1}/links/suggestions/reject",
+            json={"kind": "client", "first": w.client(), "second": w.client()},
+        ),
+    ),
+    ("GET", f"{V1}/links"): R(P.READ, 200, _at(f"{V1}/links")),
+    ("POST", f"{V1}/links"): R(
+        P.ADMIN,
+        201,
+        lambda w: Call(f"{V1}/links", json={"kind": "client", "members": [w.client(), w.client()]}),
+    ),
+    ("GET", f"{V1}/links/{{link_id}}"): R(P.READ, 200, lambda w: Call(f"{V1}/links/{w.link()}")),
+    ("PATCH", f"{V1}/links/{{link_id}}"): R(
+        P.ADMIN, 200, lambda w: Call(f"{V1}/links/{w.link()}", json={"name": "Linked"})
+    ),
+    ("DELETE", f"{V1}/links/{{link_id}}"): R(
+        P.ADMIN, 204, lambda w: Call(f"{V1}/links/{w.link()}")
+    ),
+    ("POST", f"{V1}/links/{{link_id}}/members"): R(
+        P.ADMIN,
+        201,
+        lambda w: Call(f"{V1}/links/{w.link()}/members", json={"member": w.client()}),
+    ),
+    ("DELETE", f"{V1}/links/{{link_id}}/members/{{member_id}}"): R(
+        P.ADMIN, 200, lambda w: _three_member_link(w)
     ),
     ("GET", f"{V1}/objectives"): R(P.READ, 200, _at(f"{V1}/objectives")),
     ("POST", f"{V1}/objectives"): R(
@@ -346,5 +423,42 @@ ROUTES: dict[tuple[str, str], Recipe] = {
     ("GET", "/kpis"): R(P.PAGE, 200, _at("/kpis")),
     ("GET", "/kpis/{kpi_key}"): R(P.PAGE, 200, _at("/kpis/sla_response_pct")),
     ("POST", "/login"): R(P.LOGIN, 303, lambda w: Call("/login", form="api_key=")),
+    ("GET", "/plan"): R(P.PAGE, 200, _at("/plan")),
+    ("GET", "/reviews/{quarter}"): R(P.PAGE, 200, _at("/reviews/2025-Q1")),
+    **{
+        ("GET", path): R(P.FORM_PAGE, 403, _at(example))
+        for path, example in (
+            ("/plan/objectives/new", "/plan/objectives/new"),
+            ("/plan/objectives/{objective_id}/edit", "/plan/objectives/{w.objective_id}/edit"),
+            ("/plan/goals/new", "/plan/goals/new"),
+            ("/plan/goals/{goal_id}/edit", "/plan/goals/{w.goal_id}/edit"),
+            ("/plan/milestones/new", "/plan/milestones/new?goal_id={w.goal_id}"),
+            ("/plan/milestones/{milestone_id}/edit", "/plan/milestones/{w.milestone_id}/edit"),
+            ("/plan/check-ins/new", "/plan/check-ins/new?goal_id={w.goal_id}"),
+            ("/plan/kpis/new", "/plan/kpis/new"),
+            ("/plan/kpis/{key}/record", f"/plan/kpis/{MANUAL_KPI}/record"),
+            ("/plan/stories/new", "/plan/stories/new"),
+        )
+    },
+    **{
+        ("POST", path): R(
+            P.FORM_POST, 403, lambda w, e=example: Call(e.format(w=w), form="title=x")
+        )
+        for path, example in (
+            ("/plan/objectives", "/plan/objectives"),
+            ("/plan/objectives/{objective_id}", "/plan/objectives/{w.objective_id}"),
+            ("/plan/objectives/{objective_id}/{verb}", "/plan/objectives/{w.objective_id}/archive"),
+            ("/plan/goals", "/plan/goals"),
+            ("/plan/goals/{goal_id}", "/plan/goals/{w.goal_id}"),
+            ("/plan/goals/{goal_id}/{verb}", "/plan/goals/{w.goal_id}/archive"),
+            ("/plan/milestones", "/plan/milestones"),
+            ("/plan/milestones/{milestone_id}", "/plan/milestones/{w.milestone_id}"),
+            ("/plan/milestones/{milestone_id}/delete", "/plan/milestones/{w.milestone_id}/delete"),
+            ("/plan/check-ins", "/plan/check-ins"),
+            ("/plan/kpis", "/plan/kpis"),
+            ("/plan/kpis/{key}/{how}", f"/plan/kpis/{MANUAL_KPI}/pulse"),
+            ("/plan/stories", "/plan/stories"),
+        )
+    },
     ("POST", "/logout"): R(P.LOGOUT, 303, _at("/logout")),
 }

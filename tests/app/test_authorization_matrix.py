@@ -92,10 +92,13 @@ def expected(policy: Policy, ok: int, key: str, transport: str) -> tuple[int, st
         return 303, None
     if policy is Policy.LOGIN:
         return 401, None  # the form is empty: a key in a header or cookie signs no one in
-    if policy is Policy.PAGE:
+    if policy in (Policy.PAGE, Policy.FORM_PAGE, Policy.FORM_POST):
         if transport != "cookie" or key == "none":
             return 200, None  # the sign-in form
-        return (200, None) if accepted else (401, None)
+        if not accepted:
+            return 401, None
+        # A key's cookie signs in read only: a planning form and its post are refused.
+        return (200, None) if policy is Policy.PAGE else (403, None)
     if policy is Policy.HEALTH:
         if transport == "query" or key == "none":
             return 200, None  # the public view

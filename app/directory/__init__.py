@@ -1,0 +1,1 @@
+"""Directories of clients and technicians, and the links that join one business across PSAs."""

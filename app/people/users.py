@@ -1,0 +1,151 @@
+"""The people who may sign in: created, listed, disabled, enabled and given a new password
+(by the `northstar user` commands). E-mail addresses are kept lower-cased; passwords only
+as argon2id hashes (app.people.passwords).
+
+Disabling a person or resetting their password ends every session they have open."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.errors import Conflict, InvalidInput, NotFound
+from app.people.models import EMAIL_MAX, NAME_MAX, User
+from app.people.passwords import check_password_rules, hash_password
+from app.people.principal import Role
+from app.people.sessions import revoke_sessions_of
+
+
+def normalise_email(email: str) -> str:
+    """The address as stored: trimmed and lower-cased. Raises `InvalidInput` for anything
+    that is not shaped like name@domain.example."""
+    address = email.strip().lower()
+    local, at, domain = address.rpartition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain.strip(".")
+        or len(address) > EMAIL_MAX
+        or any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in address)
+    ):
+        raise InvalidInput(
+            f"{email.strip()!r} is not an e-mail address; write it like ana@example.com.",
+            code="invalid_email",
+        )
+    return address
+
+
+def check_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > NAME_MAX:
+        raise InvalidInput(
+            f"The name must be 1 to {NAME_MAX} characters: how the person is shown as the "
+            "author of check-ins and stories, e.g. 'Ana Costa'.",
+            code="invalid_name",
+        )
+    if any(unicodedata.category(ch).startswith("C") for ch in cleaned):
+        raise InvalidInput("The name must not contain control characters.", code="invalid_name")
+    return cleaned
+
+
+def parse_role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower())
+    except ValueError:
+        raise InvalidInput(
+            f"{text!r} is not a role: use owner (everything, including sources, people and "
+            "keys), editor (the plan, check-ins, observations and stories) or viewer (reads).",
+            code="invalid_role",
+        ) from None
+
+
+def find_user(session: Session, email: str) -> User | None:
+    """The person with this address (any letter case), or None; never raises for a
+    malformed address (a sign-in form says the same for every failure)."""
+    address = email.strip().lower()
+    if not address or len(address) > EMAIL_MAX:
+        return None
+    return session.scalar(select(User).where(User.email == address))
+
+
+def get_user(session: Session, email: str) -> User:
+    user = find_user(session, normalise_email(email))
+    if user is None:
+        raise NotFound(
+            f"There is no person with the e-mail address {email.strip()!r}; "
+            "`northstar user list` shows who there is.",
+            code="user_not_found",
+        )
+    return user
+
+
+def create_user(session: Session, *, email: str, name: str, role: Role, password: str) -> User:
+    """A new person who can sign in with `email` and `password`. Raises `InvalidInput` for
+    a malformed address or name or a password that breaks the rules, and `Conflict` when
+    the address is taken."""
+    address = normalise_email(email)
+    shown_name = check_name(name)
+    role = parse_role(str(role))
+    check_password_rules(password, email=address, name=shown_name)
+    if find_user(session, address) is not None:
+        raise _taken(address)
+    now = utcnow()
+    user = User(
+        email=address,
+        name=shown_name,
+        role=role.value,
+        password_hash=hash_password(password),
+        created_at=now,
+        password_changed_at=now,
+    )
+    session.add(user)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise _taken(address) from None  # created at the same moment by someone else
+    return user
+
+
+def _taken(address: str) -> Conflict:
+    return Conflict(
+        f"There is already a person with the e-mail address {address!r}.", code="email_taken"
+    )
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(func.lower(User.name), User.id)))
+
+
+def disable_user(session: Session, email: str) -> tuple[User, int]:
+    """Stop `email` from signing in; returns the person and how many sessions were ended."""
+    user = get_user(session, email)
+    if user.disabled_at is None:
+        user.disabled_at = utcnow()
+    return user, revoke_sessions_of(session, user.id)
+
+
+def enable_user(session: Session, email: str) -> User:
+    user = get_user(session, email)
+    user.disabled_at = None
+    return user
+
+
+def reset_password(session: Session, email: str, password: str) -> tuple[User, int]:
+    """Give `email` a new password; returns the person and how many sessions were ended
+    (all of them: whoever knew the old password is signed out)."""
+    user = get_user(session, email)
+    check_password_rules(password, email=user.email, name=user.name)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    return user, revoke_sessions_of(session, user.id)
+
+
+def set_role(session: Session, email: str, role: Role) -> User:
+    user = get_user(session, email)
+    user.role = parse_role(str(role)).value
+    return user
