@@ -10,6 +10,7 @@ open, and serves. Running it again reuses the sources and the plan and syncs wha
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -17,6 +18,7 @@ from time import monotonic
 
 from rich.console import Console
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from app.api.context import ServiceContext
 from app.goals.examples import seed_example_plan, shift_months
@@ -133,6 +135,25 @@ def seed_demo_plan(context: ServiceContext) -> None:
             day += timedelta(days=1)
 
 
+DEMO_OWNER_EMAIL = "owner@demo.example"
+
+
+def demo_owner(session: Session) -> str:
+    """The demo's owner, who can plan in the browser: made at the first demo, given a new
+    random password at every one (returned, to be shown once)."""
+    from app.people.principal import Role
+    from app.people.users import create_user, find_user, reset_password
+
+    password = secrets.token_urlsafe(12)
+    if find_user(session, DEMO_OWNER_EMAIL) is None:
+        create_user(
+            session, email=DEMO_OWNER_EMAIL, name="Demo owner", role=Role.OWNER, password=password
+        )
+    else:
+        reset_password(session, DEMO_OWNER_EMAIL, password)
+    return password
+
+
 def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: bool) -> int:
     import uvicorn
 
@@ -151,6 +172,7 @@ def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: b
     seed_demo_plan(context)
     with context.db.session() as session:
         key = create_api_key(session, name="demo admin", scope=KeyScope.ADMIN)
+        owner_password = demo_owner(session)
     host = host or settings.host
     port = port or settings.port
     base = f"http://{host}:{port}/api/v1"
@@ -159,6 +181,10 @@ def run_demo(settings: Settings, *, host: str | None, port: int | None, serve: b
         console.print(text, soft_wrap=True, highlight=False)
 
     say(f"\n[bold]Northstar is ready.[/bold] Admin API key (shown once): {key.key}")
+    say(
+        f"  Pages:         http://{host}:{port}/  sign in as {DEMO_OWNER_EMAIL} with the "
+        f"password {owner_password} (shown once; a new one at every `make demo`)"
+    )
     say(f"  API docs (click Authorize, paste the key): {base}/docs")
     say(f"  Scorecard:     curl -H 'X-API-Key: {key.key}' {base}/alignment")
     quarter = previous_quarter(datetime.now(settings.tz).date())

@@ -8,9 +8,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
 from app.alerts import service
-from app.alerts.messages import Message
-from app.alerts.models import AlertChannel, AlertDelivery, AlertRule, DeliveryStatus
-from app.alerts.outbox import deliver_one, enqueue
+from app.alerts.models import AlertChannel, AlertRule, DeliveryStatus
 from app.alerts.schemas import (
     ChannelIn,
     ChannelOut,
@@ -94,30 +92,7 @@ def test_channel(channel_id: int, session: SessionDep, context: ContextDep, _key
     """Send a test message now and say what the channel answered (`status`, `last_error`).
     A channel that is busy or down is tried again later, as any alert would be."""
     channel = service.get_channel(session, channel_id)
-    now = utcnow()
-    message = Message(
-        kind="test",
-        title="Northstar test message",
-        summary=f"This is a test of the alert channel {channel.name!r}. Alerts will look "
-        "like this.",
-        explanation="Nothing has changed: no goal was judged to send this.",
-    )
-    with context.db.session() as writing:
-        row = enqueue(
-            writing,
-            writing.get(AlertChannel, channel_id) or channel,
-            message,
-            purpose="test",
-            key=f"ns-test-{channel_id}-{now.strftime('%Y%m%dT%H%M%S%f')}",
-            now=now,
-        )
-        writing.flush()
-        delivery_id = row.id
-    deliver_one(context.db, context.cipher, delivery_id, now=now)
-    with context.db.session() as reading:
-        sent = reading.get(AlertDelivery, delivery_id)
-        assert sent is not None
-        return service.delivery_out(sent)
+    return service.send_test_message(context.db, context.cipher, channel, utcnow())
 
 
 @router.get(
@@ -135,12 +110,9 @@ def channel_deliveries(
 ) -> Any:
     """What was sent to the channel, newest first: sent, failed (with the reason) or waiting
     to be tried again, with every attempt."""
-    service.get_channel(session, channel_id)
-    query = select(AlertDelivery).where(AlertDelivery.channel_id == channel_id)
-    if status is not None:
-        query = query.where(AlertDelivery.status == status.value)
-    rows = session.scalars(query.order_by(AlertDelivery.id.desc()).limit(limit))
-    return [service.delivery_out(row) for row in rows]
+    return service.list_deliveries(
+        session, channel_id, status.value if status is not None else None, limit
+    )
 
 
 @router.get("/rules", response_model=list[RuleOut], summary="Alert rules")

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from app.alerts.channels import channel_secrets, store_secrets, validate_channel_config
 from app.alerts.digests import previous_quarter
+from app.alerts.messages import Message
 from app.alerts.models import AlertChannel, AlertDelivery, AlertRule, ChannelKind
+from app.alerts.outbox import deliver_one, enqueue
 from app.alerts.schemas import (
     EVENT_OPTIONS,
     ChannelIn,
@@ -19,6 +21,7 @@ from app.alerts.schemas import (
     RuleIn,
     RulePatch,
 )
+from app.db import Database
 from app.errors import Conflict, InvalidInput, NotFound
 from app.goals.models import Goal, Objective
 from app.security.crypto import CredentialCipher
@@ -169,6 +172,48 @@ def update_rule(session: Session, rule_id: int, patch: RulePatch) -> AlertRule:
     return rule
 
 
+def list_deliveries(
+    session: Session, channel_id: int, status: str | None = None, limit: int = 100
+) -> list[DeliveryOut]:
+    """A channel's deliveries, newest first (raises NotFound for no such channel)."""
+    get_channel(session, channel_id)
+    query = select(AlertDelivery).where(AlertDelivery.channel_id == channel_id)
+    if status is not None:
+        query = query.where(AlertDelivery.status == status)
+    rows = session.scalars(query.order_by(AlertDelivery.id.desc()).limit(limit))
+    return [delivery_out(row) for row in rows]
+
+
 def delivery_out(row: AlertDelivery) -> DeliveryOut:
     fields = {name: getattr(row, name) for name in DeliveryOut.model_fields if name != "title"}
     return DeliveryOut(**fields, title=str((row.message or {}).get("title", "")))
+
+
+def send_test_message(
+    db: Database, cipher: CredentialCipher, channel: AlertChannel, now: datetime
+) -> DeliveryOut:
+    """Queue a test message to `channel` in a transaction of its own, send it at once and
+    say what the channel answered (a channel busy or down is tried again later)."""
+    message = Message(
+        kind="test",
+        title="Northstar test message",
+        summary=f"This is a test of the alert channel {channel.name!r}. Alerts will look "
+        "like this.",
+        explanation="Nothing has changed: no goal was judged to send this.",
+    )
+    with db.session() as writing:
+        row = enqueue(
+            writing,
+            writing.get(AlertChannel, channel.id) or channel,
+            message,
+            purpose="test",
+            key=f"ns-test-{channel.id}-{now.strftime('%Y%m%dT%H%M%S%f')}",
+            now=now,
+        )
+        writing.flush()
+        delivery_id = row.id
+    deliver_one(db, cipher, delivery_id, now=now)
+    with db.session() as reading:
+        sent = reading.get(AlertDelivery, delivery_id)
+        assert sent is not None
+        return delivery_out(sent)

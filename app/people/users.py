@@ -2,11 +2,15 @@
 (by the `northstar user` commands). E-mail addresses are kept lower-cased; passwords only
 as argon2id hashes (app.people.passwords).
 
-Disabling a person or resetting their password ends every session they have open."""
+Disabling a person or resetting their password ends every session they have open. The
+People page (app.web.planning.people_page) adds two rules the CLI does not need: an owner
+cannot disable themselves, and the last owner who may sign in keeps the owner role."""
 
 from __future__ import annotations
 
+import secrets
 import unicodedata
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -14,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
-from app.people.models import EMAIL_MAX, NAME_MAX, User
-from app.people.passwords import check_password_rules, hash_password
+from app.people.models import EMAIL_MAX, NAME_MAX, User, WebSession
+from app.people.passwords import check_password_rules, hash_password, verify_password
 from app.people.principal import Role
 from app.people.sessions import revoke_sessions_of
 
@@ -149,3 +153,70 @@ def set_role(session: Session, email: str, role: Role) -> User:
     user = get_user(session, email)
     user.role = parse_role(str(role)).value
     return user
+
+
+# 18 random bytes: 24 characters of letters, digits, "-" and "_" (above the 12 the rules ask).
+ONE_TIME_PASSWORD_BYTES = 18
+
+
+class WrongCurrentPassword(InvalidInput):
+    code = "current_password_wrong"
+
+
+def get_user_by_id(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(
+            f"There is no person {user_id}: open the People page again.", code="user_not_found"
+        )
+    return user
+
+
+def one_time_password() -> str:
+    """A password Northstar makes for someone invited or reset from the People page, for
+    the owner to pass on; the person changes it on *My account* once signed in."""
+    return secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
+
+
+def check_keeps_an_owner(session: Session, user: User, *, new_role: Role | None = None) -> None:
+    """Raise `Conflict` (`last_owner`) when `user` is the last owner who may sign in and
+    would stop being one: given `new_role`, or disabled (`new_role` None)."""
+    if user.role != Role.OWNER.value or user.disabled_at is not None:
+        return
+    if new_role is Role.OWNER:
+        return
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.OWNER.value, User.disabled_at.is_(None), User.id != user.id)
+    )
+    if not others:
+        raise Conflict(
+            f"{user.name} is the last owner who can sign in: make someone else an owner "
+            "first, so that someone can still manage people, sources and keys.",
+            code="last_owner",
+        )
+
+
+def change_own_password(session: Session, user: User, current: str, new: str) -> int:
+    """`user` changes their own password, knowing the current one; returns how many of
+    their sessions were ended (all: the caller starts a new one for this browser). Raises
+    `WrongCurrentPassword` or `PasswordRefused` (both 422); nothing changes then."""
+    if not verify_password(user.password_hash, current).ok:
+        raise WrongCurrentPassword(
+            "That is not your current password. Type the one you signed in with.",
+            details=[{"field": "current_password", "problem": "This is not your password."}],
+        )
+    check_password_rules(new, email=user.email, name=user.name)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    return revoke_sessions_of(session, user.id)
+
+
+def last_sign_ins(session: Session) -> dict[int, datetime]:
+    """When each person last signed in, as far as their kept sessions tell (a session is
+    forgotten some time after it ends)."""
+    rows = session.execute(
+        select(WebSession.user_id, func.max(WebSession.created_at)).group_by(WebSession.user_id)
+    )
+    return {user_id: moment for user_id, moment in rows if moment is not None}

@@ -63,8 +63,11 @@ def header(
         "<a href='/'>Overview</a>",
         "<a href='/plan'>Plan</a>",
         "<a href='/kpis'>KPIs</a>",
+        "<a href='/alerts'>Alerts</a>",
         review,
         "<a href='/api/v1/docs'>API</a>",
+        "<a href='/people'>People</a>" if person is not None and person.is_owner else "",
+        "<a href='/account'>My account</a>" if person and person.user_id is not None else "",
         "<form class='signout' method='post' action='/logout'>"
         f"{_form_token(person)}<button type='submit'>Sign out</button></form>",
     ]

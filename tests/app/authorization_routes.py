@@ -425,6 +425,10 @@ ROUTES: dict[tuple[str, str], Recipe] = {
     ("POST", "/login"): R(P.LOGIN, 303, lambda w: Call("/login", form="api_key=")),
     ("GET", "/plan"): R(P.PAGE, 200, _at("/plan")),
     ("GET", "/reviews/{quarter}"): R(P.PAGE, 200, _at("/reviews/2025-Q1")),
+    ("GET", "/alerts"): R(P.PAGE, 200, _at("/alerts")),
+    ("GET", "/alerts/channels/{channel_id}"): R(
+        P.PAGE, 200, _at("/alerts/channels/{w.channel_id}")
+    ),
     **{
         ("GET", path): R(P.FORM_PAGE, 403, _at(example))
         for path, example in (
@@ -438,6 +442,9 @@ ROUTES: dict[tuple[str, str], Recipe] = {
             ("/plan/kpis/new", "/plan/kpis/new"),
             ("/plan/kpis/{key}/record", f"/plan/kpis/{MANUAL_KPI}/record"),
             ("/plan/stories/new", "/plan/stories/new"),
+            # Owners only, and /account a person's own: a key's cookie (read only) is refused.
+            ("/people", "/people"),
+            ("/account", "/account"),
         )
     },
     **{
@@ -458,6 +465,13 @@ ROUTES: dict[tuple[str, str], Recipe] = {
             ("/plan/kpis", "/plan/kpis"),
             ("/plan/kpis/{key}/{how}", f"/plan/kpis/{MANUAL_KPI}/pulse"),
             ("/plan/stories", "/plan/stories"),
+            ("/alerts/channels", "/alerts/channels"),
+            ("/alerts/channels/{channel_id}/{verb}", "/alerts/channels/{w.channel_id}/test"),
+            ("/alerts/rules", "/alerts/rules"),
+            ("/alerts/rules/{rule_id}/{verb}", "/alerts/rules/{w.rule_id}/delete"),
+            ("/people", "/people"),
+            ("/people/{user_id}/{verb}", "/people/1/disable"),
+            ("/account", "/account"),
         )
     },
     ("POST", "/logout"): R(P.LOGOUT, 303, _at("/logout")),

@@ -5,6 +5,7 @@ A refused post answers 403 before anything is read from its fields or written.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 from fastapi import Request
@@ -65,6 +66,21 @@ async def posted(
     # back only its own writes.
     await run_in_threadpool(session.commit)
     return person, form
+
+
+async def answer_post(
+    request: Request,
+    session: Session,
+    handle: Callable[[Person, dict[str, str]], Response],
+    need: Role = Role.EDITOR,
+) -> Response:
+    """A form post, answered by `handle(person, fields)` in a worker thread (it reads and
+    writes the database) once `posted` has let it through; else `posted`'s answer."""
+    got = await posted(request, session, need)
+    if isinstance(got, Response):
+        return got
+    person, form = got
+    return await run_in_threadpool(handle, person, form)
 
 
 def done(url: str) -> RedirectResponse:

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.api.context import ServiceContext
 from app.api.deps import ContextDep, SessionDep
@@ -21,7 +20,7 @@ from app.goals.models import Goal, GoalKind, Milestone
 from app.goals.schemas import CheckInIn, MilestoneIn, MilestonePatch
 from app.people.principal import Person
 from app.web.pages import problem_page
-from app.web.planning.access import done, editor, last_quarter, path_id, posted, today
+from app.web.planning.access import answer_post, done, editor, last_quarter, path_id, today
 from app.web.planning.fields import (
     Errors,
     csrf_input,
@@ -110,11 +109,9 @@ def new_milestone(request: Request, session: SessionDep, context: ContextDep) ->
 
 @router.post("/plan/milestones")
 async def create_milestone(request: Request, session: SessionDep, context: ContextDep) -> Response:
-    got = await posted(request, session)
-    if isinstance(got, Response):
-        return got
-    person, form = got
-    return await run_in_threadpool(_create_milestone, session, context, person, form)
+    return await answer_post(
+        request, session, lambda person, form: _create_milestone(session, context, person, form)
+    )
 
 
 def _create_milestone(
@@ -181,11 +178,11 @@ def edit_milestone(
 async def update_milestone(
     milestone_id: str, request: Request, session: SessionDep, context: ContextDep
 ) -> Response:
-    got = await posted(request, session)
-    if isinstance(got, Response):
-        return got
-    person, form = got
-    return await run_in_threadpool(_update_milestone, session, context, person, form, milestone_id)
+    return await answer_post(
+        request,
+        session,
+        lambda person, form: _update_milestone(session, context, person, form, milestone_id),
+    )
 
 
 def _update_milestone(
@@ -223,11 +220,9 @@ def _update_milestone(
 
 @router.post("/plan/milestones/{milestone_id}/delete")
 async def delete_milestone(milestone_id: str, request: Request, session: SessionDep) -> Response:
-    got = await posted(request, session)
-    if isinstance(got, Response):
-        return got
-    person, _form = got
-    return await run_in_threadpool(_delete_milestone, session, person, milestone_id)
+    return await answer_post(
+        request, session, lambda person, form: _delete_milestone(session, person, milestone_id)
+    )
 
 
 def _delete_milestone(session: Session, person: Person, text: str) -> Response:
@@ -312,11 +307,9 @@ def new_check_in(request: Request, session: SessionDep, context: ContextDep) -> 
 
 @router.post("/plan/check-ins")
 async def create_check_in(request: Request, session: SessionDep, context: ContextDep) -> Response:
-    got = await posted(request, session)
-    if isinstance(got, Response):
-        return got
-    person, form = got
-    return await run_in_threadpool(_create_check_in, session, context, person, form)
+    return await answer_post(
+        request, session, lambda person, form: _create_check_in(session, context, person, form)
+    )
 
 
 def _create_check_in(

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.api.context import ServiceContext
 from app.api.deps import ContextDep, SessionDep
@@ -22,7 +21,7 @@ from app.goals.schemas import GoalOut, GoalPatch
 from app.kpis import manual
 from app.people.principal import Person
 from app.web.pages import problem_page
-from app.web.planning.access import done, editor, last_quarter, path_id, posted, today
+from app.web.planning.access import answer_post, done, editor, last_quarter, path_id, today
 from app.web.planning.fields import (
     Errors,
     csrf_input,
@@ -121,11 +120,9 @@ def edit_goal(goal_id: str, request: Request, session: SessionDep, context: Cont
 async def update_goal(
     goal_id: str, request: Request, session: SessionDep, context: ContextDep
 ) -> Response:
-    got = await posted(request, session)
-    if isinstance(got, Response):
-        return got
-    person, form = got
-    return await run_in_threadpool(_update, session, context, person, form, goal_id)
+    return await answer_post(
+        request, session, lambda person, form: _update(session, context, person, form, goal_id)
+    )
 
 
 def _update(
@@ -155,11 +152,9 @@ def _update(
 async def archive_or_restore(
     goal_id: str, verb: str, request: Request, session: SessionDep
 ) -> Response:
-    got = await posted(request, session)
-    if isinstance(got, Response):
-        return got
-    person, _form = got
-    return await run_in_threadpool(_archive, session, person, goal_id, verb)
+    return await answer_post(
+        request, session, lambda person, form: _archive(session, person, goal_id, verb)
+    )
 
 
 def _archive(session: Session, person: Person, text: str, verb: str) -> Response:

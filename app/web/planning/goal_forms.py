@@ -17,7 +17,6 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.api.context import ServiceContext
 from app.api.deps import ContextDep, SessionDep
@@ -29,7 +28,7 @@ from app.kpis.catalogue import KpiDefinition, Scope
 from app.people.principal import Person
 from app.sources.models import Source
 from app.web.pages import problem_page
-from app.web.planning.access import done, editor, last_quarter, posted, today
+from app.web.planning.access import answer_post, done, editor, last_quarter, today
 from app.web.planning.fields import (
     Errors,
     buttons,
@@ -250,11 +249,9 @@ def new_goal(request: Request, session: SessionDep, context: ContextDep) -> Resp
 
 @router.post("/plan/goals")
 async def create_goal(request: Request, session: SessionDep, context: ContextDep) -> Response:
-    got = await posted(request, session)
-    if isinstance(got, Response):
-        return got
-    person, form = got
-    return await run_in_threadpool(_create, request, session, context, person, form)
+    return await answer_post(
+        request, session, lambda person, form: _create(request, session, context, person, form)
+    )
 
 
 def _create(

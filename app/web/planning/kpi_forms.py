@@ -20,7 +20,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.api.context import ServiceContext
 from app.api.deps import ContextDep, SessionDep
@@ -30,7 +29,7 @@ from app.kpis.catalogue import KpiDefinition
 from app.kpis.schemas import ManualKpiIn, ObservationIn
 from app.people.principal import Person
 from app.web.pages import problem_page
-from app.web.planning.access import done, editor, last_quarter, posted, today
+from app.web.planning.access import answer_post, done, editor, last_quarter, today
 from app.web.planning.fields import (
     GENERAL,
     Errors,
@@ -101,11 +100,9 @@ def new_kpi(request: Request, session: SessionDep, context: ContextDep) -> Respo
 
 @router.post("/plan/kpis")
 async def declare_kpi(request: Request, session: SessionDep, context: ContextDep) -> Response:
-    got = await posted(request, session)
-    if isinstance(got, Response):
-        return got
-    person, form = got
-    return await run_in_threadpool(_declare, session, context, person, form)
+    return await answer_post(
+        request, session, lambda person, form: _declare(session, context, person, form)
+    )
 
 
 def _declare(
@@ -238,11 +235,9 @@ def record_page(key: str, request: Request, session: SessionDep, context: Contex
 async def record(
     key: str, how: str, request: Request, session: SessionDep, context: ContextDep
 ) -> Response:
-    got = await posted(request, session)
-    if isinstance(got, Response):
-        return got
-    person, form = got
-    return await run_in_threadpool(_record, session, context, person, form, key, how)
+    return await answer_post(
+        request, session, lambda person, form: _record(session, context, person, form, key, how)
+    )
 
 
 def _pulse_rows(form: Mapping[str, str]) -> list[tuple[int, str, str]]:

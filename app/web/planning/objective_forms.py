@@ -12,7 +12,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ContextDep, SessionDep
 from app.errors import InvalidInput, NorthstarError, NotFound
@@ -21,7 +20,7 @@ from app.goals.models import Objective
 from app.goals.schemas import ObjectiveIn, ObjectivePatch
 from app.people.principal import Person
 from app.web.pages import problem_page
-from app.web.planning.access import done, editor, last_quarter, path_id, posted
+from app.web.planning.access import answer_post, done, editor, last_quarter, path_id
 from app.web.planning.fields import (
     Errors,
     csrf_input,
@@ -122,11 +121,9 @@ def new_objective(request: Request, session: SessionDep, context: ContextDep) ->
 
 @router.post("/plan/objectives")
 async def create_objective(request: Request, session: SessionDep, context: ContextDep) -> Response:
-    got = await posted(request, session)
-    if isinstance(got, Response):
-        return got
-    person, form = got
-    return await run_in_threadpool(_create, session, context, person, form)
+    return await answer_post(
+        request, session, lambda person, form: _create(session, context, person, form)
+    )
 
 
 def _create(
@@ -216,11 +213,9 @@ def edit_objective(
 async def update_objective(
     objective_id: str, request: Request, session: SessionDep, context: ContextDep
 ) -> Response:
-    got = await posted(request, session)
-    if isinstance(got, Response):
-        return got
-    person, form = got
-    return await run_in_threadpool(_update, session, context, person, form, objective_id)
+    return await answer_post(
+        request, session, lambda person, form: _update(session, context, person, form, objective_id)
+    )
 
 
 def _update(
@@ -252,11 +247,9 @@ def _update(
 async def archive_or_restore(
     objective_id: str, verb: str, request: Request, session: SessionDep
 ) -> Response:
-    got = await posted(request, session)
-    if isinstance(got, Response):
-        return got
-    person, _form = got
-    return await run_in_threadpool(_archive, session, person, objective_id, verb)
+    return await answer_post(
+        request, session, lambda person, form: _archive(session, person, objective_id, verb)
+    )
 
 
 def _archive(session: Session, person: Person, text_id: str, verb: str) -> Response:

@@ -6,11 +6,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.web.planning import (
+    account_page,
+    alert_pages,
     checkpoint_forms,
     goal_edit,
     goal_forms,
     kpi_forms,
     objective_forms,
+    people_page,
     plan_page,
     review_page,
     story_forms,
@@ -26,5 +29,8 @@ for module in (
     kpi_forms,
     story_forms,
     review_page,
+    alert_pages,
+    people_page,
+    account_page,
 ):
     router.include_router(module.router)

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.api.context import ServiceContext
 from app.api.deps import ContextDep, SessionDep
@@ -19,7 +18,7 @@ from app.goals import objectives, stories
 from app.goals.plan_schemas import StoryIn
 from app.goals.reviews import parse_quarter
 from app.people.principal import Person
-from app.web.planning.access import done, editor, last_quarter, posted, today
+from app.web.planning.access import answer_post, done, editor, last_quarter, today
 from app.web.planning.fields import (
     Errors,
     csrf_input,
@@ -88,11 +87,9 @@ def new_story(request: Request, session: SessionDep, context: ContextDep) -> Res
 
 @router.post("/plan/stories")
 async def create_story(request: Request, session: SessionDep, context: ContextDep) -> Response:
-    got = await posted(request, session)
-    if isinstance(got, Response):
-        return got
-    person, form = got
-    return await run_in_threadpool(_create, session, context, person, form)
+    return await answer_post(
+        request, session, lambda person, form: _create(session, context, person, form)
+    )
 
 
 def _create(

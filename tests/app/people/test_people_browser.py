@@ -8,12 +8,11 @@ Skipped where Chromium is not installed, unless NORTHSTAR_TEST_BROWSER_REQUIRED=
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from browser_support import chromium, require_chromium
 from live_server import serve_on_loopback
 from people_helpers import EMAILS, PASSWORDS, People
 from starlette.applications import Starlette
@@ -24,25 +23,13 @@ from starlette.routing import Route
 from app.people.principal import Role
 from app.people.sessions import SESSION_COOKIE
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
-if CHROMIUM is None:
-    if os.environ.get("NORTHSTAR_TEST_BROWSER_REQUIRED") == "1":
-        pytest.fail("Chromium is required (NORTHSTAR_TEST_BROWSER_REQUIRED=1) but not installed")
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture
 def browser(people: People) -> Iterator[tuple[Any, str]]:
-    from playwright.sync_api import sync_playwright
-
-    with serve_on_loopback(people.app) as url, sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium.new_page(), url
-        finally:
-            chromium.close()
+    with serve_on_loopback(people.app) as url, chromium() as launched:
+        yield launched.new_page(), url
 
 
 def elsewhere_page(html: str) -> Starlette:

@@ -13,104 +13,53 @@ NORTHSTAR_TEST_BROWSER_REQUIRED=1 (CI), which makes either missing a failure."""
 from __future__ import annotations
 
 import csv
-import importlib.resources
 import io
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import (
+    ARTIFACTS,
+    chromium,
+    demo_world,
+    offline_context,
+    require_axe,
+    require_chromium,
+)
 from live_server import serve_on_loopback
 from sqlalchemy import select
 
-from app.api.context import ServiceContext
-from app.db import Database
-from app.demo import ensure_demo_sources, seed_demo_plan, sync_demo_sources
 from app.goals.models import Goal
 from app.main import create_app
 from app.security.apikeys import create_api_key
 from app.security.models import KeyScope
-from app.settings import Settings
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-REQUIRED = os.environ.get("NORTHSTAR_TEST_BROWSER_REQUIRED") == "1"
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 STATUS_WORDS = ("Achieved", "On track", "At risk", "Off track", "Missed", "No data yet")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _axe_source() -> str | None:
-    try:
-        files = importlib.resources.files("axe_playwright_python")
-    except ModuleNotFoundError:
-        return None
-    return (files / "axe.min.js").read_text(encoding="utf-8")
-
-
-AXE = _axe_source()
-
-for missing, what in ((CHROMIUM is None, "Chromium"), (AXE is None, "axe-playwright-python")):
-    if missing:
-        if REQUIRED:
-            pytest.fail(f"{what} is required (NORTHSTAR_TEST_BROWSER_REQUIRED=1) but missing")
-        pytest.skip(f"{what} is not installed (make install)", allow_module_level=True)
+require_chromium()
+AXE = require_axe()
 
 
 @pytest.fixture(scope="module")
 def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, list[str]]]:
     """The demo, served on loopback: both sandbox PSAs synced and the example plan seeded.
     Module-scoped: building it takes seconds, and every test here only reads it."""
-    from tests.conftest import _migrate, _settings_for
-
-    path = tmp_path_factory.mktemp("owner-demo") / "northstar.db"
-    url = f"sqlite:///{path}"
-    _migrate(url)
-    settings: Settings = _settings_for(url, dev_key_file=path.with_suffix(".key"))
-    db = Database(url)
-    context = ServiceContext.build(settings, db=db)
-    sync_demo_sources(context, ensure_demo_sources(context))
-    seed_demo_plan(context)
-    with db.session() as session:
-        key = create_api_key(session, name="browser", scope=KeyScope.READ).key
-        titles = list(session.scalars(select(Goal.title).order_by(Goal.id)))
-    app = create_app(context=context, run_scheduler=False)
-    with serve_on_loopback(app) as base:
-        yield base, key, titles
-    db.dispose()
+    with demo_world(tmp_path_factory.mktemp("owner-demo")) as context:
+        with context.db.session() as session:
+            key = create_api_key(session, name="browser", scope=KeyScope.READ).key
+            titles = list(session.scalars(select(Goal.title).order_by(Goal.id)))
+        with serve_on_loopback(create_app(context=context, run_scheduler=False)) as base:
+            yield base, key, titles
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _signed_in_page(browser: Any, base: str, key: str, width: int, **options: Any) -> Any:
-    context = browser.new_context(viewport={"width": width, "height": 900}, **options)
-    # Nothing may leave the machine: every request off 127.0.0.1 is refused.
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith(base)
-            else route.abort("blockedbyclient")
-        ),
-    )
+    context = offline_context(browser, base, width=width, **options)
     page = context.new_page()
     page.goto(base + "/")
     page.fill("#api_key", key)

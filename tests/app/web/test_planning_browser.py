@@ -19,70 +19,49 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from browser_support import (
+    ARTIFACTS,
+    chromium,
+    demo_world,
+    offline_context,
+    require_axe,
+    require_chromium,
+)
 from live_server import serve_on_loopback
 
-from app.api.context import ServiceContext
-from app.db import Database
-from app.demo import ensure_demo_sources, seed_demo_plan, sync_demo_sources
 from app.goals.stories import quarter_of
 from app.main import create_app
 from app.people.principal import Role
 from app.people.users import create_user
-from app.settings import Settings
-from tests.app.web.test_owner_pages_browser import ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS
 
 EDITOR = ("erin@example.com", "Erin Editor", "a long planning password")
 VIEWER = ("val@example.com", "Val Viewer", "another long password")
 OBJECTIVE = "A team that feels calm"
 GOAL = "Utilisation held in a calm band"
+require_chromium()
+AXE = require_axe()
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, date]]:
     """The demo (both sandbox PSAs synced, the example plan seeded) with an editor and a
     viewer, served on loopback. Module-scoped: the tests run in order on the same data."""
-    from tests.conftest import _migrate, _settings_for
-
-    path = tmp_path_factory.mktemp("planning-demo") / "northstar.db"
-    url = f"sqlite:///{path}"
-    _migrate(url)
-    settings: Settings = _settings_for(url, dev_key_file=path.with_suffix(".key"))
-    db = Database(url)
-    context = ServiceContext.build(settings, db=db)
-    sync_demo_sources(context, ensure_demo_sources(context))
-    seed_demo_plan(context)
-    with db.session() as session:
-        for (email, name, password), role in ((EDITOR, Role.EDITOR), (VIEWER, Role.VIEWER)):
-            create_user(session, email=email, name=name, role=role, password=password)
-    app = create_app(context=context, run_scheduler=False)
-    with serve_on_loopback(app) as base:
-        yield base, datetime.now(settings.tz).date()
-    db.dispose()
+    with demo_world(tmp_path_factory.mktemp("planning-demo")) as context:
+        with context.db.session() as session:
+            for (email, name, password), role in ((EDITOR, Role.EDITOR), (VIEWER, Role.VIEWER)):
+                create_user(session, email=email, name=name, role=role, password=password)
+        with serve_on_loopback(create_app(context=context, run_scheduler=False)) as base:
+            yield base, datetime.now(context.settings.tz).date()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _signed_in(browser: Any, base: str, who: tuple[str, str, str], **options: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith(base)
-            else route.abort("blockedbyclient")
-        ),
-    )
-    page = context.new_page()
+    page = offline_context(browser, base, **options).new_page()
     page.goto(base + "/")
     page.fill("#email", who[0])
     page.fill("#password", who[2])
@@ -249,6 +228,7 @@ def test_axe_finds_no_serious_or_critical_violation_on_the_planning_pages(
         "/plan/kpis/team_confidence/record",
         "/plan/stories/new",
         f"/reviews/{quarter_of(today)}",
+        "/alerts",
     ):
         page.goto(base + path)
         check(path)

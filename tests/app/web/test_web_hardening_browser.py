@@ -9,13 +9,12 @@ Skipped where Chromium is not installed, unless NORTHSTAR_TEST_BROWSER_REQUIRED=
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from browser_support import chromium, require_chromium
 from hardened_app import hardened_app
 from live_server import serve_on_loopback
 from starlette.applications import Starlette
@@ -25,36 +24,17 @@ from starlette.routing import Route
 
 from app.api.deps import COOKIE_NAME
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-if CHROMIUM is None:
-    if os.environ.get("NORTHSTAR_TEST_BROWSER_REQUIRED") == "1":
-        pytest.fail("Chromium is required (NORTHSTAR_TEST_BROWSER_REQUIRED=1) but not installed")
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture
 def browser_page(api: Any) -> Iterator[tuple[Any, str, list[str]]]:
     """A fresh page, the served app's address, and every console message of the page."""
-    from playwright.sync_api import sync_playwright
-
-    with serve_on_loopback(hardened_app(api.setup.context)) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            console: list[str] = []
-            page.on("console", lambda message: console.append(message.text))
-            yield page, url, console
-        finally:
-            browser.close()
+    with serve_on_loopback(hardened_app(api.setup.context)) as url, chromium() as browser:
+        page = browser.new_page()
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        yield page, url, console
 
 
 @contextmanager
