@@ -1,13 +1,17 @@
 """The people who sign in to the pages, and their web sessions.
 
 A password is kept only as its argon2id hash; a session only as the SHA-256 of its token
-(the token itself lives in the browser's cookie and nowhere else)."""
+(the token itself lives in the browser's cookie and nowhere else).
+
+`password_is_temporary` marks a password someone else chose for the person (the one-time
+password of an invite or a reset on the People page): until they choose their own on
+*My account*, that is the only page they may use (app.people.web.signed_in_person)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -29,6 +33,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_is_temporary: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

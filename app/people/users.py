@@ -4,7 +4,12 @@ as argon2id hashes (app.people.passwords).
 
 Disabling a person or resetting their password ends every session they have open. The
 People page (app.web.planning.people_page) adds two rules the CLI does not need: an owner
-cannot disable themselves, and the last owner who may sign in keeps the owner role."""
+cannot disable themselves, and the last owner who may sign in keeps the owner role.
+
+A password the People page makes (`one_time_password`) is kept as temporary
+(`User.password_is_temporary`): the person must choose their own on *My account*
+(`change_own_password`) before any other page opens. One typed at `northstar user` is the
+person's own, so is not temporary."""
 
 from __future__ import annotations
 
@@ -87,10 +92,19 @@ def get_user(session: Session, email: str) -> User:
     return user
 
 
-def create_user(session: Session, *, email: str, name: str, role: Role, password: str) -> User:
-    """A new person who can sign in with `email` and `password`. Raises `InvalidInput` for
-    a malformed address or name or a password that breaks the rules, and `Conflict` when
-    the address is taken."""
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    password: str,
+    temporary: bool = False,
+) -> User:
+    """A new person who can sign in with `email` and `password` (`temporary`: a one-time
+    password someone else passes on, to be changed on *My account* before anything else).
+    Raises `InvalidInput` for a malformed address or name or a password that breaks the
+    rules, and `Conflict` when the address is taken."""
     address = normalise_email(email)
     shown_name = check_name(name)
     role = parse_role(str(role))
@@ -105,6 +119,7 @@ def create_user(session: Session, *, email: str, name: str, role: Role, password
         password_hash=hash_password(password),
         created_at=now,
         password_changed_at=now,
+        password_is_temporary=temporary,
     )
     session.add(user)
     try:
@@ -139,13 +154,17 @@ def enable_user(session: Session, email: str) -> User:
     return user
 
 
-def reset_password(session: Session, email: str, password: str) -> tuple[User, int]:
-    """Give `email` a new password; returns the person and how many sessions were ended
-    (all of them: whoever knew the old password is signed out)."""
+def reset_password(
+    session: Session, email: str, password: str, *, temporary: bool = False
+) -> tuple[User, int]:
+    """Give `email` a new password (`temporary`: a one-time password, as for
+    `create_user`); returns the person and how many sessions were ended (all of them:
+    whoever knew the old password is signed out)."""
     user = get_user(session, email)
     check_password_rules(password, email=user.email, name=user.name)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    user.password_is_temporary = temporary
     return user, revoke_sessions_of(session, user.id)
 
 
@@ -174,7 +193,8 @@ def get_user_by_id(session: Session, user_id: int) -> User:
 
 def one_time_password() -> str:
     """A password Northstar makes for someone invited or reset from the People page, for
-    the owner to pass on; the person changes it on *My account* once signed in."""
+    the owner to pass on; the person changes it on *My account* once signed in (kept as
+    `temporary` by `create_user` and `reset_password`, no other page opens until then)."""
     return secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
 
 
@@ -201,7 +221,8 @@ def check_keeps_an_owner(session: Session, user: User, *, new_role: Role | None 
 def change_own_password(session: Session, user: User, current: str, new: str) -> int:
     """`user` changes their own password, knowing the current one; returns how many of
     their sessions were ended (all: the caller starts a new one for this browser). Raises
-    `WrongCurrentPassword` or `PasswordRefused` (both 422); nothing changes then."""
+    `WrongCurrentPassword` or `PasswordRefused` (both 422); nothing changes then. The new
+    password is their own: no longer temporary."""
     if not verify_password(user.password_hash, current).ok:
         raise WrongCurrentPassword(
             "That is not your current password. Type the one you signed in with.",
@@ -210,6 +231,7 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
     check_password_rules(new, email=user.email, name=user.name)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
+    user.password_is_temporary = False
     return revoke_sessions_of(session, user.id)
 
 

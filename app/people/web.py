@@ -10,6 +10,11 @@ token is missing or not this browser's, and a person whose role is not enough.
 The session cookie is SameSite=Lax: a link to a Northstar page in an e-mail or a Teams
 message opens it signed in (a Strict cookie is not sent on such a visit), while a form
 posted from another site carries no cookie, and would fail its CSRF check anyway.
+
+A person whose password is temporary (a one-time password from the People page) may use
+only `/account` until they choose their own there: every other page sends them to it
+(303), and every other form post is refused (403). Signing out (`POST /logout`) does not
+ask who is signed in, so it always works; the API and its keys are not concerned.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ from sqlalchemy.orm import Session
 from app.api.deps import COOKIE_NAME, Unauthorized, authenticate
 from app.api.throttle import TooManyFailedKeys
 from app.errors import NorthstarError
+from app.people.models import User
 from app.people.principal import Person, Role
 from app.people.sessions import SESSION_COOKIE, SessionState, csrf_token_for, person_for_token
 from app.settings import Settings
-from app.web.render import error_page, login_page
+from app.web.render import error_page, header, login_page
+from app.web.render import page as document
 
 CSRF_FIELD = "csrf_token"
 MAX_FORM_FIELDS = 200
@@ -37,6 +44,8 @@ RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.OWNER: 2}
 WHO_MAY = {Role.EDITOR: "an editor or an owner", Role.OWNER: "an owner", Role.VIEWER: "anyone"}
 WHAT = {Role.EDITOR: "change the plan", Role.OWNER: "change this", Role.VIEWER: "do this"}
 ARTICLE = {Role.OWNER: "an owner", Role.EDITOR: "an editor", Role.VIEWER: "a viewer"}
+# The one page a person with a temporary password may use: where they choose their own.
+ACCOUNT_PAGE = "/account"
 
 
 class FormProblem(NorthstarError):
@@ -88,15 +97,59 @@ def throttled_page(message: str, retry_after: int) -> HTMLResponse:
     )
 
 
+def _page_path(request: Request) -> str:
+    path: str = request.scope["path"]
+    root: str = request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path
+
+
+def _password_is_temporary(session: Session, person: Person) -> bool:
+    # The session's lookup has just loaded this person: this is no second query.
+    user = session.get(User, person.user_id) if person.user_id is not None else None
+    return user is not None and user.password_is_temporary
+
+
+def own_password_first(request: Request, person: Person) -> HTMLResponse:
+    """What a person with a temporary password gets for any page but `/account`: sent
+    there (303) when opening a page, a 403 page when posting a form."""
+    if request.method in ("GET", "HEAD"):
+        return HTMLResponse(
+            document(
+                "Northstar: choose your own password",
+                f"<main><p><a href='{ACCOUNT_PAGE}'>Choose your own password on My "
+                "account</a> first.</p></main>",
+            ),
+            status_code=303,
+            headers={"Location": ACCOUNT_PAGE, "Cache-Control": "no-store"},
+        )
+    title = "Choose your own password first"
+    return HTMLResponse(
+        document(
+            f"Northstar: {title}",
+            header(title, person=person) + "<main><section class='problem'>"
+            f"<h2>{title}</h2><p>You signed in with a one-time password that someone gave "
+            "you. Choose your own password on "
+            f"<a href='{ACCOUNT_PAGE}'>My account</a> first; until then nothing else "
+            "can be changed, and nothing was changed now.</p></section></main>",
+        ),
+        status_code=403,
+    )
+
+
 def signed_in_person(request: Request, session: Session) -> Person | HTMLResponse:
     """The person a page request is signed in as, or the page to answer instead: the
     sign-in form (200 when not signed in; 401, with the cookie deleted, when the session
-    has expired or was ended; 429 while the address is throttled for wrong keys)."""
+    has expired or was ended; 429 while the address is throttled for wrong keys), or, for
+    a person whose password is temporary, `own_password_first` on any page but `/account`."""
     settings: Settings = request.app.state.context.settings
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         found = person_for_token(session, token, settings=settings)
         if isinstance(found, Person):
+            if _page_path(request) != ACCOUNT_PAGE and _password_is_temporary(session, found):
+                return own_password_first(request, found)
             return found
         reason = (
             "Your sign-in has expired: sign in again."

@@ -1,7 +1,10 @@
 """`/account`: anyone signed in as themselves (not with an API key) changes their own
 password, knowing the current one, under the same rules as `northstar user`. Their other
 sessions end; this browser gets a new session. Wrong current passwords count as failed
-sign-ins for the address (app.people.signin), and a password typed is never drawn again."""
+sign-ins for the address (app.people.signin), and a password typed is never drawn again.
+
+Someone signed in with a one-time password from the People page is sent here from every
+other page (app.people.web.signed_in_person), and told so, until they choose their own."""
 
 from __future__ import annotations
 
@@ -70,6 +73,11 @@ def account_page(
         if changed
         else ""
     )
+    if user.password_is_temporary:
+        note += (
+            "<p class='status at_risk form-problem' role='alert'>Choose your own password: "
+            "the one you were given works only until then.</p>"
+        )
     # A password typed is never drawn again: every field starts empty.
     empty: dict[str, str] = {}
     form = (

@@ -5,9 +5,10 @@ person changes their own password on `/account`, app.web.planning.account_page).
 Inviting someone or resetting their password makes a one-time password
 (app.people.users.one_time_password) that is shown once, in the answer to the post, for
 the owner to pass on: never in an address, a log line or the database (only its argon2id
-hash is kept). Disabling a person or resetting their password ends their sessions, as the
-`northstar user` commands do. An owner cannot disable themselves, and the last owner who
-can sign in keeps the owner role."""
+hash is kept). It works only until the person chooses their own password on `/account`:
+no other page opens for them before (app.people.web.signed_in_person). Disabling a person
+or resetting their password ends their sessions, as the `northstar user` commands do. An
+owner cannot disable themselves, and the last owner who can sign in keeps the owner role."""
 
 from __future__ import annotations
 
@@ -237,6 +238,7 @@ def _invite(
             name=values["name"],
             role=users.parse_role(values["role"]),
             password=password,
+            temporary=True,
         )
     except (InvalidInput, Conflict) as error:
         session.rollback()
@@ -294,7 +296,7 @@ def _change(
         elif verb == "reset-password":
             _not_yourself(person, user, "give yourself a one-time password: use My account")
             password = users.one_time_password()
-            _, ended = users.reset_password(session, user.email, password)
+            _, ended = users.reset_password(session, user.email, password, temporary=True)
             log.info(
                 "password_reset", user_id=user.id, sessions_ended=ended, by_user_id=person.user_id
             )

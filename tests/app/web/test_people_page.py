@@ -2,11 +2,14 @@
 an owner invites an editor, whose one-time password (shown once, never in an address, a log
 or the database in clear) signs them in; they change it on /account and the old one stops
 working; a reset and a disable end the person's sessions; the last owner keeps the role; and
-every refusal (an editor's or a viewer's page and hand-sent posts, a bad CSRF token)."""
+every refusal (an editor's or a viewer's page and hand-sent posts, a bad CSRF token). Until a
+person given a one-time password (invited or reset) chooses their own, /account is the only
+page they may use; someone created with `northstar user create` is not held there."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,17 +17,19 @@ from html import unescape
 from typing import Any
 
 import pytest
+from _pytest.monkeypatch import MonkeyPatch
 from hardened_app import hardened_app
 from leak_guard import LOG_COLLECTOR, CheckedClient, find_leaks, leak_forms, register_known_secrets
 from sqlalchemy import select, text
 
 from app.api.context import ServiceContext
+from app.cli import main
 from app.db import Database
 from app.people.models import User
 from app.people.principal import Role
 from app.people.sessions import SESSION_COOKIE
 from app.people.users import create_user
-from app.settings import Settings
+from app.settings import Settings, get_settings
 
 PASSWORDS = {
     Role.OWNER: "owner page passphrase 71c3",
@@ -37,6 +42,8 @@ register_known_secrets(*PASSWORDS.values())
 TOKEN = re.compile(r"name='csrf_token' value='([^']+)'")
 ONE_TIME = re.compile(r"<code class='one-time-password'>([^<]+)</code>")
 INVITED = ("sam@example.com", "Sam Lee")
+OWN_PASSWORD_NOTE = "Choose your own password: the one you were given works only until then."
+AN_OBJECTIVE = {"title": "A calmer team", "weight": "1"}
 
 
 @dataclass
@@ -152,7 +159,7 @@ def test_an_invited_editor_signs_in_and_changes_the_one_time_password(team: Team
     assert not find_leaks(stored, in_clear(one_time))
 
     sam = team.signed_in(INVITED[0], one_time)
-    home = sam.get("/").text
+    home = sam.get("/account").text
     assert "<a href='/account'>My account</a>" in home and "href='/people'" not in home
     new = "sam's own passphrase 8b1e"
     register_known_secrets(new)
@@ -298,3 +305,95 @@ def test_a_refused_invite_says_why_next_to_the_field_and_keeps_what_was_typed(
     taken = post(owner, "/people", {"name": "Other", "email": EMAILS[Role.VIEWER], "role": "owner"})
     assert taken.status_code == 409 and "already a person" in error_of(taken.text, "email")
     assert ONE_TIME.search(bad.text) is None and ONE_TIME.search(taken.text) is None
+
+
+def objectives_titled(team: Team, title: str) -> Any:
+    with team.context.db.session() as session:
+        return session.scalar(text("SELECT count(*) FROM objectives WHERE title=:t"), {"t": title})
+
+
+def assert_held_on_account(team: Team, person: CheckedClient) -> None:
+    """`person` lands on /account, is sent back there, and a plan form post is refused."""
+    landing = person.get("/")
+    assert (landing.status_code, landing.url.path) == (200, "/account")
+    assert OWN_PASSWORD_NOTE in words(landing.text)
+    for url in ("/", "/plan", "/kpis", "/plan/objectives/new", "/people"):
+        sent = person.get(url, follow_redirects=False)
+        assert (sent.status_code, sent.headers["location"]) == (303, "/account"), url
+    refused = post(person, "/plan/objectives", AN_OBJECTIVE)
+    assert refused.status_code == 403
+    assert "Choose your own password on My account first" in words(refused.text)
+    assert objectives_titled(team, AN_OBJECTIVE["title"]) == 0
+
+
+def choose_own_password(person: CheckedClient, given: str, own: str) -> None:
+    register_known_secrets(own)
+    fields = {"current_password": given, "new_password": own, "new_password_again": own}
+    changed = post(person, "/account", fields)
+    assert (changed.status_code, changed.headers["location"]) == (303, "/account?changed=1")
+    assert OWN_PASSWORD_NOTE not in words(person.get("/account").text)
+
+
+def test_an_invited_person_is_held_on_my_account_until_choosing_a_password(team: Team) -> None:
+    owner = team.as_role(Role.OWNER)
+    _answer, one_time = invite(owner)
+    assert team.user(INVITED[0]).password_is_temporary
+
+    sam = team.signed_in(INVITED[0], one_time)
+    assert_held_on_account(team, sam)
+
+    choose_own_password(sam, one_time, "sam's very own passphrase 3c7d")
+
+    assert not team.user(INVITED[0]).password_is_temporary
+    home = sam.get("/", follow_redirects=False)
+    assert home.status_code == 200 and "<a href='/account'>My account</a>" in home.text
+    assert post(sam, "/plan/objectives", AN_OBJECTIVE).status_code == 303
+
+
+def test_a_reset_holds_the_person_on_my_account_and_signing_out_works(team: Team) -> None:
+    owner = team.as_role(Role.OWNER)
+    target = team.user(EMAILS[Role.EDITOR]).id
+    answer = post(owner, f"/people/{target}/reset-password", {})
+    found = ONE_TIME.search(answer.text)
+    assert answer.status_code == 200 and found
+    one_time = unescape(found.group(1))
+    register_known_secrets(one_time)
+
+    leaving = team.signed_in(EMAILS[Role.EDITOR], one_time)
+    assert leaving.post("/logout", follow_redirects=False).status_code == 303
+    assert "Sign in with your e-mail address" in words(leaving.get("/").text)
+
+    editor = team.signed_in(EMAILS[Role.EDITOR], one_time)
+    assert_held_on_account(team, editor)
+    choose_own_password(editor, one_time, "ed's own passphrase again 9f04")
+    assert editor.get("/", follow_redirects=False).status_code == 200
+    assert post(editor, "/plan/objectives", AN_OBJECTIVE).status_code == 303
+
+
+def test_someone_made_with_the_cli_is_not_held_on_my_account(
+    team: Team, settings: Settings, monkeypatch: MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NORTHSTAR_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("NORTHSTAR_DEV_KEY_FILE", str(settings.dev_key_file))
+    get_settings.cache_clear()
+    chosen, again = "cli typed passphrase 4a2b", "cli typed passphrase 7e1c"
+    register_known_secrets(chosen, again)
+    try:
+        monkeypatch.setattr("sys.stdin", io.StringIO(chosen + "\n"))
+        argv = ["user", "create", "--email", "cli@example.com", "--name", "Cleo Cli"]
+        assert main([*argv, "--role", "editor", "--password-stdin"]) == 0
+        cleo = team.signed_in("cli@example.com", chosen)
+        assert cleo.get("/", follow_redirects=False).status_code == 200
+
+        # A People page reset makes it temporary; the CLI's, typed by whoever runs it, not.
+        owner = team.as_role(Role.OWNER)
+        target = team.user("cli@example.com").id
+        assert post(owner, f"/people/{target}/reset-password", {}).status_code == 200
+        assert team.user("cli@example.com").password_is_temporary
+        monkeypatch.setattr("sys.stdin", io.StringIO(again + "\n"))
+        reset = ["user", "reset-password", "--email", "cli@example.com", "--password-stdin"]
+        assert main(reset) == 0
+    finally:
+        get_settings.cache_clear()
+    assert not team.user("cli@example.com").password_is_temporary
+    assert team.signed_in("cli@example.com", again).get("/plan").url.path == "/plan"
