@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from app.api.context import ServiceContext
 from app.api.throttle import client_address, throttle_for
 from app.errors import NorthstarError
+from app.people.models import User
 from app.people.principal import Person
 from app.people.sessions import SESSION_COOKIE, person_for_token
 from app.security.apikeys import find_active_key
@@ -210,7 +211,16 @@ def person_from_session(request: Request, session: Session) -> Person | None:
         return None
     context: ServiceContext = request.app.state.context
     found = person_for_token(session, token, settings=context.settings)
-    return found if isinstance(found, Person) else None
+    if not isinstance(found, Person):
+        return None
+    user = session.get(User, found.user_id) if found.user_id is not None else None
+    if user is not None and user.password_is_temporary:
+        raise Forbidden(
+            "You signed in with a one-time password: choose your own on My account "
+            "(/account) first. Until then your sign-in opens only that page.",
+            code="own_password_first",
+        )
+    return found
 
 
 # The Security parameters declare the schemes in OpenAPI; the key itself is read by

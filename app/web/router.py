@@ -162,11 +162,13 @@ def _sign_in_with_password(
                 client=client_address(request.scope),
                 user_agent=request.headers.get("user-agent"),
             )
+            # Given a one-time password: straight to where they choose their own.
+            landing = "/account" if user.password_is_temporary else "/"
     except SignInThrottled as refused:
         return throttled_page(refused.message, refused.retry_after)
     except SignInRefused as refused:
         return HTMLResponse(login_page(refused.message, email=email), status_code=401)
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse(landing, status_code=303)
     set_session_cookie(response, token, request, context.settings)
     # One way in at a time: a key signed in earlier in this browser is forgotten.
     response.delete_cookie(COOKIE_NAME, httponly=True, samesite="strict")

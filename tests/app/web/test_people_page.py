@@ -324,6 +324,7 @@ def assert_held_on_account(team: Team, person: CheckedClient) -> None:
     assert refused.status_code == 403
     assert "Choose your own password on My account first" in words(refused.text)
     assert objectives_titled(team, AN_OBJECTIVE["title"]) == 0
+    assert person.get("/api/v1/alignment").json()["code"] == "own_password_first"
 
 
 def choose_own_password(person: CheckedClient, given: str, own: str) -> None:
