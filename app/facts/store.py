@@ -321,6 +321,15 @@ def has_facts(session: Session, source_id: int) -> bool:
     )
 
 
+def fact_types_held(session: Session, source_id: int) -> set[FactType]:
+    """The fact types the source has at least one stored row of."""
+    return {
+        fact_type
+        for fact_type, row in ROW_FOR_FACT.items()
+        if session.scalar(select(row.id).where(row.source_id == source_id).limit(1)) is not None
+    }
+
+
 def remember_seen(session: Session, run_id: int, external_ids: Iterable[str]) -> None:
     """Note ids a listing run saw (idempotent within the run)."""
     rows = [{"run_id": run_id, "external_id": e} for e in set(external_ids)]

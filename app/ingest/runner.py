@@ -28,10 +28,9 @@ from datetime import datetime
 import httpx
 import structlog
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.db import Database, utcnow
-from app.facts.store import ROW_FOR_FACT
+from app.facts.store import fact_types_held
 from app.ingest import run_book
 from app.ingest.history import first_whole_day, record_history_from
 from app.ingest.models import RunStatus, SyncCursor, SyncRun
@@ -174,7 +173,7 @@ class SyncRunner:
             if source is None:
                 return SyncResult()
             run_book.mark_interrupted_runs(session, source_id)
-            held_before = _fact_types_held(session, source_id)
+            held_before = fact_types_held(session, source_id)
             session.expunge(source)
         if trigger == Trigger.SCHEDULE and not source.schedulable:
             return SyncResult()
@@ -370,7 +369,7 @@ class SyncRunner:
         need not mark the days they change: a complete re-read, a first sync (no facts
         stored yet), or a backfill interrupted before its rebuild."""
         with self.db.session() as session:
-            if full or not _fact_types_held(session, source_id):
+            if full or not fact_types_held(session, source_id):
                 request_rebuild(session, source_id)
                 return True
             return rebuild_pending(session, source_id)
@@ -392,12 +391,3 @@ class SyncRunner:
                 record_history_from(session, source_id, streams, self.settings.tz)
         except Exception:
             log.exception("history_from_failed")
-
-
-def _fact_types_held(session: Session, source_id: int) -> set[FactType]:
-    """The fact types the source has at least one stored row of."""
-    return {
-        fact_type
-        for fact_type, row in ROW_FOR_FACT.items()
-        if session.scalar(select(row.id).where(row.source_id == source_id).limit(1)) is not None
-    }

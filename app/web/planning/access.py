@@ -83,6 +83,32 @@ async def answer_post(
     return await run_in_threadpool(handle, person, form)
 
 
+def archived_or_restored(
+    session: Session,
+    person: Person,
+    text_id: str,
+    verb: str,
+    *,
+    what: str,
+    archive: Callable[..., object],
+    restore: Callable[..., object],
+    then: Callable[[int], str],
+) -> Response:
+    """`verb` (archive or restore, from the address) done to the `what` whose id is
+    `text_id`, recorded as `person`'s; then to the page `then(id)` names, or a 404 page."""
+    try:
+        row_id = path_id(text_id, what)
+        action = {"archive": archive, "restore": restore}.get(verb)
+        if action is None:
+            article = "An" if what[:1] in "aeiou" else "A"
+            raise NotFound(f"{article} {what} can be archived or restored here.", code="not_found")
+        action(session, row_id, by=person.name)
+    except NorthstarError as error:
+        session.rollback()
+        return problem_page(error)
+    return done(then(row_id))
+
+
 def done(url: str) -> RedirectResponse:
     """After a successful post: to the page showing the result (POST, redirect, GET)."""
     return RedirectResponse(url, status_code=303)

@@ -14,14 +14,22 @@ from sqlalchemy.orm import Session
 
 from app.api.context import ServiceContext
 from app.api.deps import ContextDep, SessionDep
-from app.errors import InvalidInput, NorthstarError, NotFound
+from app.errors import InvalidInput, NorthstarError
 from app.goals import service
 from app.goals.models import Goal
 from app.goals.schemas import GoalOut, GoalPatch
 from app.kpis import manual
 from app.people.principal import Person
 from app.web.pages import problem_page
-from app.web.planning.access import answer_post, done, editor, last_quarter, path_id, today
+from app.web.planning.access import (
+    answer_post,
+    archived_or_restored,
+    done,
+    editor,
+    last_quarter,
+    path_id,
+    today,
+)
 from app.web.planning.fields import (
     Errors,
     csrf_input,
@@ -153,20 +161,16 @@ async def archive_or_restore(
     goal_id: str, verb: str, request: Request, session: SessionDep
 ) -> Response:
     return await answer_post(
-        request, session, lambda person, form: _archive(session, person, goal_id, verb)
+        request,
+        session,
+        lambda person, form: archived_or_restored(
+            session,
+            person,
+            goal_id,
+            verb,
+            what="goal",
+            archive=service.archive_goal,
+            restore=service.restore_goal,
+            then=lambda row_id: f"/goals/{row_id}",
+        ),
     )
-
-
-def _archive(session: Session, person: Person, text: str, verb: str) -> Response:
-    try:
-        goal_id = path_id(text, "goal")
-        if verb == "archive":
-            service.archive_goal(session, goal_id, by=person.name)
-        elif verb == "restore":
-            service.restore_goal(session, goal_id, by=person.name)
-        else:
-            raise NotFound("A goal can be archived or restored here.", code="not_found")
-    except NorthstarError as error:
-        session.rollback()
-        return problem_page(error)
-    return done(f"/goals/{goal_id}")

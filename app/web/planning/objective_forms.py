@@ -14,13 +14,20 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.api.deps import ContextDep, SessionDep
-from app.errors import InvalidInput, NorthstarError, NotFound
+from app.errors import InvalidInput, NorthstarError
 from app.goals import objectives
 from app.goals.models import Objective
 from app.goals.schemas import ObjectiveIn, ObjectivePatch
 from app.people.principal import Person
 from app.web.pages import problem_page
-from app.web.planning.access import answer_post, done, editor, last_quarter, path_id
+from app.web.planning.access import (
+    answer_post,
+    archived_or_restored,
+    done,
+    editor,
+    last_quarter,
+    path_id,
+)
 from app.web.planning.fields import (
     Errors,
     csrf_input,
@@ -248,20 +255,16 @@ async def archive_or_restore(
     objective_id: str, verb: str, request: Request, session: SessionDep
 ) -> Response:
     return await answer_post(
-        request, session, lambda person, form: _archive(session, person, objective_id, verb)
+        request,
+        session,
+        lambda person, form: archived_or_restored(
+            session,
+            person,
+            objective_id,
+            verb,
+            what="objective",
+            archive=objectives.archive_objective,
+            restore=objectives.restore_objective,
+            then=lambda _row_id: "/plan",
+        ),
     )
-
-
-def _archive(session: Session, person: Person, text_id: str, verb: str) -> Response:
-    try:
-        objective_id = path_id(text_id, "objective")
-        if verb == "archive":
-            objectives.archive_objective(session, objective_id, by=person.name)
-        elif verb == "restore":
-            objectives.restore_objective(session, objective_id, by=person.name)
-        else:
-            raise NotFound("An objective can be archived or restored here.", code="not_found")
-    except NorthstarError as error:
-        session.rollback()
-        return problem_page(error)
-    return done("/plan")
