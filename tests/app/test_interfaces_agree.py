@@ -153,3 +153,40 @@ def test_metrics_agree_with_rest_for_the_last_complete_month(
         assert exported[kpi.key] == pytest.approx(row["value"], rel=1e-6), kpi.key
         checked += 1
     assert checked >= 12
+
+
+def test_odata_kpi_values_agree_with_rest_for_all_17_kpis_every_month(
+    demo: tuple[CheckedClient, dict[str, str], list[int], Database],
+) -> None:
+    """Issue 21 part 4: KpiMonthlyValues gives every catalogue KPI as the REST API does, for
+    the company and for each source, every month of the demo (reasons and partial too)."""
+    client, headers, source_ids, _ = demo
+    start, end = months(date.today())
+    end = period_containing(date.today(), Grain.MONTH).end  # the month so far too
+    compared = 0
+    for source_id in (None, *source_ids):
+        where = "SourceId eq null" if source_id is None else f"SourceId eq {source_id}"
+        rows: list[dict[str, Any]] = []
+        url: str | None = "/odata/KpiMonthlyValues"
+        params: dict[str, str] | None = {"$filter": f"Scope eq 'all' and {where}"}
+        while url:
+            body = client.get(url, params=params, headers=headers).json()
+            rows += body["value"]
+            url, params = body.get("@odata.nextLink"), None
+        odata = {(r["KpiKey"], r["Date"]): r for r in rows}
+        for kpi in CATALOGUE:
+            query = {"grain": "month", "from": start.isoformat(), "to": end.isoformat()}
+            if source_id is not None:
+                query["source"] = str(source_id)
+            rest = client.get(f"/api/v1/kpis/{kpi.key}/values", params=query, headers=headers)
+            assert rest.status_code == 200, rest.text
+            for value in rest.json()["values"]:
+                row = odata.get((kpi.key, value["period_start"]))
+                assert row is not None, (kpi.key, source_id, value)
+                assert same(row["Value"], value["value"]), (kpi.key, source_id, value, row)
+                assert same(row["Numerator"], value["numerator"]), (kpi.key, value, row)
+                assert same(row["Denominator"], value["denominator"]), (kpi.key, value, row)
+                assert row["SampleSize"] == value["sample_size"], (kpi.key, value, row)
+                assert (row["Partial"], row["Reason"]) == (value["partial"], value["reason"])
+                compared += 1
+    assert compared == (1 + len(source_ids)) * len(CATALOGUE) * 13

@@ -23,7 +23,8 @@ def service_document(base: str) -> dict[str, Any]:
 
 
 def metadata_xml() -> bytes:
-    """CSDL XML describing every entity type (keys, EDM types, nullability) and set."""
+    """CSDL XML describing every entity type (keys, EDM types, nullability, navigation
+    properties with the property each follows) and set."""
     root = Element("edmx:Edmx", {"xmlns:edmx": EDMX, "Version": "4.0"})
     services = SubElement(root, "edmx:DataServices")
     schema = SubElement(services, "Schema", {"xmlns": EDM, "Namespace": NAMESPACE})
@@ -38,6 +39,20 @@ def metadata_xml() -> bytes:
                 "Property",
                 {"Name": prop.name, "Type": prop.edm, "Nullable": str(prop.nullable).lower()},
             )
+        for nav in entity_set.navs:
+            target = f"{NAMESPACE}.{ENTITY_SETS[nav.target].type_name}"
+            attributes = {"Name": nav.name, "Type": target}
+            if nav.collection:
+                attributes["Type"] = f"Collection({target})"
+            else:
+                attributes["Nullable"] = "true"
+            element = SubElement(entity_type, "NavigationProperty", attributes)
+            if not nav.collection:  # this row holds the reference: say which property
+                SubElement(
+                    element,
+                    "ReferentialConstraint",
+                    {"Property": nav.local, "ReferencedProperty": nav.remote},
+                )
     container = SubElement(schema, "EntityContainer", {"Name": CONTAINER})
     for entity_set in ENTITY_SETS.values():
         element = SubElement(
@@ -45,6 +60,10 @@ def metadata_xml() -> bytes:
             "EntitySet",
             {"Name": entity_set.name, "EntityType": f"{NAMESPACE}.{entity_set.type_name}"},
         )
+        for nav in entity_set.navs:
+            SubElement(
+                element, "NavigationPropertyBinding", {"Path": nav.name, "Target": nav.target}
+            )
         SubElement(
             element,
             "Annotation",

@@ -131,11 +131,16 @@ def parse_options(entity_set: EntitySet, params: Mapping[str, str]) -> Options:
     )
 
 
+def _from(entity_set: EntitySet) -> Any:
+    assert entity_set.table is not None, f"{entity_set.name} is read through EntitySet.bound"
+    return entity_set.table
+
+
 def build_select(entity_set: EntitySet, options: Options) -> Select[Any]:
     """The rows of one request before paging: selected columns, filter, a stable order
     (the requested order, then the key, so pages never overlap or skip rows)."""
     statement = select(*(p.expr.label(p.name) for p in options.select)).select_from(
-        entity_set.table
+        _from(entity_set)
     )
     if options.filter is not None:
         statement = statement.where(options.filter)
@@ -146,7 +151,7 @@ def build_select(entity_set: EntitySet, options: Options) -> Select[Any]:
 
 def count_select(entity_set: EntitySet, options: Options) -> Select[Any]:
     """`SELECT count(*)` of the filtered rows, ignoring `$top` and `$skip` (as `$count`)."""
-    statement = select(func.count()).select_from(entity_set.table)
+    statement = select(func.count()).select_from(_from(entity_set))
     if options.filter is not None:
         statement = statement.where(options.filter)
     return statement

@@ -11,6 +11,7 @@ adds it to every request itself, as Power BI does.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -18,14 +19,23 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request, Security
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyQuery
+from sqlalchemy import ColumnElement, and_, false
+from sqlalchemy.orm import Session
 
 from app.api.context import ServiceContext
 from app.api.deps import KEY_QUERY_PARAM, api_key_header, authenticate_request, bearer
 from app.api.public_url import link_base
 from app.api.throttle import TooManyFailedKeys
 from app.bi.odata.csdl import metadata_xml, service_document
-from app.bi.odata.entities import ENTITY_SETS, EntitySet
+from app.bi.odata.entities import ENTITY_SETS, EntitySet, Reading
 from app.bi.odata.errors import ODataError
+from app.bi.odata.navigation import (
+    find,
+    follow_condition,
+    navigation,
+    one_row,
+    parse_segment,
+)
 from app.bi.odata.query import Options, build_select, count_select, parse_options
 from app.errors import NorthstarError
 from app.logging import secrets_registry
@@ -123,6 +133,12 @@ def _entity_set(name: str) -> EntitySet:
     return declared
 
 
+def _bound(context: ServiceContext, session: Session, name: str) -> EntitySet:
+    """The set called `name`, ready to query in `session` (see `EntitySet.bound`)."""
+    tz = context.settings.tz
+    return _entity_set(name).bound(Reading(session, tz, datetime.now(tz).date()))
+
+
 def _value(value: Any) -> Any:
     if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -171,36 +187,58 @@ def metadata(request: Request) -> Response:
     )
 
 
-@router.get("/{name}", summary="Rows of one OData entity set")
+def _entity(request: Request, body: dict[str, Any], set_name: str) -> Response:
+    context = {"@odata.context": f"{_base(request)}/$metadata#{set_name}/$entity"}
+    return _json({**context, **{n: _value(v) for n, v in body.items()}})
+
+
+def _rows(
+    request: Request,
+    session: Session,
+    declared: EntitySet,
+    condition: ColumnElement[bool] | None = None,
+) -> Response:
+    """A page of `declared`'s rows (within `condition`), as the query options say;
+    `@odata.nextLink` points at the next page while rows remain."""
+    options = parse_options(declared, request.query_params)
+    if condition is not None:
+        both = condition if options.filter is None else and_(condition, options.filter)
+        options = replace(options, filter=both)
+    size, applied = _page_size(request)
+    wanted = size if options.top is None else min(size, options.top)
+    statement = build_select(declared, options).offset(options.skip).limit(wanted + 1)
+    rows = session.execute(statement).all()
+    total = session.execute(count_select(declared, options)).scalar_one() if options.count else None
+    page = rows[:wanted]
+    names = [p.name for p in options.select]
+    select_part = f"({','.join(names)})" if options.select != declared.props else ""
+    body: dict[str, Any] = {
+        "@odata.context": f"{_base(request)}/$metadata#{declared.name}{select_part}"
+    }
+    if total is not None:
+        body["@odata.count"] = total
+    body["value"] = [{n: _value(v) for n, v in zip(names, row, strict=True)} for row in page]
+    more = len(rows) > wanted and (options.top is None or options.top > len(page))
+    if more:
+        body["@odata.nextLink"] = _next_link(request, options, len(page))
+    return _json(body, applied)
+
+
+@router.get("/{name}", summary="Rows of one OData entity set, or one entity by key")
 def entity_set(name: str, request: Request) -> Response:
     """Rows of `name`, filtered, sorted, selected and paged as the query options say;
-    `@odata.nextLink` points at the next page while rows remain."""
+    `@odata.nextLink` points at the next page while rows remain. `Tickets(42)` is the one
+    ticket with Id 42 (`Kpis('mrr')` for a text key)."""
 
     def answer() -> Response:
-        declared = _entity_set(name)
-        options = parse_options(declared, request.query_params)
-        size, applied = _page_size(request)
-        wanted = size if options.top is None else min(size, options.top)
-        statement = build_select(declared, options).offset(options.skip).limit(wanted + 1)
+        address = parse_segment(name)
         context: ServiceContext = request.app.state.context
         with context.db.session() as session:
-            rows = session.execute(statement).all()
-            total = (
-                session.execute(count_select(declared, options)).scalar_one()
-                if options.count
-                else None
-            )
-        page = rows[:wanted]
-        names = [p.name for p in options.select]
-        select_part = f"({','.join(names)})" if options.select != declared.props else ""
-        body: dict[str, Any] = {"@odata.context": f"{_base(request)}/$metadata#{name}{select_part}"}
-        if total is not None:
-            body["@odata.count"] = total
-        body["value"] = [{n: _value(v) for n, v in zip(names, row, strict=True)} for row in page]
-        more = len(rows) > wanted and (options.top is None or options.top > len(page))
-        if more:
-            body["@odata.nextLink"] = _next_link(request, options, len(page))
-        return _json(body, applied)
+            declared = _bound(context, session, address.set_name)
+            if address.key is None:
+                return _rows(request, session, declared)
+            parse_options(declared, request.query_params)  # refuse what it cannot honour
+            return _entity(request, find(session, declared, address.key), declared.name)
 
     return _guarded(request, answer)
 
@@ -210,12 +248,45 @@ def entity_count(name: str, request: Request) -> Response:
     """The number of rows matching `$filter`, as plain text (OData's `/$count` segment)."""
 
     def answer() -> Response:
-        declared = _entity_set(name)
-        options = parse_options(declared, request.query_params)
         context: ServiceContext = request.app.state.context
         with context.db.session() as session:
+            declared = _bound(context, session, name)
+            options = parse_options(declared, request.query_params)
             total = session.execute(count_select(declared, options)).scalar_one()
         return Response(str(total), media_type="text/plain", headers=HEADERS)
+
+    return _guarded(request, answer)
+
+
+@router.get("/{name:path}/{nav}", summary="Follow a navigation property of one entity")
+def follow(name: str, nav: str, request: Request) -> Response:
+    """`Tickets(42)/Client`: the entity (or for a collection, the rows) that one entity's
+    navigation property leads to; 204 when it refers to nothing."""
+
+    def answer() -> Response:
+        address = parse_segment(name)
+        if address.key is None:
+            raise ODataError(
+                404,
+                "not_found",
+                f"'/odata/{name}/{nav}': address one entity first, e.g. /odata/{name}(1)/{nav}.",
+            )
+        context: ServiceContext = request.app.state.context
+        with context.db.session() as session:
+            source = _bound(context, session, address.set_name)
+            step = navigation(source, nav)
+            row = find(session, source, address.key)
+            target = _bound(context, session, step.target)
+            condition = follow_condition(step, target, row)
+            if step.collection:
+                return _rows(
+                    request, session, target, condition if condition is not None else false()
+                )
+            parse_options(target, request.query_params)
+            found = None if condition is None else one_row(session, target, condition)
+            if found is None:
+                return Response(status_code=204, headers=HEADERS)
+            return _entity(request, found, target.name)
 
     return _guarded(request, answer)
 
@@ -236,7 +307,8 @@ def elsewhere(rest: str, request: Request) -> Response:
             404,
             "not_found",
             f"'/odata/{rest}' is not part of the feed: it serves $metadata and the entity "
-            f"sets {', '.join(ENTITY_SETS)} (single entities by key are not supported).",
+            f"sets {', '.join(ENTITY_SETS)}, single entities by key (Tickets(1)) and their "
+            "navigation properties (Tickets(1)/Client).",
         )
 
     return _guarded(request, answer)

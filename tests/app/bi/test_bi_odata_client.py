@@ -150,3 +150,64 @@ def test_a_malformed_option_reaches_the_library_as_an_odata_error(feed: Feed) ->
     with pytest.raises(ODataError) as raised:
         unknown.all()
     assert "NoSuchColumn" in str(raised.value)
+
+
+def test_every_set_is_read_and_every_navigation_property_followed(feed: Feed) -> None:
+    from app.bi.odata.entities import ENTITY_SETS
+
+    followed = 0
+    for name, declared in ENTITY_SETS.items():
+        entity = feed.service.entities[name]
+        first = feed.service.query(entity).first()
+        if first is None:
+            continue
+        for nav in declared.navs:
+            reached = getattr(first, nav.name)  # the library GETs Set(key)/Nav itself
+            if nav.collection:
+                assert isinstance(reached, list)
+            elif reached is not None:
+                target = ENTITY_SETS[nav.target]
+                assert getattr(reached, nav.remote) == getattr(first, nav.local)
+                assert type(reached).__name__ == target.type_name
+            followed += 1
+    assert followed >= 20
+    assert any("/Tickets(" in url and url.endswith("/Client") for url in feed.urls)
+
+
+def test_kpi_values_agree_with_the_rest_api_for_every_catalogue_kpi(feed: Feed) -> None:
+    from app.kpis.catalogue import CATALOGUE
+
+    values = feed.service.entities["KpiMonthlyValues"]
+    rows = (
+        feed.service.query(values)
+        .filter("Scope eq 'all' and SourceId eq null")
+        .select(values.KpiKey, values.Date, values.Value, values.SampleSize, values.Partial)
+        .all()
+    )
+    feed_values = {(r["KpiKey"], r["Date"]): r for r in rows}
+    compared = 0
+    for kpi in CATALOGUE:
+        response = feed.api.client.get(
+            f"/api/v1/kpis/{kpi.key}/values",
+            params={"grain": "month", "from": "2025-01-01", "to": "2025-04-01"},
+            headers=feed.api.read,
+        )
+        assert response.status_code == 200, response.text
+        for value in response.json()["values"]:
+            row = feed_values.get((kpi.key, value["period_start"]))
+            if row is None:  # no activity that month: no row
+                continue
+            assert row["Value"] == pytest.approx(value["value"], abs=1e-6), (kpi.key, value)
+            assert row["SampleSize"] == value["sample_size"], (kpi.key, value)
+            assert row["Partial"] == value["partial"]
+            compared += 1
+    assert {key for key, _ in feed_values} >= {kpi.key for kpi in CATALOGUE}
+    assert compared >= 17
+
+
+def test_priority_is_p1_to_p4_with_the_psas_label_beside_it(feed: Feed) -> None:
+    tickets = feed.rest("Tickets")
+    levelled = [t for t in tickets if t["PriorityLevel"] in (1, 2, 3, 4)]
+    assert levelled and all(t["Priority"] == f"P{t['PriorityLevel']}" for t in levelled)
+    p1 = feed.rest("Tickets", **{"$filter": "Priority eq 'P1'"})
+    assert [t["Id"] for t in p1] == [t["Id"] for t in tickets if t["PriorityLevel"] == 1]

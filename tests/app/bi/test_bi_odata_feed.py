@@ -62,6 +62,11 @@ def test_service_document_and_metadata(api: Any) -> None:
         "Objectives",
         "AlignmentSnapshots",
         "SourceCoverage",
+        "Sources",
+        "Kpis",
+        "KpiMonthlyValues",
+        "KpiDailyValues",
+        "LinkedEntities",
     } == names
 
     response = get(api, "/$metadata")
@@ -83,7 +88,7 @@ def test_service_document_and_metadata(api: Any) -> None:
     assert prop_type("TimeEntry", "WorkDate") == "Edm.Date"
     for entity in types.values():
         keys = [ref.get("Name") for ref in entity.iter(f"{EDM}PropertyRef")]
-        assert keys == ["Id"]
+        assert keys == (["Key"] if entity.get("Name") == "Kpi" else ["Id"])
     sets = {s.get("Name"): s.get("EntityType") for s in root.iter(f"{EDM}EntitySet")}
     assert sets["TimeEntries"] == "Northstar.TimeEntry"
 
