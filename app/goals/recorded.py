@@ -94,8 +94,18 @@ def recorded_update(row: AlignmentSnapshot, current: GoalAlignmentOut) -> dict[s
         "evidence": EvidenceOut.model_validate(evidence) if evidence else None,
         "forecast": _forecast(row),
         "forecast_note": detail.get("forecast_note"),
-        "forecast_available_from": detail.get("forecast_available_from"),
+        "forecast_available_from": _day(detail.get("forecast_available_from")),
     }
+
+
+def _day(stored: Any) -> date | None:
+    """A date kept in the snapshot's JSON `detail` (as ISO text) back as a date."""
+    if isinstance(stored, str):
+        try:
+            return date.fromisoformat(stored)
+        except ValueError:
+            return None
+    return stored if isinstance(stored, date) else None
 
 
 def apply_snapshots(session: Session, evaluated: dict[int, GoalAlignmentOut], as_of: date) -> None:

@@ -413,6 +413,9 @@ ROUTES: dict[tuple[str, str], Recipe] = {
     ("GET", "/odata/$metadata"): R(P.ODATA, 200, _at("/odata/$metadata")),
     ("GET", "/odata/{name}"): R(P.ODATA, 200, _at("/odata/Tickets", **{"$top": "2"})),
     ("GET", "/odata/{name}/$count"): R(P.ODATA, 200, _at("/odata/Tickets/$count")),
+    ("GET", "/odata/{name:path}/{nav}"): R(
+        P.ODATA, 200, _at("/odata/Goals({w.goal_id})/Objective")
+    ),
     ("GET", "/odata/{rest:path}"): R(P.ODATA, 404, _at("/odata/Tickets(1)")),
     **{
         (method, "/odata/{rest:path}"): R(P.ODATA, 405, _at("/odata/Tickets"))
