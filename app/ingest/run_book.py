@@ -9,6 +9,7 @@ sweep had noted are dropped (the next sweep starts over).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -26,6 +27,21 @@ log = structlog.get_logger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
 # The run recorded when a sync fails before any stream starts (it has no stream of its own).
 WHOLE_SOURCE = "(whole source)"
+
+
+@dataclass
+class StreamProgress:
+    """What a progress display needs, updated after every stored page."""
+
+    source: str
+    stream: str
+    pages: int = 0
+    records: int = 0
+    total_hint: int | None = None
+    started_at: datetime = field(default_factory=utcnow)
+
+
+ProgressCallback = Callable[[StreamProgress], None]
 
 
 @dataclass

@@ -37,8 +37,15 @@ from app.ingest.models import RunStatus, SyncCursor, SyncRun
 from app.ingest.page_store import PageStore
 from app.ingest.prepare import prepare_connector
 from app.ingest.quarantine import normalize_page
-from app.ingest.run_book import StreamOutcome, failure_backoff
-from app.ingest.selection import chosen_streams, due_streams, is_dated, redundant_sweep
+from app.ingest.run_book import ProgressCallback, StreamOutcome, StreamProgress, failure_backoff
+from app.ingest.selection import (
+    REDUNDANT_SWEEP_NOTE,
+    chosen_streams,
+    deletion_log_start,
+    due_streams,
+    is_dated,
+    redundant_sweep,
+)
 from app.kpis.rollup import rebuild_pending, refresh_after_sync, request_rebuild
 from app.logging import secrets_registry
 from app.security.crypto import CredentialCipher, CredentialCipherError
@@ -71,19 +78,6 @@ class Trigger:
     BACKFILL = "backfill"
 
 
-@dataclass
-class StreamProgress:
-    """What a progress display needs, updated after every stored page."""
-
-    source: str
-    stream: str
-    pages: int = 0
-    records: int = 0
-    total_hint: int | None = None
-    started_at: datetime = field(default_factory=utcnow)
-
-
-ProgressCallback = Callable[[StreamProgress], None]
 TransportResolver = Callable[[Source], httpx.AsyncBaseTransport | None]
 
 
@@ -270,13 +264,14 @@ class SyncRunner:
                 # The stream's first read: the day it starts from is kept until it is done,
                 # so a read interrupted and resumed from its cursor still knows it.
                 state.history_since = since_day
+            first_read = from_start and not state.history_read
+            read_since = deletion_log_start(
+                spec, since, first_read, held_before=plan.held_before, sync_started=plan.started
+            )
         outcome = StreamOutcome(stream=spec.name, status=RunStatus.RUNNING, run_id=run_id)
         if redundant_sweep(spec, plan.first_reads, plan.held_before):
             outcome.status = RunStatus.SUCCEEDED
-            outcome.warn(
-                f"Not needed: every {spec.sweeps} was read a moment ago by this sync's "
-                "first complete read, so none can be missing."
-            )
+            outcome.warn(REDUNDANT_SWEEP_NOTE.format(facts=spec.sweeps))
             run_book.finish_run(self.db, source.id, outcome, None, sync_started=plan.started)
             return outcome
         requests_before = stats.requests
@@ -286,7 +281,7 @@ class SyncRunner:
         with structlog.contextvars.bound_contextvars(stream=spec.name, run_id=run_id):
             log.info("sync_stream_started", trigger=plan.trigger, resuming=cursor is not None)
             try:
-                async for page in connector.read(spec.name, cursor, since=since):
+                async for page in connector.read(spec.name, cursor, since=read_since):
                     store_started = time.perf_counter()
                     outcome.pages += 1
                     outcome.records += len(page.records) or len(page.seen_ids)

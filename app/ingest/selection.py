@@ -7,6 +7,9 @@
   before the date still bills today.
 - An id sweep right after a complete first read of the same collection in the same sync has
   nothing to find (every stored record was just read): it is skipped, not run.
+- Likewise a deletion log read for the first time into a source that holds none of the facts
+  it removes: what was deleted before this sync was never stored, so it is read only from
+  shortly before the sync began.
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ from connectors.sdk import FactType, StreamMode, StreamSpec, SyncInterval
 DATED_FACTS = frozenset({FactType.TICKET, FactType.TIME_ENTRY, FactType.SURVEY_RESPONSE})
 # A job firing exactly on the interval must not find its stream a few seconds too fresh.
 INTERVAL_SLACK = timedelta(seconds=5)
+# How far before the sync's start a deletion log's first read begins: room for a PSA whose
+# clock is hours behind Northstar's (its own stamps set the watermark after that).
+DELETION_LOG_MARGIN = timedelta(days=1)
+REDUNDANT_SWEEP_NOTE = (
+    "Not needed: every {facts} was read a moment ago by this sync's first complete read, "
+    "so none can be missing."
+)
 
 
 def chosen_streams(
@@ -86,3 +96,20 @@ def redundant_sweep(
         and spec.sweeps in first_reads
         and spec.sweeps not in held_before
     )
+
+
+def deletion_log_start(
+    spec: StreamSpec,
+    since: datetime | None,
+    first_read: bool,
+    *,
+    held_before: set[FactType],
+    sync_started: datetime,
+) -> datetime | None:
+    """Where a deletion log's read starts: on its first read into a source that held none of
+    the facts it removes, a margin before this sync began (nothing older can match a stored
+    fact); otherwise `since` (the backfill's date, or None)."""
+    if not (spec.deletion_log and first_read) or held_before.intersection(spec.produces):
+        return since
+    start = sync_started - DELETION_LOG_MARGIN
+    return start if since is None else max(since, start)

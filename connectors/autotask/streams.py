@@ -97,6 +97,7 @@ _SPECS = (
     StreamSpec(
         name=DELETED_TICKETS,
         path="DeletedTicketLogs",
+        deletion_log=True,
         produces=(FactType.TICKET,),
         cursor_field="deletedDateTime",
         page_size=500,
@@ -105,6 +106,7 @@ _SPECS = (
     StreamSpec(
         name=DELETED_TIME_ENTRIES,
         path="DeletedTicketActivityLogs",
+        deletion_log=True,
         produces=(FactType.TIME_ENTRY,),
         cursor_field="deletedDateTime",
         page_size=500,
@@ -116,6 +118,7 @@ _SPECS = (
     StreamSpec(
         name=DELETED_TASK_TIME_ENTRIES,
         path="DeletedTaskActivityLogs",
+        deletion_log=True,
         produces=(FactType.TIME_ENTRY,),
         cursor_field="deletedDateTime",
         page_size=500,

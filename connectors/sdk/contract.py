@@ -45,6 +45,9 @@ class StreamSpec:
     `produces` lists the fact types `normalize` may emit for this stream's records. For
     `FULL_REFRESH` and `ID_SWEEP` streams, `sweeps` names the fact type whose stored rows not
     seen in a complete pass are deleted (None: a full refresh that deletes nothing).
+    `deletion_log`: the stream's records only remove stored facts of `produces` (the PSA's
+    log of deletions), so a first read into a source holding none of them has no backlog to
+    act on.
     """
 
     name: str
@@ -56,6 +59,7 @@ class StreamSpec:
     page_size: int = 1000
     interval: SyncInterval = SyncInterval.FAST
     sweeps: FactType | None = None
+    deletion_log: bool = False
     description: str = ""
 
 

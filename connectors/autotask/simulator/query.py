@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,8 @@ OPERATORS = (
     "in",
     "notin",
 )
+# `in` batches whose matching positions are kept (see `EntityTable._positions_of`).
+IN_BATCHES_KEPT = 32
 _NUMERIC = ("long", "integer", "double", "decimal", "short")
 
 
@@ -118,6 +120,7 @@ class EntityTable:
         self._names = {name.lower(): name for name in fields}
         self._indexes: dict[str, dict[Any, list[int]]] = {}
         self._sorted: dict[str, tuple[list[Any], list[int]]] = {}
+        self._in_batches: dict[tuple[str, frozenset[int]], list[int]] = {}
 
     def field(self, name: object) -> str:
         """The canonical name of a field (case-insensitive); QueryError when unknown."""
@@ -167,6 +170,19 @@ class EntityTable:
                 index.setdefault(row[column], []).append(position)
             self._indexes[name] = index
         return self._indexes[name]
+
+    def _positions_of(self, name: str, values: frozenset[int]) -> list[int]:
+        """Positions (ascending) of rows whose reference field `name` is one of `values`.
+
+        Kept for the last few value sets: a client pages through one `in` batch page after
+        page, and sorting its rows again for every page was most of a page's time."""
+        key = (name, values)
+        if key not in self._in_batches:
+            if len(self._in_batches) >= IN_BATCHES_KEPT:
+                self._in_batches.pop(next(iter(self._in_batches)))
+            index = self._index(name)
+            self._in_batches[key] = sorted(p for v in values for p in index.get(v, ()))
+        return self._in_batches[key]
 
     def _sorted_index(self, name: str) -> tuple[list[Any], list[int]]:
         """(values ascending, their positions) of a reference field's non-null values."""
@@ -230,11 +246,10 @@ class EntityTable:
             numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
             if name == "id":
                 found = (self._position.get(v) for v in numbers)
-                positions: Iterable[int] = sorted(p for p in found if p is not None)
+                positions: list[int] = sorted(p for p in found if p is not None)
             else:
-                index = self._index(name)
-                positions = sorted(p for v in set(numbers) for p in index.get(v, ()))
-            return (p for p in positions if p >= start)
+                positions = self._positions_of(name, frozenset(numbers))
+            return iter(positions[bisect.bisect_left(positions, start) :])
         end = bisect.bisect_right(self.ids, self.upper_bound(items))
         return iter(range(start, end))
 
