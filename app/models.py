@@ -34,6 +34,7 @@ from app.people.models import User, WebSession
 from app.security.models import ApiKey
 from app.sources.budget_ledger import RequestBooking
 from app.sources.models import Source
+from app.sources.tenant_book import TenantUsageRow
 
 metadata = Base.metadata
 
@@ -69,6 +70,7 @@ __all__ = [
     "SyncCursor",
     "SyncRun",
     "TechnicianRow",
+    "TenantUsageRow",
     "TicketRow",
     "TimeEntryRow",
     "User",

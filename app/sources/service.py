@@ -28,6 +28,7 @@ from app.security.crypto import CredentialCipher
 from app.sources.budget_ledger import DatabaseLedger
 from app.sources.config import decrypt_secrets, merge_config, split_config, validate_config
 from app.sources.models import Source, SourceStatus
+from app.sources.tenant_book import DatabaseTenantBook
 from connectors.sdk import (
     Connector,
     ConnectorContext,
@@ -213,7 +214,11 @@ def build_connector(
         # A check tells the owner now what is wrong: no backoff, no second try.
         limits = dataclasses.replace(limits, retry=CHECK_RETRY, timeout=check_timeout / 2)
     context = ConnectorContext(
-        reporting_tz=reporting_tz, transport=transport, limits=limits, now=utcnow()
+        reporting_tz=reporting_tz,
+        transport=transport,
+        limits=limits,
+        now=utcnow(),
+        tenant=DatabaseTenantBook(db, source.id) if db is not None else None,
     )
     return cls(config, context), limits.stats
 

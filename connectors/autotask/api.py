@@ -9,8 +9,8 @@ usage read from `ThresholdInformation`.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -24,7 +24,10 @@ from connectors.sdk import (
     AuthError,
     ConnectorContext,
     FatalError,
+    MemoryTenantBook,
     SourceHttpLimits,
+    TenantLimitReached,
+    TenantUsage,
     VendorClient,
 )
 from connectors.sdk.http import RequestBudget, Sleep
@@ -52,6 +55,10 @@ def classify_response(response: httpx.Response) -> Action | None:
     text = response.text[:4000].lower()
     if any(marker in text for marker in _WAIT_MARKERS):
         return Action.RETRY
+    if status == 429 and "threshold" in text:
+        # The tenant's hourly limit (the wording is not documented; the thread limit's is
+        # matched above): retrying only adds to the load every integration shares.
+        return Action.LIMITED
     if "zoneinformation" in response.request.url.path.lower() and status in (404, 500):
         # Autotask knows no such API username ("Zone information could not be determined";
         # other wordings mention the user). Any other 500 there is Autotask's own trouble.
@@ -72,11 +79,18 @@ _SOURCE_GATES: WeakKeyDictionary[
 ] = WeakKeyDictionary()
 
 
-# Per source: when its tenant's usage was last read. Clients poll ThresholdInformation
-# about every 5 minutes; every stream of a sync asking again would cost a request and a
-# round trip each.
-TENANT_USAGE_MAX_AGE = 300.0
-_USAGE_READ_AT: WeakKeyDictionary[RequestBudget, float] = WeakKeyDictionary()
+# The tenant's usage is read at most this often for every process of a source (clients
+# poll ThresholdInformation about every 5 minutes; each stream asking again would cost a
+# request and a round trip each), and sooner after its limit was reached, to see it recover.
+TENANT_USAGE_MAX_AGE = timedelta(minutes=5)
+TENANT_RECHECK = timedelta(minutes=1)
+# Requests of the tenant's hourly limit Northstar leaves unused: room to read
+# ThresholdInformation and see the tenant recover, and for the other integrations.
+TENANT_RESERVE = 50
+# The tenant's limit when no reading says otherwise (Autotask's documented 10,000 an hour).
+DEFAULT_TENANT_THRESHOLD = 10_000
+# Per source (keyed by its budget): the tenant readings of a connector used without a book.
+_MEMORY_BOOKS: WeakKeyDictionary[RequestBudget, MemoryTenantBook] = WeakKeyDictionary()
 
 
 def _source_gates(budget: RequestBudget) -> dict[str, asyncio.Semaphore]:
@@ -93,6 +107,10 @@ def http_limits(config: AutotaskConfig) -> SourceHttpLimits:
         max_concurrency=config.concurrency_per_entity * 3,
         per_key_concurrency=config.concurrency_per_entity,
         budget=RequestBudget(limit=config.requests_per_hour, window=3600.0),
+        tenant_share=config.tenant_share_percent / 100,
+        steady_requests_per_hour=round(
+            DEFAULT_TENANT_THRESHOLD * config.tenant_share_percent / 100
+        ),
     )
 
 
@@ -126,7 +144,10 @@ class AutotaskApi:
         )
         self._zone_known = config.zone_url is not None
         self._zone_lock = asyncio.Lock()
-        self._tenant_usage_read = False
+        budget = context.limits.budget
+        self._tenant_book = context.tenant or _MEMORY_BOOKS.setdefault(budget, MemoryTenantBook())
+        self._tenant: TenantUsage | None = None
+        self._asked_since_reading = 0
 
     @property
     def client(self) -> VendorClient:
@@ -175,6 +196,8 @@ class AutotaskApi:
         """
         if not self._zone_known:
             await self._use_zone(refresh=False)
+        if entity != "ThresholdInformation":
+            self._spend_tenant_room()
         async with self._gate(entity):
             try:
                 return await self._send(method, path, entity, json)
@@ -188,13 +211,16 @@ class AutotaskApi:
     async def _send(
         self, method: str, path: str, entity: str, json: Mapping[str, Any] | None
     ) -> Any:
-        return await self._client.request_json(
-            method,
-            path,
-            headers=self._auth_headers(),
-            concurrency_key=entity,
-            **({"json": dict(json)} if json is not None else {}),
-        )
+        try:
+            return await self._client.request_json(
+                method,
+                path,
+                headers=self._auth_headers(),
+                concurrency_key=entity,
+                **({"json": dict(json)} if json is not None else {}),
+            )
+        except TenantLimitReached as exc:
+            raise self._tenant_refused(exc.retry_after) from exc
 
     async def query(self, entity: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         """`POST {entity}/query`: one page of items, ascending by id."""
@@ -229,34 +255,79 @@ class AutotaskApi:
         data = await self.call_json("GET", "ThresholdInformation", entity="ThresholdInformation")
         return data if isinstance(data, dict) else {}
 
-    async def note_tenant_usage(self, *, force: bool = False) -> None:
-        """Read the tenant's live usage (the call itself is counted) at most once per
-        `TENANT_USAGE_MAX_AGE` per source, and shrink this source's remaining budget to the
-        tenant's real headroom when other integrations have eaten into it."""
-        budget = self._client.limits.budget
-        read_at = _USAGE_READ_AT.get(budget)
-        if not force and (
-            self._tenant_usage_read
-            or (read_at is not None and time.monotonic() - read_at < TENANT_USAGE_MAX_AGE)
-        ):
-            return
-        self._tenant_usage_read = True
-        _USAGE_READ_AT[budget] = time.monotonic()
+    async def note_tenant_usage(
+        self, *, force: bool = False, refuse: bool = True
+    ) -> TenantUsage | None:
+        """The tenant's usage: the latest reading of any process while it is recent (see
+        `TENANT_USAGE_MAX_AGE`, `TENANT_RECHECK`), else read now (the call itself counts).
+
+        Raises TenantLimitReached (unless not to `refuse`), asking nothing more, when the
+        tenant has no more than `TENANT_RESERVE` requests left of its hourly limit."""
+        now = datetime.now(UTC)
+        latest = self._tenant_book.latest()
+        if force or latest is None or _due_again(latest, now):
+            latest = await self._read_tenant_usage(now) or latest
+        if latest != self._tenant:
+            self._tenant, self._asked_since_reading = latest, 0
+        if refuse and latest is not None and latest.headroom <= TENANT_RESERVE:
+            raise self._limit_reached(latest, now)
+        return latest
+
+    async def _read_tenant_usage(self, now: datetime) -> TenantUsage | None:
         info = await self.threshold_information()
         try:
             threshold = int(info.get("externalRequestThreshold") or 0)
-            current = int(info.get("currentTimeframeRequestCount") or 0)
+            used = int(info.get("currentTimeframeRequestCount") or 0)
+            window = int(info.get("requestThresholdTimeframe") or 60)
         except (TypeError, ValueError):
-            return
-        our_room = budget.remaining()
-        if not threshold or our_room is None:
-            return
-        tenant_room = max(0, threshold - current)
-        if tenant_room < our_room:
-            budget.note_external_usage(our_room - tenant_room)
-        log.info(
-            "autotask_tenant_usage",
-            used=current,
-            threshold=threshold,
-            budget_remaining=budget.remaining(),
+            return None
+        if threshold <= 0:
+            return None
+        usage = TenantUsage(threshold=threshold, used=used, read_at=now, window_minutes=window)
+        self._tenant_book.record(usage)
+        log.info("autotask_tenant_usage", used=used, threshold=threshold)
+        return usage
+
+    def _spend_tenant_room(self) -> None:
+        """Count one request against the tenant's room at the last reading; refuse when
+        only the reserve would be left."""
+        usage = self._tenant
+        if usage is not None and usage.headroom - self._asked_since_reading <= TENANT_RESERVE:
+            raise self._limit_reached(usage, datetime.now(UTC))
+        self._asked_since_reading += 1
+
+    def _tenant_refused(self, retry_after: float | None) -> TenantLimitReached:
+        """Autotask refused a request for the tenant's limit: kept as the tenant's state
+        (every process of the source waits for it), not as this source's spending."""
+        now = datetime.now(UTC)
+        threshold = self._tenant.threshold if self._tenant else DEFAULT_TENANT_THRESHOLD
+        wait = timedelta(seconds=retry_after) if retry_after else TENANT_RECHECK
+        usage = TenantUsage(threshold, threshold, now, limited_until=now + wait)
+        self._tenant_book.record(usage)
+        self._tenant = usage
+        return self._limit_reached(usage, now)
+
+    @staticmethod
+    def _limit_reached(usage: TenantUsage, now: datetime) -> TenantLimitReached:
+        again = usage.limited_until or usage.read_at + TENANT_RECHECK
+        wait = max(1.0, (again - now).total_seconds())
+        if usage.limited_until is not None:
+            said = f"Autotask refused requests at {usage.read_at:%H:%M} UTC"
+        else:
+            said = f"{usage.used:,} were used at {usage.read_at:%H:%M} UTC"
+        return TenantLimitReached(
+            f"Autotask's limit of {usage.threshold:,} API requests per hour for the whole "
+            f"tenant, shared by all its integrations, is used up ({said}). Northstar keeps "
+            f"the last {TENANT_RESERVE} in reserve and asks nothing more until the tenant's "
+            f"usage drops; it looks again at {again:%H:%M} UTC.",
+            retry_after=wait,
         )
+
+
+def _due_again(latest: TenantUsage, now: datetime) -> bool:
+    """Whether the tenant's usage should be read again now."""
+    if latest.limited_until is not None:
+        return now >= latest.limited_until
+    if latest.headroom <= TENANT_RESERVE:
+        return now >= latest.read_at + TENANT_RECHECK
+    return now >= latest.read_at + TENANT_USAGE_MAX_AGE

@@ -42,7 +42,16 @@ class AutotaskConfig(BaseModel):
     )
     requests_per_hour: int = Field(
         default=DEFAULT_REQUESTS_PER_HOUR,
-        description="Northstar's share of the tenant's 10,000 requests per hour.",
+        description="The most Northstar may ask of the tenant's 10,000 requests per hour, "
+        "a first sync or a full re-read included.",
+    )
+    tenant_share_percent: float = Field(
+        default=2.5,
+        gt=0,
+        le=100,
+        description="The share of the tenant's hourly limit Northstar's regular checks may "
+        "use (2.5 %: 250 of 10,000). When they would need more, or the tenant is busier than "
+        "half its limit, Northstar checks less often.",
     )
     concurrency_per_entity: int = Field(
         default=MAX_CONCURRENCY_PER_ENTITY,

@@ -80,7 +80,7 @@ class AutotaskConnector:
         zone or zone lookup that cannot be reached."""
         address = self.config.zone_url or self.config.zone_lookup_url
         with AUTOTASK_CHECK.explained(host=httpx.URL(address).host):
-            await self.api.note_tenant_usage(force=True)
+            await self.api.note_tenant_usage(force=True, refuse=False)
 
     def read(
         self, stream: str, cursor: Cursor | None, *, since: datetime | None = None

@@ -21,6 +21,7 @@ from connectors.sdk.errors import (
     ConnectorError,
     FatalError,
     RecordRejected,
+    TenantLimitReached,
     TransientError,
 )
 from connectors.sdk.facts import (
@@ -45,6 +46,7 @@ from connectors.sdk.http import (
     VendorClient,
 )
 from connectors.sdk.paging import id_ranges, keyset_pages
+from connectors.sdk.tenant import MemoryTenantBook, TenantUsage, TenantUsageBook
 
 __all__ = [
     "Action",
@@ -63,6 +65,7 @@ __all__ = [
     "FactType",
     "FatalError",
     "MatchedDeletion",
+    "MemoryTenantBook",
     "Page",
     "Preparable",
     "Record",
@@ -76,6 +79,9 @@ __all__ = [
     "SurveyResponseFact",
     "SyncInterval",
     "TechnicianFact",
+    "TenantLimitReached",
+    "TenantUsage",
+    "TenantUsageBook",
     "TicketFact",
     "TimeEntryFact",
     "TransientError",

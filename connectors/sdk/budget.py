@@ -92,12 +92,6 @@ class RequestBudget:
     def remaining(self) -> int | None:
         return None if self.limit is None else max(0, self.limit - self.used())
 
-    def note_external_usage(self, count: int) -> None:
-        """Account for requests made by others (e.g. a vendor's live usage counter)."""
-        with self._lock:
-            now = self._clock()
-            self._stamps.extend([now] * max(0, count))
-
     def _block(self) -> int:
         assert self.limit is not None
         return max(1, min(MAX_BLOCK, self.limit // 10))

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from connectors.sdk.facts import FactOrDeletion, FactType
 from connectors.sdk.http import RequestBudget, SourceHttpLimits
+from connectors.sdk.tenant import TenantUsageBook
 
 Cursor = Mapping[str, Any]
 Record = Mapping[str, Any]
@@ -99,6 +100,9 @@ class ConnectorContext:
     # The sync's start by Northstar's clock. A watermark should come from the PSA's own time
     # (its Date header, the newest change stamp seen): the two clocks may disagree.
     now: datetime | None = None
+    # Where the PSA tenant's shared usage is kept between syncs and processes (None: the
+    # connector keeps it in this process only).
+    tenant: TenantUsageBook | None = None
 
     @property
     def budget(self) -> RequestBudget:

@@ -65,6 +65,14 @@ class BudgetExhausted(TransientError):
     code = "psa_request_budget_exhausted"
 
 
+class TenantLimitReached(TransientError):
+    """The PSA's limit for the whole tenant (every integration together) is used up, or so
+    nearly that Northstar keeps what is left in reserve: nothing is asked until it frees up.
+    The sync stops and tries again after `retry_after`."""
+
+    code = "psa_tenant_limit_reached"
+
+
 class RecordRejected(ValueError):
     """Raised by `normalize` for one record that cannot become a fact (a required field
     missing, a number that is not one). Not a stream failure: the runner quarantines the raw

@@ -36,6 +36,7 @@ from connectors.sdk.errors import (
     AuthError,
     ConfigError,
     FatalError,
+    TenantLimitReached,
     TransientError,
 )
 from connectors.sdk.redaction import credentials_sent, secret_registry
@@ -49,6 +50,7 @@ class Action(StrEnum):
     AUTH = "auth"  # AuthError: credentials refused
     CONFIG = "config"  # ConfigError: the source's settings are wrong
     FATAL = "fatal"  # FatalError: do not retry this request
+    LIMITED = "limited"  # TenantLimitReached: a limit shared with others; retrying adds load
 
 
 # Status to action; statuses not listed fall back by class (2xx ok, 4xx fatal, 5xx retry).
@@ -116,6 +118,11 @@ class SourceHttpLimits:
     budget: RequestBudget = field(default_factory=RequestBudget)
     # Counts every request of every client built with these limits (sync-run statistics).
     stats: RequestStats = field(default_factory=RequestStats)
+    # What steady polling may spend an hour (None: the budget's limit), and for a PSA whose
+    # limit is the tenant's, as a share of it: the rest of the budget (backfills, full
+    # re-reads) is borrowed, and the scheduler stretches intervals to stay within it.
+    steady_requests_per_hour: int | None = None
+    tenant_share: float | None = None
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -301,6 +308,9 @@ class VendorClient:
                     raise ConfigError(message) from answered
                 if action is Action.FATAL:
                     raise FatalError(message, code=f"psa_http_{response.status_code}") from answered
+                if action is Action.LIMITED:
+                    wait = parse_retry_after(response.headers.get("Retry-After"))
+                    raise TenantLimitReached(message, retry_after=wait) from answered
                 last_problem, last_cause = message, answered
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if retry_after is not None and retry_after > policy.max_retry_after:

@@ -11,7 +11,7 @@ from connectors.autotask import AutotaskConnector
 from connectors.autotask.simulator import THREAD_LIMIT_MESSAGE
 from connectors.sandbox.model import SandboxWorld
 from connectors.sandbox.world import build_world
-from connectors.sdk import BudgetExhausted, RequestBudget, SourceHttpLimits, TransientError
+from connectors.sdk import RequestBudget, SourceHttpLimits, TenantLimitReached
 
 pytestmark = pytest.mark.anyio
 
@@ -62,23 +62,26 @@ async def test_429_waits_as_long_as_retry_after_says(world: SandboxWorld) -> Non
     assert fake.sleeps == [7.0]
 
 
-async def test_hourly_threshold_stops_the_run_after_waiting(world: SandboxWorld) -> None:
+async def test_a_refusal_for_the_tenants_hourly_limit_stops_the_run_at_once(
+    world: SandboxWorld,
+) -> None:
     fake = FakeTime()
-    simulator = simulator_for(world, hourly_threshold=2, hourly_retry_after=200, clock=fake.clock)
-    unbudgeted = SourceHttpLimits(per_key_concurrency=3)  # only Autotask's threshold applies
-    connector = connector_for(simulator, limits=unbudgeted, sleep=fake.sleep)
-    with pytest.raises(TransientError, match="hourly request threshold"):
+    simulator = simulator_for(world, hourly_retry_after=200)
+    connector = connector_for(simulator, sleep=fake.sleep)
+    await connector.check()  # the tenant calm when read...
+    simulator.other_integrations_usage = 10_000  # ...then the others use up its hour
+    with pytest.raises(TenantLimitReached, match="10,000 API requests per hour") as raised:
         _ = [page async for page in connector.read("tickets", None)]
     await connector.aclose()
-    assert simulator.stats.total() == 2
-    # Each refused request waited as told, five times, then the run gave up.
-    assert set(fake.sleeps) == {200.0} and len(fake.sleeps) >= 5
+    assert simulator.stats.hourly_rejections >= 1
+    assert fake.sleeps == []  # not retried: retrying adds to the load every integration shares
+    assert raised.value.retry_after == pytest.approx(200, abs=2)
 
 
 async def test_a_tenant_at_its_threshold_stops_the_run_early(world: SandboxWorld) -> None:
     simulator = simulator_for(world, other_integrations_usage=9_999)
     connector = connector_for(simulator)  # the default budget: 2,500 an hour
-    with pytest.raises(BudgetExhausted):
+    with pytest.raises(TenantLimitReached, match="looks again at"):
         _ = [page async for page in connector.read("tickets", None)]
     await connector.aclose()
     assert simulator.stats.total() == 1  # ThresholdInformation only: no hammering
@@ -100,16 +103,19 @@ async def test_budget_exhaustion_slows_the_sync_instead_of_exceeding() -> None:
     assert budget.waited_seconds == pytest.approx(fake.now)
 
 
-async def test_tenant_usage_shrinks_the_remaining_budget(world: SandboxWorld) -> None:
+async def test_the_tenants_usage_is_not_booked_as_the_sources_own(world: SandboxWorld) -> None:
     simulator = simulator_for(world, other_integrations_usage=9_990)
     config_limits = AutotaskConnector.http_limits(
         connector_for(simulator).config
     )  # 2,500 an hour by default
     connector = connector_for(simulator, limits=config_limits)
-    await connector.check()
+    await connector.check()  # a check reads the usage and says it, without refusing
+    with pytest.raises(TenantLimitReached):
+        _ = [page async for page in connector.read("tickets", None)]
     await connector.aclose()
-    remaining = config_limits.budget.remaining()
-    assert remaining is not None and remaining <= 10_000 - 9_990
+    # Only the zone's lookup and the one reading were Northstar's: the others' 9,990 are
+    # the tenant's state.
+    assert config_limits.budget.remaining() == 2_500 - 2
     assert simulator.stats.requests["ThresholdInformation"] == 1
 
 
