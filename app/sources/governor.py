@@ -1,16 +1,18 @@
-"""How often a source's streams are checked: their own intervals, stretched together when
-the PSA's request budget is under pressure, and back to normal when it is not.
+"""How often a source's streams are checked: their own intervals, stretched when the PSA's
+request budget is under pressure, and back to normal when it is not.
 
-Two pressures stretch every interval of a source by one factor (at most `MAX_STRETCH`):
+Two pressures stretch the intervals:
 - **A busy tenant.** Autotask's `ThresholdInformation` said the tenant's integrations
-  together used more than half its hourly limit: factor 0.5 ÷ (1 − the share used), so
-  75 % doubles every interval and 90 % makes them five times longer. Northstar's checks
-  then shrink in step with the room the others have left.
+  together used more than half its hourly limit: every interval is stretched by
+  0.5 ÷ (1 − the share used), so 75 % doubles them and 90 % makes them five times longer
+  (at most `MAX_STRETCH`). Northstar's checks shrink in step with the room left.
 - **Steady polling over its share.** What each stream's recent scheduled runs cost, at that
   stream's interval, adds up to more requests an hour than the source's steady share
-  (Autotask: 2.5 % of the tenant's limit, 250 of 10,000): factor forecast ÷ share. First
-  syncs and full re-reads borrow beyond the share, up to the source's hourly ceiling, and
-  are not counted in the forecast (a run's median over several is).
+  (Autotask: 2.5 % of the tenant's limit, 250 of 10,000). The slow streams (reference data,
+  id sweeps) give way first, stretched up to `MAX_SLOW_STRETCH` (hourly becomes daily at
+  most); the frequent ones (tickets, time) only when they alone would overspend. First
+  syncs and full re-reads borrow beyond the share, up to the source's hourly ceiling: a
+  stream's cost is the median of its latest scheduled runs, so one of them does not count.
 
 Both read what was measured last (the latest tenant reading, the latest runs), so the
 stretch relaxes by itself as soon as a reading or a run shows the pressure gone. A tenant
@@ -35,6 +37,7 @@ from app.sources.tenant_book import latest_tenant_usage
 from connectors.sdk import SourceHttpLimits, TenantUsage
 
 MAX_STRETCH = 10.0
+MAX_SLOW_STRETCH = 24.0
 TENANT_CALM = 0.5  # the share of the tenant's limit its integrations may use unstretched
 READING_MAX_AGE = timedelta(minutes=30)
 RECENT_RUNS = 5  # a stream's cost is the median of this many of its latest scheduled runs
@@ -43,18 +46,22 @@ SCHEDULED = "schedule"
 
 @dataclass(frozen=True, slots=True)
 class Pace:
-    """A source's pace now: the factor its intervals are stretched by, and why."""
+    """A source's pace now: the factors its intervals are stretched by, and why."""
 
-    stretch: float
+    stretch: float  # of the frequent streams' intervals
+    slow_stretch: float  # of the slow streams' intervals
     reasons: tuple[str, ...]
     tenant: TenantUsage | None
     used_last_hour: int
     ceiling_per_hour: int | None
     steady_per_hour: int | None
-    forecast_per_hour: int | None
+    forecast_per_hour: int | None  # what steady polling would cost at the streams' own pace
 
-    def interval(self, base: timedelta) -> timedelta:
-        return base * self.stretch
+    def interval(self, base: timedelta, *, slow: bool) -> timedelta:
+        return base * (self.slow_stretch if slow else self.stretch)
+
+
+CALM = Pace(1.0, 1.0, (), None, 0, None, None, None)
 
 
 def source_http_limits(source: Source) -> SourceHttpLimits:
@@ -114,13 +121,15 @@ def source_pace(
     session: Session,
     source_id: int,
     limits: SourceHttpLimits,
-    intervals: Mapping[str, timedelta],
+    frequent: Mapping[str, timedelta],
+    slow: Mapping[str, timedelta],
     now: datetime,
 ) -> Pace:
-    """The pace of source `source_id` whose streams' own intervals are `intervals`."""
+    """The pace of source `source_id`, whose frequent and slow streams have these intervals."""
     usage = latest_tenant_usage(session, source_id)
     share = steady_share(limits, usage)
-    forecast = polling_forecast(session, source_id, intervals)
+    often = polling_forecast(session, source_id, frequent)
+    seldom = polling_forecast(session, source_id, slow)
     reasons = []
     by_tenant = tenant_stretch(usage, now)
     if by_tenant > 1 and usage is not None:
@@ -128,8 +137,13 @@ def source_pace(
             f"the PSA tenant's integrations together used {usage.fraction:.0%} of its "
             f"{usage.threshold:,} requests an hour"
         )
-    by_budget = forecast / share if forecast is not None and share else 1.0
-    if by_budget > 1:
+    by_budget = by_budget_slow = 1.0
+    forecast = None if often is None and seldom is None else (often or 0) + (seldom or 0)
+    if share and forecast is not None and forecast > share:
+        if (often or 0) >= share:
+            by_budget, by_budget_slow = (often or 0) / share, MAX_SLOW_STRETCH
+        else:
+            by_budget_slow = (seldom or 0) / (share - (often or 0))
         reasons.append(
             f"checking every stream at its own interval would cost about {forecast:,} "
             f"requests an hour, more than this source's share of {share:,}"
@@ -137,6 +151,7 @@ def source_pace(
     stretch = min(MAX_STRETCH, max(1.0, by_tenant, by_budget))
     return Pace(
         stretch=round(stretch, 2),
+        slow_stretch=round(min(MAX_SLOW_STRETCH, max(stretch, by_budget_slow)), 2),
         reasons=tuple(reasons),
         tenant=usage,
         used_last_hour=booked_last_hour(session, source_id, now=now),

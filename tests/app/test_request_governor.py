@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from app.api.context import ServiceContext
 from app.db import Database
-from app.ingest.models import SyncCursor
+from app.ingest.models import RunStatus, SyncCursor, SyncRun
 from app.ingest.runner import SyncResult
 from app.ingest.sandbox import sandbox_base_url, sandbox_support, sandbox_world
 from app.security.crypto import cipher_from_settings
@@ -62,9 +62,9 @@ class Tenant:
         with self.context.db.session() as session:
             source = session.get_one(Source, self.source_id)
             limits = source_http_limits(source)
-            pace = source_pace(
-                session, source.id, limits, {"tickets": timedelta(minutes=1)}, datetime.now(UTC)
-            )
+            # Every 5 minutes: the budget is in no danger, only the tenant's reading counts.
+            frequent = {"tickets": timedelta(minutes=5)}
+            pace = source_pace(session, source.id, limits, frequent, {}, datetime.now(UTC))
         return pace.stretch
 
 
@@ -169,3 +169,37 @@ def test_a_refusal_for_the_tenants_limit_is_kept_as_the_tenants_state(tenant: Te
     wait = reading.limited_until - datetime.now(UTC)
     assert timedelta(seconds=60) < wait <= timedelta(seconds=90)
     assert tenant.pace_stretch() == 10.0
+
+
+def test_steady_polling_over_its_share_stretches_the_slow_streams_first(tenant: Tenant) -> None:
+    minute, hour = timedelta(minutes=1), timedelta(hours=1)
+    costs = {"tickets": 1, "time_entries": 1, "time_entry_ids": 604}
+    with tenant.context.db.session() as session:
+        for stream, requests in costs.items():
+            for _ in range(3):
+                session.add(
+                    SyncRun(
+                        source_id=tenant.source_id,
+                        stream=stream,
+                        trigger="schedule",
+                        status=RunStatus.SUCCEEDED,
+                        requests=requests,
+                    )
+                )
+        session.flush()
+        source = session.get_one(Source, tenant.source_id)
+        pace = source_pace(
+            session,
+            source.id,
+            source_http_limits(source),
+            {"tickets": minute, "time_entries": minute},
+            {"time_entry_ids": hour},
+            datetime.now(UTC),
+        )
+    # 60 + 60 an hour for the frequent checks, 604 for the hourly sweep: the sweep gives way,
+    # to fit in what the 250 an hour leaves it (130).
+    assert (pace.steady_per_hour, pace.forecast_per_hour) == (250, 724)
+    assert pace.stretch == 1.0
+    assert pace.slow_stretch == round(604 / 130, 2)
+    assert pace.interval(hour, slow=True) == hour * round(604 / 130, 2)
+    assert "724 requests an hour" in pace.reasons[0]
