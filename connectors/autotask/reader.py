@@ -179,6 +179,16 @@ class AutotaskReader:
 
         windows: list[RelatedWindow | None] = []
         primed: PrimedFetch[Records] | None = None
+        pages: AsyncIterator[tuple[Enriched, list[IdRange]]] | None = None
+        ahead: asyncio.Future[tuple[Enriched, list[IdRange]]] | None = None
+
+        def start_ranges(ranges: list[IdRange]) -> AsyncIterator[tuple[Enriched, list[IdRange]]]:
+            windows.extend(
+                self._enricher.window(stream, r[0], r[1]) if enrich and every_record else None
+                for r in ranges
+            )
+            return walk_ranges(primed or fetch, finish, ranges, page_size=MAX_RECORDS)
+
         if ranges is None:  # a pass from nothing: its first page tells whether to plan
             # Asked beside the first page: how many records the pass holds, so that a full
             # first page is followed at once by its ranges read side by side.
@@ -211,30 +221,39 @@ class AutotaskReader:
                     # now, and come while the first page is stored.
                     ranges = await planning
                     primed = PrimedFetch(fetch, [(r[0], r[1]) for r in ranges])
+                    # The ranges are walked (their pages enriched) while the first page is
+                    # stored, not after: no round trip waits for the store.
+                    pages = start_ranges(ranges)
+                    ahead = asyncio.ensure_future(anext(pages))
                 yield enriched_first, [[last_id, None]]
                 ranges = await planning
             except BaseException:
+                await _dropped(ahead)
+                await _closed(pages)
                 if primed is not None:  # the read ends here: nothing will take those pages
                     await primed.close()
+                await _closed_windows(windows)
                 raise
             finally:
                 for task in (first_page, planning, counted):
                     if task is not None and not task.done():
                         await _dropped(task)
-        windows = [
-            self._enricher.window(stream, r[0], r[1]) if enrich and every_record else None
-            for r in ranges
-        ]
         try:
-            pages = walk_ranges(primed or fetch, finish, ranges, page_size=MAX_RECORDS)
+            if pages is None:
+                pages = start_ranges(ranges)
+            if ahead is not None:
+                try:
+                    yield await ahead
+                except StopAsyncIteration:
+                    return
             async for enriched, remaining in pages:
                 yield enriched, remaining
         finally:
+            await _dropped(ahead)
+            await _closed(pages)
             if primed is not None:
                 await primed.close()
-            for window in windows:
-                if window is not None:
-                    await window.close()
+            await _closed_windows(windows)
 
     async def _plan(
         self,
@@ -338,3 +357,18 @@ async def _dropped(task: asyncio.Future[Any] | None) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
+
+
+async def _closed(pages: AsyncIterator[Any] | None) -> None:
+    """Close a walk of ranges (its lanes stop), if one was started."""
+    close = getattr(pages, "aclose", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
+
+
+async def _closed_windows(windows: list[RelatedWindow | None]) -> None:
+    for window in windows:
+        if window is not None:
+            await window.close()
+    windows.clear()
