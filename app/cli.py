@@ -144,6 +144,7 @@ def cmd_source(args: argparse.Namespace) -> int:
                 config=config,
                 fast_interval_minutes=settings.default_fast_interval_minutes,
                 slow_interval_minutes=settings.default_slow_interval_minutes,
+                live_interval_seconds=settings.default_live_interval_seconds,
             )
             source_id, name = source.id, source.name
         console.print(f"Added source #{source_id} ({name}). Checking it…")

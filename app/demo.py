@@ -81,6 +81,7 @@ def ensure_demo_sources(context: ServiceContext) -> list[int]:
                 config=support.source_config(sandbox_base_url(demo.seed, demo.tickets, today)),
                 fast_interval_minutes=settings.default_fast_interval_minutes,
                 slow_interval_minutes=settings.default_slow_interval_minutes,
+                live_interval_seconds=settings.default_live_interval_seconds,
             )
             ids.append(source.id)
             unverified.append(source.id)

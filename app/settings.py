@@ -81,11 +81,29 @@ class Settings(BaseSettings):
         description="How long a request waits for its turn before it is answered 503 with "
         "`Retry-After`. Keep it below the timeouts of your clients and proxy.",
     )
+    default_live_interval_seconds: int = Field(
+        60,
+        ge=15,
+        le=3600,
+        description="Default interval for tickets and time entries, in seconds (a source's "
+        "`live_interval_seconds`).",
+    )
     default_fast_interval_minutes: int = Field(
-        5, ge=1, description="Default interval for tickets and time entries."
+        5,
+        ge=1,
+        description="Default interval for other changing data (clients in Autotask, surveys, "
+        "deletion logs), in minutes.",
     )
     default_slow_interval_minutes: int = Field(
         60, ge=1, description="Default interval for slow-changing entities and deletion sweeps."
+    )
+    stale_after_intervals: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="A stream not checked successfully for this many of its intervals is "
+        "stale (3: tickets unchecked for 3 minutes at the default live interval), and so is "
+        "its source: /api/v1/health turns `degraded`.",
     )
     max_body_bytes: int = Field(
         1024 * 1024,

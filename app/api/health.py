@@ -1,18 +1,19 @@
 """`GET /api/v1/health`: is the service able to do its job?
 
 No API key needed for the overall status and counts; with a read key, the scheduler's syncs
-in progress and every source by name with its state and latest failure.
+in progress and every source by name with its state, latest failure and freshness.
 
 `degraded` when the database cannot be reached (answered 503), and when a source that is
 not paused is failing (`unverified`, `needs_attention`, a failing stream or a failed run
-not followed by a success) or stale (no successful sync for `STALE_AFTER_INTERVALS` of its
-slow interval): answered with `health_degraded_status`, 200 by default, so a load balancer
-keeps a service whose PSA is down in rotation (503 when the deployment wants otherwise).
+not followed by a success) or stale (a stream not checked for `stale_after_intervals` of its
+own interval, app.ingest.freshness): answered with `health_degraded_status`, 200 by default,
+so a load balancer keeps a service whose PSA is down in rotation (503 when the deployment
+wants otherwise).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,15 +26,12 @@ from app.api.context import ServiceContext
 from app.api.deps import ContextDep, authenticate, key_in_request
 from app.db import utcnow
 from app.errors import NorthstarError
+from app.ingest.freshness import freshness_by_source
 from app.ingest.models import RunStatus, SyncCursor, SyncRun
 from app.sources.models import Source, SourceStatus
+from app.sources.schemas import FreshnessOut
 
 router = APIRouter(tags=["health"])
-
-# A source is stale when its least recently synced stream last succeeded this many of its
-# slow intervals ago (3 hours at the default hourly interval), or, never synced, when it
-# was verified that long ago: three ticks missed in a row is no longer a blip.
-STALE_AFTER_INTERVALS = 3
 
 
 class PublicSchedulerHealth(BaseModel):
@@ -70,8 +68,14 @@ class SourceHealth(BaseModel):
     )
     stale: bool = Field(
         False,
-        description="Active, and not synced successfully for "
-        f"{STALE_AFTER_INTERVALS} of its slow intervals.",
+        description="Active, and a stream not checked for `stale_after_intervals` (default "
+        "3) of its own intervals: tickets and time entries after 3 minutes at the default "
+        "60-second cadence, slow data after 3 hours.",
+    )
+    freshness: FreshnessOut | None = Field(
+        None,
+        description="Per stream: when it was last checked, how new its newest change is, "
+        "and whether it is stale.",
     )
 
 
@@ -91,8 +95,8 @@ class PublicHealth(BaseModel):
     )
     sources_stale: int = Field(
         0,
-        description=f"Active sources not synced successfully for {STALE_AFTER_INTERVALS} of "
-        "their slow intervals (3 hours by default).",
+        description="Active sources with a stream not checked for `stale_after_intervals` "
+        "(default 3) of its interval: for tickets, 3 minutes at the default cadence.",
     )
 
 
@@ -119,8 +123,8 @@ class Health(PublicHealth):
 def service_health(request: Request, context: ContextDep) -> Any:
     """Database reachable, scheduler alive and how many sources fail or are stale, for
     anyone (a load balancer, an uptime check). `status` is `degraded` when the database
-    cannot be reached (answered 503) or when a source that is not paused is failing or has
-    not synced for three of its slow intervals (answered 200, or the status set in
+    cannot be reached (answered 503) or when a source that is not paused is failing or
+    stale, a stream unchecked for three of its intervals (answered 200, or the status set in
     NORTHSTAR_HEALTH_DEGRADED_STATUS, e.g. 503 for a load balancer that should take it out
     of rotation). With a read key (`Authorization: Bearer`, `X-API-Key`): every source by
     name, its state, how fresh its data is and its latest failure."""
@@ -149,6 +153,8 @@ def health(context: ServiceContext, *, details: bool = True) -> JSONResponse:
     )
     rows: list[Any] = []
     failures: dict[int, str] = {}
+    freshness: dict[int, FreshnessOut] = {}
+    now = utcnow()
     try:
         with context.db.session() as session:
             session.execute(text("SELECT 1"))
@@ -161,9 +167,6 @@ def health(context: ServiceContext, *, details: bool = True) -> JSONResponse:
                         Source.status_message,
                         func.min(SyncCursor.last_success_at),
                         func.count(SyncCursor.stream).filter(SyncCursor.consecutive_failures > 0),
-                        Source.slow_interval_minutes,
-                        Source.created_at,
-                        Source.credentials_updated_at,
                     )
                     .outerjoin(SyncCursor, SyncCursor.source_id == Source.id)
                     .group_by(Source.id)
@@ -171,14 +174,20 @@ def health(context: ServiceContext, *, details: bool = True) -> JSONResponse:
                 )
             )
             failures = _latest_failures(session)
+            stale_after = context.settings.stale_after_intervals
+            freshness = {
+                source_id: FreshnessOut.model_validate(fresh)
+                for source_id, fresh in freshness_by_source(
+                    session, list(session.scalars(select(Source))), now, stale_after
+                ).items()
+            }
         database = "ok"
     except Exception:
         database = "unreachable"
-    now = utcnow()
     sources = []
     for r in rows:
         status, oldest_success, failing_streams = r[2], r[4], r[5]
-        synced_or_verified = oldest_success or max(r[7], r[8])
+        fresh = freshness.get(r[0])
         sources.append(
             SourceHealth(
                 id=r[0],
@@ -189,8 +198,8 @@ def health(context: ServiceContext, *, details: bool = True) -> JSONResponse:
                 failing_streams=failing_streams,
                 latest_failure=failures.get(r[0]),
                 failing=_failing(status, failing_streams, failures.get(r[0])),
-                stale=status == SourceStatus.ACTIVE
-                and now - synced_or_verified > timedelta(minutes=STALE_AFTER_INTERVALS * r[6]),
+                stale=bool(fresh and fresh.stale),
+                freshness=fresh,
             )
         )
     failing = sum(1 for s in sources if s.failing)

@@ -21,7 +21,12 @@ Contract (documented for users in docs/bi.md):
   `northstar_source_consecutive_failures` (the worst stream),
   `northstar_source_last_run_requests` (PSA requests of each stream's latest run, summed),
   `northstar_source_needs_attention` (1 when the source's credentials or settings were
-  refused and it is no longer synced, else 0).
+  refused and it is no longer synced, else 0), `northstar_source_stale` (1 when a stream of
+  the active source has not been checked for `stale_after_intervals` of its interval).
+- Per stream, labels `source_id, source, kind, stream, cadence` (live, fast, slow):
+  `northstar_stream_check_age_seconds` (since its last successful check; no sample before
+  the first) and `northstar_stream_newest_change_age_seconds` (since the newest change stamp
+  it has read; no sample for streams without change stamps).
 
 Labels never carry timestamps or other values that grow without bound.
 """
@@ -43,6 +48,7 @@ from app.goals.alignment import Status, Thresholds
 from app.goals.archive import live_plan
 from app.goals.evaluate import AlignmentEngine
 from app.goals.shaping import round_value
+from app.ingest.freshness import freshness_by_source
 from app.ingest.models import SyncCursor, SyncRun
 from app.kpis.catalogue import Grain
 from app.kpis.compute import kpi_values
@@ -240,10 +246,48 @@ def sync_families(session: Session) -> list[Family]:
     return [last_success, failures, requests, attention]
 
 
-def collect(session: Session, as_of: date, thresholds: Thresholds, tz: tzinfo) -> Sequence[Family]:
-    """All families, as of `as_of` (a day in the reporting time zone `tz`)."""
+def freshness_families(session: Session, now: datetime, stale_after: int) -> list[Family]:
+    """Per stream: seconds since its last check and since its newest change; per source:
+    whether it is stale (app.ingest.freshness)."""
+    checked = Family(
+        "northstar_stream_check_age_seconds",
+        "Seconds since the stream was last checked successfully against the PSA.",
+    )
+    changed = Family(
+        "northstar_stream_newest_change_age_seconds",
+        "Seconds since the newest change the stream has read (the PSA's change stamp).",
+    )
+    stale = Family(
+        "northstar_source_stale",
+        "1 when a stream of the active source has not been checked for "
+        f"{stale_after} of its intervals, else 0.",
+    )
+    sources = list(session.scalars(select(Source).order_by(Source.id)))
+    freshness = freshness_by_source(session, sources, now, stale_after)
+    for source in sources:
+        labels = {"source_id": str(source.id), "source": source.name, "kind": source.kind}
+        fresh = freshness[source.id]
+        stale.add(labels, 1 if fresh.stale else 0)
+        for stream in fresh.streams:
+            stream_labels = {**labels, "stream": stream.name, "cadence": stream.cadence.value}
+            checked.add(stream_labels, stream.checked_age_seconds)
+            changed.add(stream_labels, stream.change_age_seconds)
+    return [checked, changed, stale]
+
+
+def collect(
+    session: Session,
+    as_of: date,
+    thresholds: Thresholds,
+    tz: tzinfo,
+    *,
+    stale_after: int = 3,
+) -> Sequence[Family]:
+    """All families, as of `as_of` (a day in the reporting time zone `tz`); ages are taken
+    now, whatever `as_of` says."""
     return [
         *goal_families(session, as_of, thresholds, tz),
         *kpi_families(session, as_of, tz),
         *sync_families(session),
+        *freshness_families(session, datetime.now(UTC), stale_after),
     ]

@@ -35,8 +35,10 @@ def metrics(
     `X-API-Key`): each goal's status as a number (0 no data, 1 off track, 2 at risk, 3 on
     track, 4 achieved, 5 missed, 6 not started), progress, expected progress, current value
     and the forecast's chance of meeting it; each KPI company-wide
-    over the last complete month; and per source the last successful sync, failures in a row
-    and PSA requests used by the latest runs. See docs/bi.md for every metric."""
+    over the last complete month; per source the last successful sync, failures in a row,
+    PSA requests used by the latest runs and whether it is stale; and per stream the
+    seconds since its last check and since its newest change. See docs/bi.md for every
+    metric."""
     today = datetime.now(context.settings.tz).date()
     day = today if as_of is None else as_of
     if day > today:
@@ -44,5 +46,9 @@ def metrics(
             f"as_of ({day}) is in the future; metrics look at today ({today}) or back.",
             code="as_of_in_future",
         )
-    text = render(collect(session, day, get_thresholds(), context.settings.tz))
+    settings = context.settings
+    families = collect(
+        session, day, get_thresholds(), settings.tz, stale_after=settings.stale_after_intervals
+    )
+    text = render(families)
     return Response(text, media_type=CONTENT_TYPE)

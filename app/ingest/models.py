@@ -42,6 +42,9 @@ class SyncCursor(Base):
     # `history_since` is that pass's first day, null when it read the PSA's history whole.
     history_read: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     history_since: Mapped[date | None] = mapped_column(Date)
+    # The newest change stamp (the stream's `cursor_field`) among the records it has read:
+    # how recent the newest change Northstar holds is. Null until a record carried one.
+    newest_change_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from sqlalchemy import update
+from sqlalchemy import case, literal, or_, update
 from sqlalchemy.orm import Session
 
-from app.db import Database
+from app.db import Database, UTCDateTime
 from app.facts.matching import resolve_matched_deletions
 from app.facts.store import WriteResult, remember_seen, unseen_ids
+from app.ingest.freshness import newest_change
 from app.ingest.models import SyncCursor, SyncRun
 from app.ingest.quarantine import (
     DIGEST_PREFIX,
@@ -32,6 +33,16 @@ AMBIGUOUS_DELETIONS = (
     "Some deletions the PSA logged match more than one stored record; they are left for "
     "the next id sweep, which removes exactly what is gone."
 )
+
+
+def _newer_change(spec: StreamSpec, page: Page) -> dict[str, object]:
+    """The stream's newest change stamp moved to the page's newest, when that is newer."""
+    stamp = newest_change(spec, page.records)
+    if stamp is None:
+        return {}
+    held = SyncCursor.newest_change_at
+    moved = literal(stamp, UTCDateTime())
+    return {"newest_change_at": case((or_(held.is_(None), held < moved), moved), else_=held)}
 
 
 class PageStore:
@@ -68,7 +79,7 @@ class PageStore:
                 session.execute(
                     update(SyncCursor)
                     .where(SyncCursor.source_id == source_id, SyncCursor.stream == spec.name)
-                    .values(cursor=dict(page.cursor))
+                    .values(cursor=dict(page.cursor), **_newer_change(spec, page))
                 )
             outcome.facts_changed += written.changed
             outcome.facts_deleted += written.deleted

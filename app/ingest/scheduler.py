@@ -1,9 +1,12 @@
 """Scheduled syncs (APScheduler 3.x, in a background thread pool).
 
-One job per schedulable source fires at the source's fast interval and syncs the streams that
-are due (fast streams every tick, slow ones when their interval has passed, failed ones after
-their backoff). A job never overlaps itself (`max_instances=1`, `coalesce=True`), and across
-processes the source's sync lock (PostgreSQL advisory lock) lets only one instance sync it.
+One job per schedulable source fires at the shortest interval of its streams (the live one,
+60 s by default, for a PSA with tickets and time entries) and syncs the streams that are due:
+live streams every tick, fast and slow ones when their own interval has passed, failed ones
+after their backoff. A job never overlaps itself (`max_instances=1`, `coalesce=True`: a tick
+that comes while the previous sync still runs is dropped, so a stream due but still running
+is never started twice), and across processes the source's sync lock (PostgreSQL advisory
+lock) lets only one instance sync it.
 A reconcile job follows the sources table, so sources added, edited or asked to sync through
 any API process are picked up within `scheduler_tick_seconds`.
 """
@@ -24,8 +27,10 @@ from sqlalchemy import select
 
 from app.db import Database, utcnow
 from app.ingest.locks import source_sync_lock
+from app.ingest.registry import registry
 from app.ingest.run_book import failure_backoff, next_attempt, record_crash
 from app.ingest.runner import SyncRunner, Trigger
+from app.ingest.selection import job_interval_seconds
 from app.sources.models import Source, SourceStatus
 
 log = structlog.get_logger(__name__)
@@ -40,6 +45,13 @@ MAX_SYNCS_PER_JOB = 5
 
 def _job_id(source_id: int) -> str:
     return f"sync-source-{source_id}"
+
+
+def job_interval(source: Source) -> int:
+    """Seconds between the source's ticks: its shortest stream interval (its fast one when
+    its connector is not installed: nothing of it can sync anyway)."""
+    cls = registry.get(source.kind)
+    return job_interval_seconds(source, list(cls.streams.values()) if cls else [])
 
 
 class SyncScheduler:
@@ -115,7 +127,7 @@ class SyncScheduler:
                 job.remove()
         now = datetime.now(UTC)
         for source in wanted.values():
-            interval = source.fast_interval_minutes * 60
+            interval = job_interval(source)
             job = self._scheduler.get_job(_job_id(source.id))
             if job is None:
                 self._scheduler.add_job(

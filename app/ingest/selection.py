@@ -1,7 +1,8 @@
 """Which streams a sync runs, and what each is given.
 
-- Due: a stream runs when its interval has passed, outside any failure backoff. A "sync now"
-  request runs every stream, those in a backoff included: someone asked.
+- Due: a stream runs when the interval of its cadence (live, fast or slow: the source's
+  `interval_seconds`) has passed, outside any failure backoff. A "sync now" request runs
+  every stream, those in a backoff included: someone asked.
 - `since` (a backfill's start) bounds the history of dated facts only (tickets, time,
   surveys). Clients, technicians and agreements are read whole: an agreement last edited
   before the date still bills today.
@@ -23,7 +24,8 @@ from app.sources.models import Source
 from connectors.sdk import FactType, StreamMode, StreamSpec, SyncInterval
 
 DATED_FACTS = frozenset({FactType.TICKET, FactType.TIME_ENTRY, FactType.SURVEY_RESPONSE})
-# A job firing exactly on the interval must not find its stream a few seconds too fresh.
+# A job firing exactly on the interval must not find its stream a few seconds too fresh:
+# 5 seconds, or a tenth of a short interval (1.5 s of a 15-second live cadence).
 INTERVAL_SLACK = timedelta(seconds=5)
 # How far before the sync's start a deletion log's first read begins: room for a PSA whose
 # clock is hours behind Northstar's (its own stamps set the watermark after that).
@@ -32,6 +34,20 @@ REDUNDANT_SWEEP_NOTE = (
     "Not needed: every {facts} was read a moment ago by this sync's first complete read, "
     "so none can be missing."
 )
+SLACK_SHARE = 0.1
+
+
+def interval_slack(interval: timedelta) -> timedelta:
+    """How much too fresh a stream may be and still be due: `INTERVAL_SLACK`, at most a
+    tenth of its interval."""
+    return min(INTERVAL_SLACK, interval * SLACK_SHARE)
+
+
+def job_interval_seconds(source: Source, specs: Sequence[StreamSpec]) -> int:
+    """How often the source's scheduled job fires: the shortest interval of its streams
+    (the live one for a PSA with tickets), so every stream is looked at when it is due."""
+    cadences = {spec.interval for spec in specs} or {SyncInterval.FAST}
+    return min(source.interval_seconds(cadence) for cadence in cadences)
 
 
 def chosen_streams(
@@ -63,8 +79,8 @@ def due_streams(
     *,
     requested: bool,
 ) -> list[str]:
-    """Every stream when a sync was requested; otherwise those whose interval has passed,
-    outside any failure backoff."""
+    """Every stream when a sync was requested; otherwise those whose own cadence's interval
+    has passed, outside any failure backoff."""
     if requested:
         return [spec.name for spec in specs]
     due = []
@@ -75,10 +91,10 @@ def due_streams(
             continue
         if state.next_attempt_at is not None and state.next_attempt_at > now:
             continue
-        interval = timedelta(minutes=source.interval_minutes(spec.interval is SyncInterval.FAST))
+        interval = timedelta(seconds=source.interval_seconds(spec.interval))
         fresh = (
             state.last_success_at is not None
-            and now - state.last_success_at < interval - INTERVAL_SLACK
+            and now - state.last_success_at < interval - interval_slack(interval)
         )
         if not fresh:
             due.append(spec.name)

@@ -10,6 +10,12 @@ from sqlalchemy import JSON, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
+from connectors.sdk import SyncInterval
+
+# The live cadence a source starts with unless told otherwise (settings:
+# `default_live_interval_seconds`), and the range a person may choose.
+DEFAULT_LIVE_INTERVAL_SECONDS = 60
+LIVE_INTERVAL_RANGE = (15, 3600)
 
 
 class SourceStatus(StrEnum):
@@ -33,6 +39,11 @@ class Source(Base):
     status: Mapped[str] = mapped_column(String(20), default=SourceStatus.UNVERIFIED)
     status_code: Mapped[str | None] = mapped_column(String(64))
     status_message: Mapped[str | None] = mapped_column(Text)
+    # How often each cadence of streams is checked (connectors.sdk.SyncInterval): live
+    # streams (tickets, time entries) in seconds, fast and slow ones in minutes.
+    live_interval_seconds: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_LIVE_INTERVAL_SECONDS, server_default="60"
+    )
     fast_interval_minutes: Mapped[int] = mapped_column(Integer, default=5)
     slow_interval_minutes: Mapped[int] = mapped_column(Integer, default=60)
     sync_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -48,5 +59,10 @@ class Source(Base):
     def schedulable(self) -> bool:
         return self.status == SourceStatus.ACTIVE
 
-    def interval_minutes(self, fast: bool) -> int:
-        return self.fast_interval_minutes if fast else self.slow_interval_minutes
+    def interval_seconds(self, cadence: SyncInterval) -> int:
+        """How often a stream of this cadence is checked, in seconds."""
+        if cadence is SyncInterval.LIVE:
+            return self.live_interval_seconds
+        if cadence is SyncInterval.FAST:
+            return self.fast_interval_minutes * 60
+        return self.slow_interval_minutes * 60

@@ -12,6 +12,7 @@ from app.api.deps import AdminKey, ContextDep, ReadKey, SessionDep
 from app.api.tabular import CSV_RESPONSES, CsvFormat, csv_response, wants_csv
 from app.db import utcnow
 from app.errors import InvalidInput
+from app.ingest.freshness import source_freshness
 from app.ingest.models import SyncCursor
 from app.ingest.registry import registry
 from app.kpis.coverage import synced_until_of
@@ -24,6 +25,7 @@ from app.sources.models import Source, SourceStatus
 from app.sources.schemas import (
     CheckResult,
     ConnectorOut,
+    FreshnessOut,
     SourceChecked,
     SourceCoverage,
     SourceCreate,
@@ -44,7 +46,9 @@ WHAT_FIRST: dict[str, str] = {
 }
 
 
-def _out(session: SessionDep, cipher: CredentialCipher, source: Source) -> SourceOut:
+def _out(
+    session: SessionDep, cipher: CredentialCipher, source: Source, stale_after: int
+) -> SourceOut:
     cls = registry.get(source.kind)
     try:
         present = set(decrypt_secrets(cipher, source.secrets_encrypted))
@@ -63,6 +67,7 @@ def _out(session: SessionDep, cipher: CredentialCipher, source: Source) -> Sourc
         status_code=source.status_code,
         status_message=source.status_message,
         config=masked_config(cls.config_model if cls else None, source.config, present),
+        live_interval_seconds=source.live_interval_seconds,
         fast_interval_minutes=source.fast_interval_minutes,
         slow_interval_minutes=source.slow_interval_minutes,
         sync_requested_at=source.sync_requested_at,
@@ -71,6 +76,9 @@ def _out(session: SessionDep, cipher: CredentialCipher, source: Source) -> Sourc
         coverage=SourceCoverage(
             history_from=source.history_from,
             synced_until=synced_until_of(c.last_success_at for c in cursors),
+        ),
+        freshness=FreshnessOut.model_validate(
+            source_freshness(source, {c.stream: c for c in cursors}, utcnow(), stale_after)
         ),
         requests_last_hour=booked_last_hour(session, source.id),
         streams=[
@@ -93,11 +101,13 @@ SOURCE_COLUMNS = [
     "status",
     "status_code",
     "status_message",
+    "live_interval_seconds",
     "fast_interval_minutes",
     "slow_interval_minutes",
     "sync_requested_at",
     "created_at",
     "updated_at",
+    "stale",
     "history_from",
     "synced_until",
     "requests_last_hour",
@@ -139,11 +149,17 @@ def list_sources(
     _key: ReadKey,
     format: CsvFormat = None,
 ) -> Any:
-    """Your PSA connections, their status, the state of each stream and which days of each
-    PSA's data Northstar holds (`coverage`). CSV: one row per source, without settings."""
-    sources = [_out(session, context.cipher, s) for s in service.list_sources(session)]
+    """Your PSA connections, their status, the state of each stream, which days of each
+    PSA's data Northstar holds (`coverage`) and how fresh it is (`freshness`: when each
+    stream was last checked, how new its newest change is, and whether it is `stale`). CSV:
+    one row per source, without settings."""
+    stale_after = context.settings.stale_after_intervals
+    sources = [_out(session, context.cipher, s, stale_after) for s in service.list_sources(session)]
     if wants_csv(request, format):
-        rows = ({**s.model_dump(), **s.coverage.model_dump()} for s in sources)
+        rows = (
+            {**s.model_dump(), **s.coverage.model_dump(), "stale": s.freshness.stale}
+            for s in sources
+        )
         return csv_response(rows, SOURCE_COLUMNS, "sources.csv")
     return sources
 
@@ -166,7 +182,12 @@ async def _checked(context: ServiceContext, source_id: int) -> SourceChecked:
         waiting = service.get_source(session, source_id).status == SourceStatus.UNVERIFIED
     outcome = await SourceChecker.of(context).check(source_id) if waiting else None
     with context.db.session() as session:
-        shown = _out(session, context.cipher, service.get_source(session, source_id))
+        shown = _out(
+            session,
+            context.cipher,
+            service.get_source(session, source_id),
+            context.settings.stale_after_intervals,
+        )
     check = _check_result(outcome) if outcome is not None else None
     return SourceChecked(**shown.model_dump(), check=check)
 
@@ -190,13 +211,20 @@ async def create_source(body: SourceCreate, context: ContextDep, _key: AdminKey)
             or settings.default_fast_interval_minutes,
             slow_interval_minutes=body.slow_interval_minutes
             or settings.default_slow_interval_minutes,
+            live_interval_seconds=body.live_interval_seconds
+            or settings.default_live_interval_seconds,
         ).id
     return await _checked(context, source_id)
 
 
 @router.get("/sources/{source_id}", response_model=SourceOut, summary="One source")
 def get_source(source_id: int, session: SessionDep, context: ContextDep, _key: ReadKey) -> Any:
-    return _out(session, context.cipher, service.get_source(session, source_id))
+    return _out(
+        session,
+        context.cipher,
+        service.get_source(session, source_id),
+        context.settings.stale_after_intervals,
+    )
 
 
 @router.patch("/sources/{source_id}", response_model=SourceChecked, summary="Change a source")
@@ -215,6 +243,7 @@ async def update_source(
             config=body.config,
             fast_interval_minutes=body.fast_interval_minutes,
             slow_interval_minutes=body.slow_interval_minutes,
+            live_interval_seconds=body.live_interval_seconds,
             paused=body.paused,
         )
     return await _checked(context, source_id)

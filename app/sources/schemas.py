@@ -7,6 +7,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+LIVE_INTERVAL_HELP = (
+    "How often tickets and time entries are checked for changes, in seconds (15 to 3600)."
+)
+FAST_INTERVAL_HELP = (
+    "How often other changing data is checked (surveys, deletion logs, Autotask's clients), "
+    "in minutes."
+)
+SLOW_INTERVAL_HELP = (
+    "How often slow-changing data (technicians, agreements) is read and deletions are "
+    "swept, in minutes."
+)
+
 
 class SourceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -16,11 +28,14 @@ class SourceCreate(BaseModel):
     config: dict[str, Any] = Field(
         description="The PSA's connection settings; see the connector's config schema."
     )
+    live_interval_seconds: int | None = Field(
+        None, ge=15, le=3600, description=LIVE_INTERVAL_HELP + " Default 60."
+    )
     fast_interval_minutes: int | None = Field(
-        None, ge=1, le=1440, description="How often tickets and time are read (default 5)."
+        None, ge=1, le=1440, description=FAST_INTERVAL_HELP + " Default 5."
     )
     slow_interval_minutes: int | None = Field(
-        None, ge=1, le=10080, description="How often slow-changing data is read (default 60)."
+        None, ge=1, le=10080, description=SLOW_INTERVAL_HELP + " Default 60."
     )
 
 
@@ -33,8 +48,9 @@ class SourceUpdate(BaseModel):
         description="Only the settings to change. Leave a secret out (or send it back "
         "masked) to keep it.",
     )
-    fast_interval_minutes: int | None = Field(None, ge=1, le=1440)
-    slow_interval_minutes: int | None = Field(None, ge=1, le=10080)
+    live_interval_seconds: int | None = Field(None, ge=15, le=3600, description=LIVE_INTERVAL_HELP)
+    fast_interval_minutes: int | None = Field(None, ge=1, le=1440, description=FAST_INTERVAL_HELP)
+    slow_interval_minutes: int | None = Field(None, ge=1, le=10080, description=SLOW_INTERVAL_HELP)
     paused: bool | None = Field(None, description="Pause or resume scheduled syncs.")
 
 
@@ -44,6 +60,51 @@ class StreamState(BaseModel):
     last_attempt_at: datetime | None
     consecutive_failures: int
     next_attempt_at: datetime | None
+
+
+class StreamFreshnessOut(BaseModel):
+    """How fresh one stream's data is."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str = Field(description="The stream (`tickets`, `time_entries`, `companies`, ...).")
+    cadence: str = Field(
+        description="`live` (tickets and time entries, checked every `live_interval_seconds`), "
+        "`fast` (every `fast_interval_minutes`) or `slow` (every `slow_interval_minutes`)."
+    )
+    interval_seconds: int = Field(description="How often this stream is checked, in seconds.")
+    last_checked_at: datetime | None = Field(
+        description="When Northstar last asked the PSA for this stream's changes and got an "
+        "answer (UTC): every change made before then is in Northstar. null: never yet."
+    )
+    checked_age_seconds: int | None = Field(
+        description="Seconds since `last_checked_at`. Normally under `interval_seconds` plus "
+        "the time a sync takes."
+    )
+    newest_change_at: datetime | None = Field(
+        description="The newest change Northstar has read in this stream: the latest "
+        "'last updated' stamp of its records, by the PSA's clock (UTC). A quiet afternoon "
+        "makes it old while `last_checked_at` stays fresh. null for streams without change "
+        "stamps (id sweeps, full re-reads) or before any record was read."
+    )
+    change_age_seconds: int | None = Field(description="Seconds since `newest_change_at`.")
+    stale: bool = Field(
+        description="Not checked for `stale_after_intervals` (default 3) of its intervals "
+        "while the source is active: the numbers built on it may be out of date."
+    )
+
+
+class FreshnessOut(BaseModel):
+    """How up to date a source's data is, stream by stream (app.ingest.freshness)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    stale: bool = Field(
+        description="A stream of this active source has not been checked for "
+        "`stale_after_intervals` (default 3) of its intervals: for tickets, 3 minutes at the "
+        "default 60-second cadence."
+    )
+    streams: list[StreamFreshnessOut]
 
 
 class SourceCoverage(BaseModel):
@@ -75,12 +136,16 @@ class SourceOut(BaseModel):
         "setting to fix."
     )
     config: dict[str, Any] = Field(description="Settings, with every secret masked.")
-    fast_interval_minutes: int
-    slow_interval_minutes: int
+    live_interval_seconds: int = Field(description=LIVE_INTERVAL_HELP)
+    fast_interval_minutes: int = Field(description=FAST_INTERVAL_HELP)
+    slow_interval_minutes: int = Field(description=SLOW_INTERVAL_HELP)
     sync_requested_at: datetime | None
     created_at: datetime
     updated_at: datetime
     coverage: SourceCoverage = Field(description="Which days of this PSA's data Northstar holds.")
+    freshness: FreshnessOut = Field(
+        description="How recently each stream was checked and how new its newest change is."
+    )
     requests_last_hour: int = Field(
         description="Requests to this PSA over the last hour, by every Northstar process (the "
         "scheduler, syncs from the command line), counted towards its request budget "

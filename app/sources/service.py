@@ -27,7 +27,7 @@ from app.logging import secrets_registry
 from app.security.crypto import CredentialCipher
 from app.sources.budget_ledger import DatabaseLedger
 from app.sources.config import decrypt_secrets, merge_config, split_config, validate_config
-from app.sources.models import Source, SourceStatus
+from app.sources.models import DEFAULT_LIVE_INTERVAL_SECONDS, Source, SourceStatus
 from app.sources.tenant_book import DatabaseTenantBook
 from connectors.sdk import (
     Connector,
@@ -85,6 +85,7 @@ def create_source(
     config: dict[str, Any],
     fast_interval_minutes: int,
     slow_interval_minutes: int,
+    live_interval_seconds: int = DEFAULT_LIVE_INTERVAL_SECONDS,
 ) -> Source:
     cls = connector_class(kind)
     public, secrets = split_config(validate_config(cls.config_model, config))
@@ -95,6 +96,7 @@ def create_source(
         secrets_encrypted=cipher.encrypt(secrets),
         fast_interval_minutes=fast_interval_minutes,
         slow_interval_minutes=slow_interval_minutes,
+        live_interval_seconds=live_interval_seconds,
         status=SourceStatus.UNVERIFIED,
     )
     session.add(source)
@@ -111,10 +113,13 @@ def update_source(
     config: dict[str, Any] | None = None,
     fast_interval_minutes: int | None = None,
     slow_interval_minutes: int | None = None,
+    live_interval_seconds: int | None = None,
     paused: bool | None = None,
 ) -> Source:
     if name is not None:
         source.name = name
+    if live_interval_seconds is not None:
+        source.live_interval_seconds = live_interval_seconds
     if fast_interval_minutes is not None:
         source.fast_interval_minutes = fast_interval_minutes
     if slow_interval_minutes is not None:

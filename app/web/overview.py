@@ -140,8 +140,9 @@ def _when(moment: object) -> str:
 
 
 def sources_section(sources: list[SourceState]) -> str:
-    """From which day each PSA's history is held, when it last synced, and a warning when
-    it is failing or stale: what every verdict on the page rests on."""
+    """From which day each PSA's history is held, when it last synced, how fresh its
+    tickets and time are, and a warning when it is failing or stale: what every verdict on
+    the page rests on."""
     if not sources:
         return (
             "<section class='coverage'><h2>Data</h2><p class='muted'>No PSA is connected yet: "
@@ -164,7 +165,10 @@ def sources_section(sources: list[SourceState]) -> str:
             if source.warning
             else ""
         )
-        items.append(f"<li class='source'>{escape(source.name)}: {held}; {synced}{warning}</li>")
+        fresh = f"<p class='freshness'>{escape(source.freshness)}</p>" if source.freshness else ""
+        items.append(
+            f"<li class='source'>{escape(source.name)}: {held}; {synced}{fresh}{warning}</li>"
+        )
     return (
         "<section class='coverage' aria-labelledby='data-title'><h2 id='data-title'>Data</h2>"
         f"<ul>{''.join(items)}</ul></section>"

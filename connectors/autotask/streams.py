@@ -63,6 +63,7 @@ _SPECS = (
         produces=(FactType.TICKET,),
         cursor_field="lastActivityDate",
         page_size=500,
+        interval=SyncInterval.LIVE,
         description=(
             "Service tickets with picklist labels and SLA results (read by ticket-id range "
             "alongside a full pass)."
@@ -74,6 +75,7 @@ _SPECS = (
         produces=(FactType.TIME_ENTRY,),
         cursor_field="lastModifiedDateTime",
         page_size=500,
+        interval=SyncInterval.LIVE,
         description="Time entries; client from the ticket, else the contract.",
     ),
     StreamSpec(

@@ -89,6 +89,7 @@ STREAMS: dict[str, StreamSpec] = {
             path="/service/tickets",
             produces=(FactType.TICKET,),
             cursor_field="_info/lastUpdated",
+            interval=SyncInterval.LIVE,
             description="Service tickets with SLA stage results; merged children are removed.",
         ),
         StreamSpec(
@@ -96,6 +97,7 @@ STREAMS: dict[str, StreamSpec] = {
             path="/time/entries",
             produces=(FactType.TIME_ENTRY,),
             cursor_field="_info/lastUpdated",
+            interval=SyncInterval.LIVE,
             description="Time entries with billable hours and utilisation flag.",
         ),
         StreamSpec(

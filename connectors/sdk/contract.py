@@ -35,7 +35,10 @@ class StreamMode(StrEnum):
 
 
 class SyncInterval(StrEnum):
-    FAST = "fast"  # tickets, time: default every 5 minutes
+    """How often a stream is checked; each source sets the length of each (see `Source`)."""
+
+    LIVE = "live"  # tickets and time entries: default every 60 seconds
+    FAST = "fast"  # other changing data (surveys, deletion logs): default every 5 minutes
     SLOW = "slow"  # slow-changing entities and sweeps: default every 60 minutes
 
 

@@ -95,6 +95,7 @@ def test_the_overview_shows_counts_every_goal_and_the_last_syncs(
     assert card.locator("figure.chart svg").first.is_visible()
     sources = page.locator(".coverage li.source").all_inner_texts()
     assert len(sources) == 2 and all("last synced 20" in s for s in sources), sources
+    assert all("Tickets checked " in s and "newest change " in s for s in sources), sources
     page.screenshot(path=str(ARTIFACTS / "overview-1280.png"), full_page=True)
     page.context.close()
 
