@@ -57,6 +57,7 @@ from app.kpis.manual import all_kpis
 from app.kpis.periods import last_complete_period
 from app.kpis.scope import ScopeFilter
 from app.sources.models import Source, SourceStatus
+from app.sources.pace_view import budget_out
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -275,6 +276,50 @@ def freshness_families(session: Session, now: datetime, stale_after: int) -> lis
     return [checked, changed, stale]
 
 
+def budget_families(session: Session, now: datetime) -> list[Family]:
+    """Per source: requests over the last hour, its ceiling and steady share, the stretch of
+    its intervals; per PSA tenant reading: the share its integrations had used; per stream:
+    the interval it is checked at now (app.sources.governor)."""
+    used = Family(
+        "northstar_source_requests_last_hour",
+        "PSA API requests over the last hour, by every Northstar process.",
+    )
+    ceiling = Family(
+        "northstar_source_request_ceiling_per_hour",
+        "The most PSA API requests the source may make in an hour (first syncs included).",
+    )
+    share = Family(
+        "northstar_source_steady_share_per_hour",
+        "The PSA API requests an hour the source's regular checks may spend.",
+    )
+    stretch = Family(
+        "northstar_source_interval_stretch",
+        "The factor the source's frequent check intervals are stretched by (1: not at all).",
+    )
+    tenant = Family(
+        "northstar_psa_tenant_used_ratio",
+        "The share of the PSA tenant's hourly request limit its integrations had used, as "
+        "last reported (Autotask's ThresholdInformation).",
+    )
+    interval = Family(
+        "northstar_stream_effective_interval_seconds",
+        "How often the stream is checked now, its stretch included.",
+    )
+    for source in session.scalars(select(Source).order_by(Source.id)):
+        labels = {"source_id": str(source.id), "source": source.name, "kind": source.kind}
+        budget = budget_out(session, source, now)
+        used.add(labels, budget.used_last_hour)
+        ceiling.add(labels, budget.ceiling_per_hour)
+        share.add(labels, budget.steady_share_per_hour)
+        stretch.add(labels, budget.stretch)
+        if budget.tenant is not None:
+            tenant.add(labels, budget.tenant.used_percent / 100)
+        for stream in budget.streams:
+            stream_labels = {**labels, "stream": stream.stream, "cadence": stream.cadence}
+            interval.add(stream_labels, stream.effective_interval_seconds)
+    return [used, ceiling, share, stretch, tenant, interval]
+
+
 def collect(
     session: Session,
     as_of: date,
@@ -290,4 +335,5 @@ def collect(
         *kpi_families(session, as_of, tz),
         *sync_families(session),
         *freshness_families(session, datetime.now(UTC), stale_after),
+        *budget_families(session, datetime.now(UTC)),
     ]

@@ -45,11 +45,13 @@ from app.ingest.selection import (
     due_streams,
     is_dated,
     redundant_sweep,
+    stream_intervals,
 )
 from app.kpis.rollup import rebuild_pending, refresh_after_sync, request_rebuild
 from app.logging import secrets_registry
 from app.security.crypto import CredentialCipher, CredentialCipherError
 from app.settings import Settings
+from app.sources.governor import source_http_limits, source_pace
 from app.sources.models import Source
 from app.sources.service import build_connector
 from connectors.sdk import (
@@ -135,8 +137,11 @@ class SyncRunner:
             }
             for cursor in cursors.values():
                 session.expunge(cursor)
+            frequent, slow = stream_intervals(source, specs)
+            limits = source_http_limits(source)
+            pace = source_pace(session, source.id, limits, frequent, slow, now)
         requested = source.sync_requested_at is not None
-        return due_streams(source, specs, cursors, now, requested=requested)
+        return due_streams(source, specs, cursors, now, requested=requested, pace=pace)
 
     # ---- running ---------------------------------------------------------------------------
 

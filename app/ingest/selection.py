@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from app.errors import InvalidInput
 from app.ingest.models import SyncCursor
+from app.sources.governor import CALM, Pace
 from app.sources.models import Source
 from connectors.sdk import FactType, StreamMode, StreamSpec, SyncInterval
 
@@ -78,9 +79,10 @@ def due_streams(
     now: datetime,
     *,
     requested: bool,
+    pace: Pace = CALM,
 ) -> list[str]:
-    """Every stream when a sync was requested; otherwise those whose own cadence's interval
-    has passed, outside any failure backoff."""
+    """Every stream when a sync was requested; otherwise those whose own cadence's interval,
+    stretched by the source's `pace`, has passed, outside any failure backoff."""
     if requested:
         return [spec.name for spec in specs]
     due = []
@@ -91,7 +93,10 @@ def due_streams(
             continue
         if state.next_attempt_at is not None and state.next_attempt_at > now:
             continue
-        interval = timedelta(seconds=source.interval_seconds(spec.interval))
+        interval = pace.interval(
+            timedelta(seconds=source.interval_seconds(spec.interval)),
+            slow=spec.interval is SyncInterval.SLOW,
+        )
         fresh = (
             state.last_success_at is not None
             and now - state.last_success_at < interval - interval_slack(interval)
@@ -129,3 +134,15 @@ def deletion_log_start(
         return since
     start = sync_started - DELETION_LOG_MARGIN
     return start if since is None else max(since, start)
+
+
+def stream_intervals(
+    source: Source, specs: Sequence[StreamSpec]
+) -> tuple[dict[str, timedelta], dict[str, timedelta]]:
+    """The streams' own intervals: (the frequent ones, the slow ones)."""
+    frequent: dict[str, timedelta] = {}
+    slow: dict[str, timedelta] = {}
+    for spec in specs:
+        interval = timedelta(seconds=source.interval_seconds(spec.interval))
+        (slow if spec.interval is SyncInterval.SLOW else frequent)[spec.name] = interval
+    return frequent, slow

@@ -30,9 +30,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.ingest.models import RunStatus, SyncRun
+from app.ingest.registry import registry
 from app.sources.budget_ledger import booked_last_hour
 from app.sources.models import Source
-from app.sources.service import connector_class
 from app.sources.tenant_book import latest_tenant_usage
 from connectors.sdk import SourceHttpLimits, TenantUsage
 
@@ -66,9 +66,9 @@ CALM = Pace(1.0, 1.0, (), None, 0, None, None, None)
 
 def source_http_limits(source: Source) -> SourceHttpLimits:
     """The source's HTTP limits from its clear settings (no secret is decrypted)."""
-    cls = connector_class(source.kind)
+    cls = registry.get(source.kind)
     http_limits = getattr(cls, "http_limits", None)
-    if not callable(http_limits):
+    if cls is None or not callable(http_limits):
         return SourceHttpLimits()
     limits = http_limits(cls.config_model.model_construct(**source.config))
     return limits if isinstance(limits, SourceHttpLimits) else SourceHttpLimits()

@@ -22,6 +22,7 @@ from app.sources.budget_ledger import booked_last_hour
 from app.sources.checks import CheckOutcome, SourceChecker
 from app.sources.config import decrypt_secrets, masked_config
 from app.sources.models import Source, SourceStatus
+from app.sources.pace_view import budget_out
 from app.sources.schemas import (
     CheckResult,
     ConnectorOut,
@@ -81,6 +82,7 @@ def _out(
             source_freshness(source, {c.stream: c for c in cursors}, utcnow(), stale_after)
         ),
         requests_last_hour=booked_last_hour(session, source.id),
+        budget=budget_out(session, source, utcnow()),
         streams=[
             StreamState(
                 stream=c.stream,

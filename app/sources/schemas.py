@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.sources.pace_view import BudgetOut
+
 LIVE_INTERVAL_HELP = (
     "How often tickets and time entries are checked for changes, in seconds (15 to 3600)."
 )
@@ -151,6 +153,10 @@ class SourceOut(BaseModel):
         "scheduler, syncs from the command line), counted towards its request budget "
         "(Autotask: `config.requests_per_hour`, Northstar's share of the tenant's 10,000 an "
         "hour). A sync in progress has booked a few more than it has made yet."
+    )
+    budget: BudgetOut = Field(
+        description="What this source may ask of its PSA, what its PSA tenant last reported, "
+        "and how often each stream is checked now."
     )
     streams: list[StreamState]
 

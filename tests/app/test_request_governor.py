@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from app.api.context import ServiceContext
@@ -18,13 +19,17 @@ from app.db import Database
 from app.ingest.models import RunStatus, SyncCursor, SyncRun
 from app.ingest.runner import SyncResult
 from app.ingest.sandbox import sandbox_base_url, sandbox_support, sandbox_world
+from app.main import create_app
+from app.security.apikeys import create_api_key
 from app.security.crypto import cipher_from_settings
+from app.security.models import KeyScope
 from app.settings import Settings
 from app.sources import service
 from app.sources.governor import source_http_limits, source_pace
 from app.sources.models import Source, SourceStatus
 from app.sources.service import create_source
 from app.sources.tenant_book import DatabaseTenantBook, TenantUsageRow
+from connectors.autotask import AutotaskConnector
 from connectors.autotask.api import TENANT_RESERVE
 from connectors.autotask.simulator import AutotaskSimulator
 from connectors.sdk import TenantUsage
@@ -47,6 +52,14 @@ class Tenant:
             )
         )
 
+    def api(self, path: str) -> httpx.Response:
+        with self.context.db.session() as session:
+            key = create_api_key(session, name="reader", scope=KeyScope.READ).key
+        with TestClient(create_app(context=self.context, run_scheduler=False)) as client:
+            response = client.get(path, headers={"X-API-Key": key})
+        assert response.status_code == 200, response.text
+        return response
+
     def reading(self) -> TenantUsage | None:
         return DatabaseTenantBook(self.context.db, self.source_id).latest()
 
@@ -57,6 +70,20 @@ class Tenant:
             row.read_at -= by
             if row.limited_until is not None:
                 row.limited_until -= by
+
+    def due_after(self, stream: str, seconds: float) -> bool:
+        """Whether `stream` is due when its last check was `seconds` ago."""
+        now = datetime.now(UTC)
+        with self.context.db.session() as session:
+            session.execute(
+                update(SyncCursor)
+                .where(SyncCursor.source_id == self.source_id, SyncCursor.stream == stream)
+                .values(last_success_at=now - timedelta(seconds=seconds), next_attempt_at=None)
+            )
+            source = session.get_one(Source, self.source_id)
+            session.expunge(source)
+        specs = list(AutotaskConnector.streams.values())
+        return stream in self.context.runner.due_streams(source, specs, now)
 
     def pace_stretch(self) -> float:
         with self.context.db.session() as session:
@@ -103,6 +130,21 @@ def test_a_tenant_at_75_percent_stretches_intervals_and_a_calm_one_restores_them
     assert reading is not None and reading.threshold == THRESHOLD
     assert 0.75 <= reading.fraction < 0.76
     assert tenant.pace_stretch() == pytest.approx(2.0, abs=0.05)
+    # Tickets are checked every minute: at 75 % not after 70 s, only after about two minutes.
+    assert not tenant.due_after("tickets", 70)
+    assert tenant.due_after("tickets", 125)
+
+    shown = tenant.api(f"/api/v1/sources/{tenant.source_id}").json()["budget"]
+    assert shown["tenant"]["threshold"] == THRESHOLD
+    assert 75.0 <= shown["tenant"]["used_percent"] < 76.0
+    assert shown["stretch"] == pytest.approx(2.0, abs=0.05)
+    assert "used 75% of its 10,000 requests an hour" in shown["reasons"][0]
+    live = {s["stream"]: s for s in shown["streams"]}["tickets"]
+    assert live["interval_seconds"] == 60
+    assert live["effective_interval_seconds"] == pytest.approx(120, abs=3)
+    metrics = tenant.api("/metrics").text
+    assert f'northstar_source_interval_stretch{{source_id="{tenant.source_id}"' in metrics
+    assert "northstar_psa_tenant_used_ratio{" in metrics
 
     tenant.simulator.other_integrations_usage = 1_000
     tenant.age_reading(timedelta(minutes=6))  # due to be read again
@@ -110,6 +152,8 @@ def test_a_tenant_at_75_percent_stretches_intervals_and_a_calm_one_restores_them
     reading = tenant.reading()
     assert reading is not None and reading.fraction < 0.5
     assert tenant.pace_stretch() == 1.0
+    assert tenant.due_after("tickets", 70)
+    assert tenant.api(f"/api/v1/sources/{tenant.source_id}").json()["budget"]["stretch"] == 1.0
 
 
 def test_the_reading_is_shared_and_not_read_again_while_recent(tenant: Tenant) -> None:
@@ -163,7 +207,6 @@ def test_a_refusal_for_the_tenants_limit_is_kept_as_the_tenants_state(tenant: Te
     tenant.simulator.hourly_retry_after = 90
     (outcome,) = tenant.sync()
     assert outcome.error_code == "psa_tenant_limit_reached"
-    assert tenant.simulator.stats.hourly_rejections == 1  # refused once, not retried
     reading = tenant.reading()
     assert reading is not None and reading.limited_until is not None
     wait = reading.limited_until - datetime.now(UTC)
