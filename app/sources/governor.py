@@ -8,7 +8,8 @@ Two pressures stretch the intervals:
   (at most `MAX_STRETCH`). Northstar's checks shrink in step with the room left.
 - **Steady polling over its share.** What each stream's recent scheduled runs cost, at that
   stream's interval, adds up to more requests an hour than the source's steady share
-  (Autotask: 2.5 % of the tenant's limit, 250 of 10,000). The slow streams (reference data,
+  (Autotask: 2.5 % of the tenant's limit, 250 of 10,000; planned to 90 % of it, the rest
+  left for one-off requests no run records). The slow streams (reference data,
   id sweeps) give way first, stretched up to `MAX_SLOW_STRETCH` (hourly becomes daily at
   most); the frequent ones (tickets, time) only when they alone would overspend. First
   syncs and full re-reads borrow beyond the share, up to the source's hourly ceiling: a
@@ -40,6 +41,9 @@ MAX_STRETCH = 10.0
 MAX_SLOW_STRETCH = 24.0
 TENANT_CALM = 0.5  # the share of the tenant's limit its integrations may use unstretched
 READING_MAX_AGE = timedelta(minutes=30)
+# Steady polling is planned to this share of its budget: the rest covers requests no run
+# records (a sync's one-off setup, such as the tenant's usage reading every 5 minutes).
+PLANNED_SHARE = 0.9
 RECENT_RUNS = 5  # a stream's cost is the median of this many of its latest scheduled runs
 SCHEDULED = "schedule"
 
@@ -139,14 +143,16 @@ def source_pace(
         )
     by_budget = by_budget_slow = 1.0
     forecast = None if often is None and seldom is None else (often or 0) + (seldom or 0)
-    if share and forecast is not None and forecast > share:
-        if (often or 0) >= share:
-            by_budget, by_budget_slow = (often or 0) / share, MAX_SLOW_STRETCH
+    planned = share * PLANNED_SHARE if share else None
+    if planned and forecast is not None and forecast > planned:
+        if (often or 0) >= planned:
+            by_budget, by_budget_slow = (often or 0) / planned, MAX_SLOW_STRETCH
         else:
-            by_budget_slow = (seldom or 0) / (share - (often or 0))
+            by_budget_slow = (seldom or 0) / (planned - (often or 0))
         reasons.append(
             f"checking every stream at its own interval would cost about {forecast:,} "
-            f"requests an hour, more than this source's share of {share:,}"
+            f"requests an hour; regular checks are planned to {planned:,.0f} of this "
+            f"source's share of {share:,}"
         )
     stretch = min(MAX_STRETCH, max(1.0, by_tenant, by_budget))
     return Pace(

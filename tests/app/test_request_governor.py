@@ -240,9 +240,9 @@ def test_steady_polling_over_its_share_stretches_the_slow_streams_first(tenant: 
             datetime.now(UTC),
         )
     # 60 + 60 an hour for the frequent checks, 604 for the hourly sweep: the sweep gives way,
-    # to fit in what the 250 an hour leaves it (130).
+    # to fit in what 90 % of the 250 an hour leaves it (105).
     assert (pace.steady_per_hour, pace.forecast_per_hour) == (250, 724)
     assert pace.stretch == 1.0
-    assert pace.slow_stretch == round(604 / 130, 2)
-    assert pace.interval(hour, slow=True) == hour * round(604 / 130, 2)
+    assert pace.slow_stretch == round(604 / 105, 2)
+    assert pace.interval(hour, slow=True) == hour * round(604 / 105, 2)
     assert "724 requests an hour" in pace.reasons[0]
