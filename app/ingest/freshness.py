@@ -21,14 +21,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.ingest.models import SyncCursor
 from app.ingest.registry import registry
+from app.sources.governor import CALM, Pace
 from app.sources.models import Source, SourceStatus
+from app.sources.pace_view import current_pace
 from connectors.sdk import Record, StreamSpec, SyncInterval
 
 
@@ -88,14 +90,18 @@ def stream_freshness(
     state: SyncCursor | None,
     now: datetime,
     stale_after: int,
+    pace: Pace = CALM,
 ) -> StreamFreshness:
     interval = source.interval_seconds(spec.interval)
+    # While the budget stretches the intervals, a stream checked less often by design is not
+    # stale for it: it is measured against the interval it is checked at now.
+    paced = pace.interval(timedelta(seconds=interval), slow=spec.interval is SyncInterval.SLOW)
     checked = state.last_success_at if state else None
     changed = state.newest_change_at if state else None
     counted_from = checked or max(source.created_at, source.credentials_updated_at)
     stale = (
         source.status == SourceStatus.ACTIVE
-        and (now - counted_from).total_seconds() > stale_after * interval
+        and (now - counted_from).total_seconds() > stale_after * paced.total_seconds()
     )
     return StreamFreshness(
         name=spec.name,
@@ -110,14 +116,19 @@ def stream_freshness(
 
 
 def source_freshness(
-    source: Source, cursors: Mapping[str, SyncCursor], now: datetime, stale_after: int
+    source: Source,
+    cursors: Mapping[str, SyncCursor],
+    now: datetime,
+    stale_after: int,
+    pace: Pace = CALM,
 ) -> SourceFreshness:
     """Every stream the source's connector declares, in its order (none when the connector
-    is not installed)."""
+    is not installed), against the intervals its `pace` checks them at."""
     cls = registry.get(source.kind)
     specs: Sequence[StreamSpec] = list(cls.streams.values()) if cls else []
     streams = tuple(
-        stream_freshness(source, spec, cursors.get(spec.name), now, stale_after) for spec in specs
+        stream_freshness(source, spec, cursors.get(spec.name), now, stale_after, pace)
+        for spec in specs
     )
     return SourceFreshness(stale=any(s.stale for s in streams), streams=streams)
 
@@ -130,6 +141,8 @@ def freshness_by_source(
     for state in session.scalars(select(SyncCursor)):
         cursors[state.source_id][state.stream] = state
     return {
-        source.id: source_freshness(source, cursors[source.id], now, stale_after)
+        source.id: source_freshness(
+            source, cursors[source.id], now, stale_after, current_pace(session, source, now)[0]
+        )
         for source in sources
     }

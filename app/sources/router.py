@@ -22,7 +22,7 @@ from app.sources.budget_ledger import booked_last_hour
 from app.sources.checks import CheckOutcome, SourceChecker
 from app.sources.config import decrypt_secrets, masked_config
 from app.sources.models import Source, SourceStatus
-from app.sources.pace_view import budget_out
+from app.sources.pace_view import budget_out, current_pace
 from app.sources.schemas import (
     CheckResult,
     ConnectorOut,
@@ -55,6 +55,7 @@ def _out(
         present = set(decrypt_secrets(cipher, source.secrets_encrypted))
     except Exception:
         present = set()
+    now = utcnow()
     cursors = list(
         session.scalars(
             select(SyncCursor).where(SyncCursor.source_id == source.id).order_by(SyncCursor.stream)
@@ -79,10 +80,16 @@ def _out(
             synced_until=synced_until_of(c.last_success_at for c in cursors),
         ),
         freshness=FreshnessOut.model_validate(
-            source_freshness(source, {c.stream: c for c in cursors}, utcnow(), stale_after)
+            source_freshness(
+                source,
+                {c.stream: c for c in cursors},
+                now,
+                stale_after,
+                current_pace(session, source, now)[0],
+            )
         ),
         requests_last_hour=booked_last_hour(session, source.id),
-        budget=budget_out(session, source, utcnow()),
+        budget=budget_out(session, source, now),
         streams=[
             StreamState(
                 stream=c.stream,

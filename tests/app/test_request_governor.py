@@ -71,8 +71,8 @@ class Tenant:
             if row.limited_until is not None:
                 row.limited_until -= by
 
-    def due_after(self, stream: str, seconds: float) -> bool:
-        """Whether `stream` is due when its last check was `seconds` ago."""
+    def checked_ago(self, stream: str, seconds: float) -> bool:
+        """As if `stream` had last been checked `seconds` ago: whether it is due now."""
         now = datetime.now(UTC)
         with self.context.db.session() as session:
             session.execute(
@@ -131,8 +131,8 @@ def test_a_tenant_at_75_percent_stretches_intervals_and_a_calm_one_restores_them
     assert 0.75 <= reading.fraction < 0.76
     assert tenant.pace_stretch() == pytest.approx(2.0, abs=0.05)
     # Tickets are checked every minute: at 75 % not after 70 s, only after about two minutes.
-    assert not tenant.due_after("tickets", 70)
-    assert tenant.due_after("tickets", 125)
+    assert not tenant.checked_ago("tickets", 70)
+    assert tenant.checked_ago("tickets", 125)
 
     shown = tenant.api(f"/api/v1/sources/{tenant.source_id}").json()["budget"]
     assert shown["tenant"]["threshold"] == THRESHOLD
@@ -142,6 +142,10 @@ def test_a_tenant_at_75_percent_stretches_intervals_and_a_calm_one_restores_them
     live = {s["stream"]: s for s in shown["streams"]}["tickets"]
     assert live["interval_seconds"] == 60
     assert live["effective_interval_seconds"] == pytest.approx(120, abs=3)
+    # Checked 4 minutes ago: past 3 of its normal minute, within 3 of the two it has now.
+    tenant.checked_ago("tickets", 240)
+    freshness = tenant.api(f"/api/v1/sources/{tenant.source_id}").json()["freshness"]
+    assert {s["name"]: s["stale"] for s in freshness["streams"]}["tickets"] is False
     metrics = tenant.api("/metrics").text
     assert f'northstar_source_interval_stretch{{source_id="{tenant.source_id}"' in metrics
     assert "northstar_psa_tenant_used_ratio{" in metrics
@@ -152,7 +156,7 @@ def test_a_tenant_at_75_percent_stretches_intervals_and_a_calm_one_restores_them
     reading = tenant.reading()
     assert reading is not None and reading.fraction < 0.5
     assert tenant.pace_stretch() == 1.0
-    assert tenant.due_after("tickets", 70)
+    assert tenant.checked_ago("tickets", 70)
     assert tenant.api(f"/api/v1/sources/{tenant.source_id}").json()["budget"]["stretch"] == 1.0
 
 
