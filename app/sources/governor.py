@@ -45,6 +45,9 @@ READING_MAX_AGE = timedelta(minutes=30)
 # records (a sync's one-off setup, such as the tenant's usage reading every 5 minutes).
 PLANNED_SHARE = 0.9
 RECENT_RUNS = 5  # a stream's cost is the median of this many of its latest scheduled runs
+# ...once it has this many: with fewer, its first read (a backfill, by far its costliest run)
+# could be the median.
+MIN_RUNS = 3
 SCHEDULED = "schedule"
 
 
@@ -99,7 +102,7 @@ def polling_forecast(
     session: Session, source_id: int, intervals: Mapping[str, timedelta]
 ) -> int | None:
     """Requests an hour the streams' recent scheduled runs would cost at `intervals`
-    (None: no stream has a scheduled run yet)."""
+    (None: no stream has `MIN_RUNS` scheduled runs yet)."""
     total, known = 0.0, False
     for stream, interval in intervals.items():
         costs = list(
@@ -115,7 +118,7 @@ def polling_forecast(
                 .limit(RECENT_RUNS)
             )
         )
-        if costs and interval.total_seconds() > 0:
+        if len(costs) >= MIN_RUNS and interval.total_seconds() > 0:
             known = True
             total += statistics.median(costs) * 3600 / interval.total_seconds()
     return round(total) if known else None
