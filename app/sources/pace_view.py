@@ -52,7 +52,7 @@ class BudgetOut(BaseModel):
     )
     forecast_per_hour: int | None = Field(
         description="What checking every stream at its normal interval would cost an hour, "
-        "from its recent scheduled runs; null before the first of them."
+        "from its recent scheduled runs; null until a stream has had three of them."
     )
     tenant: TenantUsageOut | None = Field(
         description="The PSA tenant's usage as last reported (Autotask's ThresholdInformation, "
