@@ -24,8 +24,10 @@ from app.goals.models import (
 )
 from app.ingest.models import SweepSeenId, SyncCursor, SyncRun
 from app.kpis.models import (
+    KpiDailyPairRollup,
     KpiDailyRollup,
     KpiDirtyDay,
+    KpiMonthlyPairRollup,
     KpiMonthlyRollup,
     KpiRebuildPending,
     ManualKpi,
@@ -49,8 +51,10 @@ __all__ = [
     "ClientRow",
     "EntityLink",
     "Goal",
+    "KpiDailyPairRollup",
     "KpiDailyRollup",
     "KpiDirtyDay",
+    "KpiMonthlyPairRollup",
     "KpiMonthlyRollup",
     "KpiRebuildPending",
     "LinkDecision",

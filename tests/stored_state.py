@@ -43,6 +43,8 @@ FACT_TABLES = (
     "survey_responses",
     "kpi_daily_rollups",
     "kpi_monthly_rollups",
+    "kpi_daily_pair_rollups",
+    "kpi_monthly_pair_rollups",
 )
 BOOKKEEPING = frozenset({"id", "source_id", "synced_at"})
 QUARANTINE_COLUMNS = ("stream", "record_key", "field", "reason")

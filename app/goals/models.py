@@ -91,6 +91,9 @@ class Goal(Base):
     # technician rows. Canonical and PSA ids never change, so this cannot go stale.
     scope_dim: Mapped[str] = mapped_column(String(16), default="all")
     scope_value: Mapped[str] = mapped_column(String(200), default="")
+    # A goal scoped by a pair (client and priority...): the pair's second scope.
+    scope_second_dim: Mapped[str | None] = mapped_column(String(16))
+    scope_second_value: Mapped[str | None] = mapped_column(String(200))
     scope_source_id: Mapped[int | None] = mapped_column(Integer)
     scope_client_id: Mapped[int | None] = mapped_column(Integer)
     scope_technician_id: Mapped[int | None] = mapped_column(Integer)
@@ -132,12 +135,16 @@ class Goal(Base):
             self.scope_source_id,
             technician_id=self.scope_technician_id,
             client_id=self.scope_client_id,
+            second_dim=self.scope_second_dim,
+            second_value=self.scope_second_value or "",
         )
 
     def resolved_to(self, scope: ScopeFilter) -> None:
         self.scope_dim, self.scope_value = scope.dim, scope.value
         self.scope_source_id = scope.source_id
         self.scope_client_id, self.scope_technician_id = scope.client_id, scope.technician_id
+        self.scope_second_dim = scope.second_dim
+        self.scope_second_value = scope.second_value if scope.second_dim else None
 
 
 class Milestone(Base):

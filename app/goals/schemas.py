@@ -102,8 +102,10 @@ class ObjectiveOut(BaseModel):
 
 
 class GoalScope(BaseModel):
-    """All optional; at most one of client, technician, board, priority (with source if you
-    like), and only those the KPI supports (see `scopes` in GET /api/v1/kpis/{key})."""
+    """All optional; one of client, technician, board, priority, or two of them where the KPI
+    can be split by the pair (client and priority, technician and board...: docs/kpis.md),
+    with source if you like, and only those the KPI supports (see `scopes` in
+    GET /api/v1/kpis/{key})."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -30,12 +30,12 @@ from app.kpis.compute import (
     KpiValue,
     kpi_values,
     mrr_on,
-    rollup_table,
     value_from_sums,
     weekday_counts,
 )
 from app.kpis.models import MEASURES
 from app.kpis.periods import Period, periods_between
+from app.kpis.rollup_reads import rollup_table
 from app.kpis.scope import ScopeFilter
 
 
@@ -76,10 +76,12 @@ def _batched(key: SeriesKey) -> bool:
     """Computable from the member's own additive sums: every ticket, SLA, CSAT and hours KPI,
     the open backlog (a running total of them), and the team KPIs of one technician (whose
     capacity is that technician's). Manual, revenue and whole-team KPIs, and linked entities
-    (whose members are looked up as they are now), are read one by one."""
+    (whose members are looked up as they are now) and pairs of scopes are read one by one."""
     if key.kpi.manual or key.kpi.key in REVENUE_KPIS:
         return False
     if key.scope.linked_id is not None:  # its members are read through kpi_values
+        return False
+    if key.scope.second_dim is not None:  # a pair: read from the pair rollups one by one
         return False
     return key.kpi.key not in TEAM_KPIS or key.scope.dim == "technician"
 

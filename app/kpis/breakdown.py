@@ -26,10 +26,10 @@ from app.kpis.compute import (
     kpi_values,
     measures_of,
     mrr_on,
-    rollup_table,
     value_from_sums,
 )
 from app.kpis.periods import Period
+from app.kpis.rollup_reads import rollup_table
 from app.kpis.scope import LEVELS, LINKED_DIMS, LINKED_PREFIX, ScopeFilter
 
 BY_DIMENSION = {

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.facts.models import (
@@ -23,8 +22,9 @@ from app.facts.models import (
     TechnicianRow,
 )
 from app.kpis.catalogue import KpiDefinition
-from app.kpis.models import MEASURES, KpiDailyRollup, KpiMonthlyRollup
+from app.kpis.models import MEASURES
 from app.kpis.periods import Period
+from app.kpis.rollup_reads import Sums, period_sums, rollup_table, sums_before
 from app.kpis.scope import ScopeFilter, member_keys
 
 WEEKDAY_COLUMNS = (
@@ -48,13 +48,6 @@ class KpiValue:
     numerator: float | None
     denominator: float | None
     sample_size: int
-
-
-Sums = dict[str, float]
-
-
-def _empty() -> Sums:
-    return dict.fromkeys(MEASURES, 0.0)
 
 
 def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | None:
@@ -95,61 +88,12 @@ def value_from_sums(key: str, s: Sums) -> tuple[float | None, float | None, floa
     return _ratio(n, d, scale), n, d, int(d)
 
 
-def rollup_table(periods: Sequence[Period]) -> Any:
-    """Monthly rollups when every period is made of whole months, else daily ones."""
-    whole_months = all(p.start.day == 1 and p.end.day == 1 for p in periods)
-    return KpiMonthlyRollup if whole_months else KpiDailyRollup
-
-
-def _rollup_query(table: Any, scope: ScopeFilter, columns: Sequence[Any]) -> Select[Any]:
-    query = select(*columns).where(table.dim == scope.rollup_dim)
-    if scope.linked_id is not None:  # a linked entity: its members' rows, summed
-        query = query.where(tuple_(table.source_id, table.dim_value).in_(member_keys(scope)))
-    else:
-        query = query.where(table.dim_value == scope.value)
-    if scope.source_id is not None:
-        query = query.where(table.source_id == scope.source_id)
-    return query
-
-
-def sum_columns(table: Any) -> list[Any]:
-    return [func.sum(getattr(table, m)) for m in MEASURES]
-
-
-def dated_sums(
-    session: Session, table: Any, scope: ScopeFilter, start: date, end: date
-) -> dict[date, Sums]:
-    """Sums per stored day (or month) in `[start, end)`."""
-    rows = session.execute(
-        _rollup_query(table, scope, [table.day, *sum_columns(table)])
-        .where(table.day >= start, table.day < end)
-        .group_by(table.day)
-    ).all()
-    return {row[0]: dict(zip(MEASURES, (v or 0.0 for v in row[1:]), strict=True)) for row in rows}
-
-
-def period_sums(session: Session, scope: ScopeFilter, periods: Sequence[Period]) -> list[Sums]:
-    sums = [_empty() for _ in periods]
-    starts = [p.start for p in periods]
-    table = rollup_table(periods)
-    for day, values in dated_sums(session, table, scope, periods[0].start, periods[-1].end).items():
-        index = bisect.bisect_right(starts, day) - 1
-        if 0 <= index < len(periods) and day < periods[index].end:
-            for measure, amount in values.items():
-                sums[index][measure] += amount
-    return sums
-
-
 def backlog_values(
     session: Session, scope: ScopeFilter, periods: Sequence[Period]
 ) -> list[KpiValue]:
     """Open backlog at each period's end: created before the end minus closed before it."""
-    table = rollup_table(periods)
-    created, closed = func.sum(table.tickets_created), func.sum(table.tickets_closed)
-    before = session.execute(
-        _rollup_query(table, scope, [created, closed]).where(table.day < periods[0].start)
-    ).one()
-    open_count = (before[0] or 0.0) - (before[1] or 0.0)
+    before = sums_before(session, scope, rollup_table(periods), periods[0].start)
+    open_count = before["tickets_created"] - before["tickets_closed"]
     sums = period_sums(session, scope, periods)
     values = []
     for period, s in zip(periods, sums, strict=True):

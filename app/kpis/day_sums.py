@@ -8,7 +8,10 @@ up per day and dimension.
 
 Board, priority level and priority take few values, so they are summed together first
 (one key per day and combination) and split into their dimensions at the end; a fact
-then costs three dictionary updates, not six.
+then costs three dictionary updates, not six. The pairs of scopes (`app.kpis.pairs`) are
+summed the same way: per (day, client, board, level), (day, technician, board, level) and
+(day, client, technician), split into their pairs at the end (board and priority come from
+the combinations above): three more updates a fact.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.facts.models import SurveyResponseRow, TechnicianRow, TicketRow, TimeEntryRow
 from app.kpis.models import MEASURES
+from app.kpis.pairs import PAIR_NAMES
 from app.kpis.sql_time import (
     OffsetSegment,
     hours_between,
@@ -201,9 +205,36 @@ CONTRIBUTIONS = (
 
 
 ROLLUP_COLUMNS = ("source_id", "day", "dim", "dim_value", *MEASURES)
+PAIR_COLUMNS = ("source_id", "day", "pair", "first_value", "second_value", *MEASURES)
 FIRST_MEASURE = ROLLUP_COLUMNS.index(MEASURES[0])
-_SCOPE_DIMS = ("board", "priority_level", "priority")
+FIRST_PAIR_MEASURE = PAIR_COLUMNS.index(MEASURES[0])
 _by_key = itemgetter(1, 2, 3)
+_by_pair_key = itemgetter(1, 2, 3, 4)
+# The pairs split out of the combinations kept below (`app.kpis.pairs` declares them).
+CLIENT_TECHNICIAN, CLIENT_BOARD, CLIENT_LEVEL = (
+    "client+technician",
+    "client+board",
+    "client+priority_level",
+)
+TECHNICIAN_BOARD, TECHNICIAN_LEVEL, BOARD_LEVEL = (
+    "technician+board",
+    "technician+priority_level",
+    "board+priority_level",
+)
+_SPLIT = (CLIENT_TECHNICIAN, CLIENT_BOARD, CLIENT_LEVEL, TECHNICIAN_BOARD, TECHNICIAN_LEVEL)
+assert set(PAIR_NAMES) == {*_SPLIT, BOARD_LEVEL}, "every declared pair is summed here"
+
+
+def _add_into(
+    merged: dict[Any, list[Any]], key: tuple[Any, ...], measures: list[Any], width: int
+) -> None:
+    """Add `measures` (the tail of an accumulated row) to the row `key` of `merged`, made
+    as `[source, *key, *measures]`: `width` is where its measures begin."""
+    known = merged.get(key)
+    if known is None:
+        merged[key] = [None, *key, *measures]
+    else:
+        known[width:] = map(add, known[width:], measures)
 
 
 class DaySums:
@@ -216,6 +247,10 @@ class DaySums:
         self.by_technician: dict[tuple[Any, str], list[Any]] = {}
         # (day, board, priority level, priority): few combinations a day, split later.
         self.by_scope: dict[tuple[Any, Any, Any, Any], list[Any]] = {}
+        # For the pairs: (day, client or technician, board, level), (day, client, technician).
+        self.client_scope: dict[tuple[Any, Any, Any, Any], list[Any]] = {}
+        self.technician_scope: dict[tuple[Any, Any, Any, Any], list[Any]] = {}
+        self.client_technician: dict[tuple[Any, Any, Any], list[Any]] = {}
 
     def _new_row(self, day: Any, dim: str, value: str) -> list[Any]:
         return [self.source_id, day, dim, value, *([0.0] * len(MEASURES))]
@@ -225,6 +260,8 @@ class DaySums:
         the values go to `measures`, in that order."""
         columns = tuple(enumerate((ROLLUP_COLUMNS.index(name) for name in measures), start=6))
         by_client, by_technician, by_scope = self.by_client, self.by_technician, self.by_scope
+        client_scope, technician_scope = self.client_scope, self.technician_scope
+        client_technician = self.client_technician
         new_row = self._new_row
         for row in rows:
             day, client, technician = row[0], row[1], row[2]
@@ -234,6 +271,11 @@ class DaySums:
                 if target is None:
                     target = by_client[(day, client)] = new_row(day, "client", client)
                 targets.append(target)
+                key = (day, client, row[3], row[4])
+                target = client_scope.get(key)
+                if target is None:
+                    target = client_scope[key] = new_row(day, "", "")
+                targets.append(target)
             if technician:
                 target = by_technician.get((day, technician))
                 if target is None:
@@ -241,6 +283,17 @@ class DaySums:
                         day, "technician", technician
                     )
                 targets.append(target)
+                key = (day, technician, row[3], row[4])
+                target = technician_scope.get(key)
+                if target is None:
+                    target = technician_scope[key] = new_row(day, "", "")
+                targets.append(target)
+                if client:
+                    pair = (day, client, technician)
+                    target = client_technician.get(pair)
+                    if target is None:
+                        target = client_technician[pair] = new_row(day, "", "")
+                    targets.append(target)
             scope = (day, row[3], row[4], row[5])
             target = by_scope.get(scope)
             if target is None:
@@ -276,6 +329,34 @@ class DaySums:
             [*merged.values(), *self.by_client.values(), *self.by_technician.values()],
             key=_by_key,
         )
+
+    def pair_rows(self) -> list[list[Any]]:
+        """Every pair rollup row (`PAIR_COLUMNS` order), in (day, pair, values) order. A
+        pair member takes the values its one-scope rows take: a board and a priority level
+        when the fact has them."""
+        merged: dict[tuple[Any, ...], list[Any]] = {}
+
+        def add_to(day: Any, pair: str, first: Any, second: Any, row: list[Any]) -> None:
+            _add_into(merged, (day, pair, first, second), row[FIRST_MEASURE:], FIRST_PAIR_MEASURE)
+
+        for (day, client, technician), row in self.client_technician.items():
+            add_to(day, CLIENT_TECHNICIAN, client, technician, row)
+        for sums, by_board, by_level in (
+            (self.client_scope, CLIENT_BOARD, CLIENT_LEVEL),
+            (self.technician_scope, TECHNICIAN_BOARD, TECHNICIAN_LEVEL),
+        ):
+            for (day, member, board, level), row in sums.items():
+                if board:
+                    add_to(day, by_board, member, board, row)
+                if level is not None:
+                    add_to(day, by_level, member, str(level), row)
+        for (day, board, level, _), row in self.by_scope.items():
+            if board and level is not None:
+                add_to(day, BOARD_LEVEL, board, str(level), row)
+        rows = sorted(merged.values(), key=_by_pair_key)
+        for row in rows:
+            row[0] = self.source_id
+        return rows
 
 
 def sum_days(session: Session, window: Window) -> DaySums:

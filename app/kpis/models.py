@@ -3,6 +3,9 @@
 `kpi_daily_rollups` holds additive sums per scope: one row per (source, local day,
 dimension, value), where dimension is `all`, `client`, `technician`, `board`,
 `priority_level` or `priority`; `kpi_monthly_rollups` holds the same summed per month.
+`kpi_daily_pair_rollups` and `kpi_monthly_pair_rollups` hold the same measures per pair of
+scopes (client and priority, technician and board...: `app.kpis.pairs`), in tables of their
+own so that no one-scope query ever reads a pair row.
 Numerators and denominators are kept apart, so every grain rolls up exactly, and a query
 costs what the number of days (or months) asked for costs, whatever the number of tickets.
 """
@@ -39,13 +42,11 @@ MEASURES = (
 )
 
 
-class RollupRow:
-    """The additive measures of one (source, day or month, dimension, value)."""
+class MeasureColumns:
+    """The additive measures of one source's day or month in one scope."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
-    dim: Mapped[str] = mapped_column(String(16))
-    dim_value: Mapped[str] = mapped_column(String(200), default="")
     tickets_created: Mapped[float] = mapped_column(Float, default=0)
     tickets_closed: Mapped[float] = mapped_column(Float, default=0)
     response_met: Mapped[float] = mapped_column(Float, default=0)
@@ -64,6 +65,22 @@ class RollupRow:
     utilization_hours: Mapped[float] = mapped_column(Float, default=0)
     billable_hours: Mapped[float] = mapped_column(Float, default=0)
     client_hours: Mapped[float] = mapped_column(Float, default=0)
+
+
+class RollupRow(MeasureColumns):
+    """The additive measures of one (source, day or month, dimension, value)."""
+
+    dim: Mapped[str] = mapped_column(String(16))
+    dim_value: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PairRollupRow(MeasureColumns):
+    """The additive measures of one (source, day or month, pair, first value, second
+    value): `pair` is a `ScopePair.name` such as `client+priority_level`."""
+
+    pair: Mapped[str] = mapped_column(String(32))
+    first_value: Mapped[str] = mapped_column(String(200), default="")
+    second_value: Mapped[str] = mapped_column(String(200), default="")
 
 
 class KpiDailyRollup(RollupRow, Base):
@@ -87,6 +104,44 @@ class KpiMonthlyRollup(RollupRow, Base):
         UniqueConstraint("source_id", "day", "dim", "dim_value"),
         Index("ix_kpi_monthly_rollups_member_day", "dim", "dim_value", "day"),
         Index("ix_kpi_monthly_rollups_dim_day", "dim", "day"),
+    )
+
+    day: Mapped[date] = mapped_column(Date)
+
+
+class KpiDailyPairRollup(PairRollupRow, Base):
+    __tablename__ = "kpi_daily_pair_rollups"
+    # One index serves both: a series reads one pair member over many days, and the
+    # source last keeps each row unique.
+    __table_args__ = (
+        Index(
+            "ix_kpi_daily_pair_rollups_member_day",
+            "pair",
+            "first_value",
+            "second_value",
+            "day",
+            "source_id",
+            unique=True,
+        ),
+    )
+
+    day: Mapped[date] = mapped_column(Date)
+
+
+class KpiMonthlyPairRollup(PairRollupRow, Base):
+    """The daily pair rollups summed per calendar month (`day` is the month's first day)."""
+
+    __tablename__ = "kpi_monthly_pair_rollups"
+    __table_args__ = (
+        Index(
+            "ix_kpi_monthly_pair_rollups_member_day",
+            "pair",
+            "first_value",
+            "second_value",
+            "day",
+            "source_id",
+            unique=True,
+        ),
     )
 
     day: Mapped[date] = mapped_column(Date)

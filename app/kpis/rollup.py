@@ -1,16 +1,18 @@
 """Building the daily and monthly rollups from the facts.
 
-`aggregate_days` recomputes every rollup row of the given local days of one source from
-the facts (tickets by each of their event days, time entries by work date, survey responses
-by completion day; see day_sums.py), then replaces the stored rows of those days and the
-monthly sums of their months. `refresh_dirty_days` does that for the days syncs marked
-dirty; `rebuild` for a whole history, and `refresh_after_sync` picks between them (a
-backfill asks for a rebuild instead of marking days, see `KpiRebuildPending`).
+`aggregate_days` recomputes every rollup row (one-scope and pair rows alike) of the given
+local days of one source from the facts (tickets by each of their event days, time entries
+by work date, survey responses by completion day; see day_sums.py), then replaces the
+stored rows of those days and the monthly sums of their months. `refresh_dirty_days` does
+that for the days syncs marked dirty; `rebuild` for a whole history, and
+`refresh_after_sync` picks between them (a backfill asks for a rebuild instead of marking
+days, see `KpiRebuildPending`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import groupby
 from operator import itemgetter
@@ -20,18 +22,53 @@ from sqlalchemy import Date, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from app.facts.models import SurveyResponseRow, TicketRow, TimeEntryRow
-from app.kpis.day_sums import FIRST_MEASURE, ROLLUP_COLUMNS, Window, sum_days
+from app.kpis.day_sums import (
+    FIRST_MEASURE,
+    FIRST_PAIR_MEASURE,
+    PAIR_COLUMNS,
+    ROLLUP_COLUMNS,
+    Window,
+    sum_days,
+)
 from app.kpis.models import (
     MEASURES,
+    KpiDailyPairRollup,
     KpiDailyRollup,
     KpiDirtyDay,
+    KpiMonthlyPairRollup,
     KpiMonthlyRollup,
     KpiRebuildPending,
 )
 from app.kpis.sql_time import local_day, utc_date
 
 IN_BATCH = 900
-_member = itemgetter(0, 2, 3)  # (source_id, dim, dim_value) of a rollup row
+
+
+@dataclass(frozen=True)
+class RollupKind:
+    """One kind of rollup row: its daily and monthly tables and its key columns."""
+
+    daily: Any
+    monthly: Any
+    columns: tuple[str, ...]  # every column written, in the order rows are built
+    keys: tuple[str, ...]  # the member's key columns besides source and day
+
+    @property
+    def first_measure(self) -> int:
+        return self.columns.index(MEASURES[0])
+
+    @property
+    def member(self) -> Callable[[Sequence[Any]], Any]:
+        """(source_id, *keys) of a row."""
+        return itemgetter(0, *range(2, self.first_measure))
+
+
+ONE_SCOPE = RollupKind(KpiDailyRollup, KpiMonthlyRollup, ROLLUP_COLUMNS, ("dim", "dim_value"))
+PAIR = RollupKind(
+    KpiDailyPairRollup, KpiMonthlyPairRollup, PAIR_COLUMNS, ("pair", "first_value", "second_value")
+)
+KINDS = (ONE_SCOPE, PAIR)
+assert ONE_SCOPE.first_measure == FIRST_MEASURE and PAIR.first_measure == FIRST_PAIR_MEASURE
 
 
 def day_runs(days: Iterable[date]) -> Iterator[tuple[date, date]]:
@@ -48,18 +85,19 @@ def day_runs(days: Iterable[date]) -> Iterator[tuple[date, date]]:
     yield first, previous
 
 
-RollupTable = type[KpiDailyRollup] | type[KpiMonthlyRollup]
-
-
-def _insert_rollups(session: Session, table: RollupTable, rows: Sequence[Sequence[Any]]) -> None:
+def _insert_rollups(
+    session: Session, table: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
     """Plain executemany on the driver's cursor, in the session's transaction: rollup rows
     carry only dates, strings and floats, and SQLAlchemy's per-parameter processing would
-    cost more than the insert. `rows` are in `ROLLUP_COLUMNS` order."""
+    cost more than the insert. `rows` are in `columns` order."""
+    if not rows:
+        return
     connection = session.connection()
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     statement = (
-        f"INSERT INTO {table.__tablename__} ({', '.join(ROLLUP_COLUMNS)}) "  # noqa: S608
-        f"VALUES ({', '.join([marker] * len(ROLLUP_COLUMNS))})"
+        f"INSERT INTO {table.__tablename__} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join([marker] * len(columns))})"
     )
     cursor = connection.connection.cursor()
     try:
@@ -75,13 +113,14 @@ def _month_of(day: date) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-def _monthly_rows(month: date, daily: list[list[Any]]) -> list[list[Any]]:
-    """A whole month's daily rows (`ROLLUP_COLUMNS` order), summed per dimension and value."""
-    by_member = sorted(daily, key=_member)
+def _monthly_rows(kind: RollupKind, month: date, daily: list[list[Any]]) -> list[list[Any]]:
+    """A whole month's daily rows (`kind.columns` order), summed per member."""
+    member, first = kind.member, kind.first_measure
+    by_member = sorted(daily, key=member)
     monthly = []
-    for (source_id, dim, value), days in groupby(by_member, key=_member):
-        measures = zip(*(row[FIRST_MEASURE:] for row in days), strict=True)
-        monthly.append([source_id, month, dim, value, *map(sum, measures)])
+    for (source_id, *keys), days in groupby(by_member, key=member):
+        measures = zip(*(row[first:] for row in days), strict=True)
+        monthly.append([source_id, month, *keys, *map(sum, measures)])
     return monthly
 
 
@@ -93,46 +132,50 @@ def aggregate_days(session: Session, source_id: int, days: Iterable[date], tz: t
     dialect = session.get_bind().dialect.name
     for first, last in day_runs(days):
         sums = sum_days(session, Window(source_id, first, last, tz, dialect))
-        daily = sums.rows()
-        _replace(session, KpiDailyRollup, source_id, first, last)
-        _insert_rollups(session, KpiDailyRollup, daily)
         total += (last - first).days + 1
         month, month_end = _month_of(first)
-        if (first, last) == (month, month_end):  # the run is its whole month
-            _replace(session, KpiMonthlyRollup, source_id, month, month)
-            _insert_rollups(session, KpiMonthlyRollup, _monthly_rows(month, daily))
-        else:
+        whole_month = (first, last) == (month, month_end)
+        for kind, daily in ((ONE_SCOPE, sums.rows()), (PAIR, sums.pair_rows())):
+            _replace(session, kind.daily, source_id, first, last)
+            _insert_rollups(session, kind.daily, kind.columns, daily)
+            if whole_month:
+                _replace(session, kind.monthly, source_id, month, month)
+                _insert_rollups(
+                    session, kind.monthly, kind.columns, _monthly_rows(kind, month, daily)
+                )
+        if not whole_month:
             partly_recomputed.add(month)
     for month in sorted(partly_recomputed):
-        _sum_month(session, source_id, month)
+        for kind in KINDS:
+            _sum_month(session, kind, source_id, month)
     return total
 
 
-def _replace(session: Session, table: RollupTable, source_id: int, first: date, last: date) -> None:
+def _replace(session: Session, table: Any, source_id: int, first: date, last: date) -> None:
     """Delete a source's rows of `table` from `first` to `last`, before writing them anew."""
     session.execute(
         delete(table).where(table.source_id == source_id, table.day >= first, table.day <= last)
     )
 
 
-def _sum_month(session: Session, source_id: int, month: date) -> None:
+def _sum_month(session: Session, kind: RollupKind, source_id: int, month: date) -> None:
     """Re-sum a month from its stored daily rows (when only some of its days changed)."""
     _, last = _month_of(month)
     following = last + timedelta(days=1)
-    _replace(session, KpiMonthlyRollup, source_id, month, month)
-    daily = KpiDailyRollup
+    _replace(session, kind.monthly, source_id, month, month)
+    daily = kind.daily
+    keys = [getattr(daily, k) for k in kind.keys]
     session.execute(
-        insert(KpiMonthlyRollup).from_select(
-            ["source_id", "day", "dim", "dim_value", *MEASURES],
+        insert(kind.monthly).from_select(
+            ["source_id", "day", *kind.keys, *MEASURES],
             select(
                 literal(source_id),
                 literal(month, Date),
-                daily.dim,
-                daily.dim_value,
+                *keys,
                 *(func.sum(getattr(daily, m)) for m in MEASURES),
             )
             .where(daily.source_id == source_id, daily.day >= month, daily.day < following)
-            .group_by(daily.dim, daily.dim_value),
+            .group_by(*keys),
         )
     )
 

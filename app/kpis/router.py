@@ -26,12 +26,19 @@ from app.kpis.schemas import (
     ObservationBatch,
     ObservationOut,
     ObservationsResult,
-    ScopeOut,
     SeriesOut,
     SourceCoverageOut,
     ValueOut,
 )
 from app.kpis.scope import resolve_scope
+from app.kpis.scope_query import (
+    BoardParam,
+    ClientParam,
+    PriorityParam,
+    ScopeQuery,
+    SourceParam,
+    TechnicianParam,
+)
 
 router = APIRouter(prefix="/kpis", tags=["kpis"])
 
@@ -112,26 +119,11 @@ def kpi_series(
         DayParam, day_query("First day (default: 12 periods ago).", alias="from")
     ] = None,
     to: Annotated[DayParam, day_query("Day after the last day (exclusive).")] = None,
-    source: Annotated[int | None, id_query("Only this source (PSA).")] = None,
-    client: Annotated[
-        str | None,
-        Query(
-            description="Northstar's client id (GET /api/v1/clients), the PSA's own id "
-            "together with `source`, or `linked:<id>` for a client linked across PSAs (its "
-            "members pooled)."
-        ),
-    ] = None,
-    technician: Annotated[
-        str | None,
-        Query(
-            description="Northstar's technician id (GET /api/v1/technicians), the PSA's own "
-            "id together with `source`, or `linked:<id>` for a technician linked across PSAs."
-        ),
-    ] = None,
-    board: Annotated[
-        str | None, Query(description="Board (ConnectWise) or queue (Autotask) name.")
-    ] = None,
-    priority: Annotated[str | None, Query(description="P1–P4, or a priority's name.")] = None,
+    source: SourceParam = None,
+    client: ClientParam = None,
+    technician: TechnicianParam = None,
+    board: BoardParam = None,
+    priority: PriorityParam = None,
     format: CsvFormat = None,
 ) -> Any:
     """One row per period: the value, with its numerator, denominator and sample size.
@@ -142,7 +134,12 @@ def kpi_series(
     from which a PSA's history is held in full (`coverage.history_from`), or that Northstar
     has not synced yet, has a null value with its `reason` (never a 0). The period still in
     progress, or synced only part of the way, is `partial`: its value is the period so far.
-    Without `source` every PSA must cover the period."""
+    Without `source` every PSA must cover the period.
+
+    Two scope filters combine where the KPI supports both (client and priority, technician
+    and board...; see docs/kpis.md): the series then counts what has both, read from the
+    KPI store's pair rollups. A combination the KPI cannot be split by is a 400 that lists
+    the ones it can."""
     kpi = manual.get_kpi(session, key)
     if grain not in kpi.grains:
         allowed = ", ".join(g.value for g in kpi.grains)
@@ -150,15 +147,8 @@ def kpi_series(
             f"{kpi.name} ({kpi.key}) is not defined by {grain.value}. Use one of: {allowed}.",
             code="grain_not_supported",
         )
-    scope = resolve_scope(
-        session,
-        kpi,
-        source=source,
-        client=client,
-        technician=technician,
-        board=board,
-        priority=priority,
-    )
+    scope_given = ScopeQuery(source, client, technician, board, priority)
+    scope = scope_given.resolve(session, kpi)
     today = datetime.now(context.settings.tz).date()
     if from_ is None or to is None:
         default_from, default_to = _default_range(today, grain)
@@ -195,9 +185,7 @@ def kpi_series(
         kpi=KpiOut.of(kpi),
         grain=grain.value,
         timezone=context.settings.reporting_timezone,
-        scope=ScopeOut(
-            source=source, client=client, technician=technician, board=board, priority=priority
-        ),
+        scope=scope_given.out(),
         coverage=_coverage_out(coverage),
         values=values,
     )

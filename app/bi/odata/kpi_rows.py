@@ -5,7 +5,9 @@ A *scope* row is what the REST API reads for one `/api/v1/kpis/{key}/values` sco
 source's rollup row (company, client, technician, board, priority level or priority name),
 the rows of every source summed (company, board, priority: what the API gives without
 `source`), or a linked entity's members summed. Its dimensions are separate nullable
-columns (`DIMENSIONS`), so a row scoped by two of them fits beside these later.
+columns (`DIMENSIONS`), so a row scoped by a pair of them (`app.kpis.pairs`: client and
+priority, technician and board...) sets two: its scope is `client+priority` and so on, one
+source's pair rows, or for a pair of board and priority every source's summed.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from app.facts.models import ClientRow, TechnicianRow
 from app.kpis.catalogue import KpiDefinition, Scope
 from app.kpis.compute import COUNTS, RATIOS
 from app.kpis.models import MEASURES
+from app.kpis.pairs import PAIRS, pairs_of
 from app.kpis.scope import NOT_POOLED_FOR_TECHNICIANS
 
 # The scope a rollup dimension becomes, by the REST API's names (`priority` is P1–P4).
@@ -47,6 +50,13 @@ SCOPE_OF_DIM = {
     "priority": "priority_label",
 }
 POOLED_DIMS = ("all", "board", "priority_level", "priority")  # also summed over sources
+# A pair's scope name, by the REST API's names: `client+priority`.
+SCOPE_OF_PAIR = {p.name: f"{p.first.value}+{p.second.value}" for p in PAIRS}
+# Pairs of a client or technician are one source's; the others are also summed over sources.
+SOURCE_PAIRS = tuple(
+    p.name for p in PAIRS if {p.first_dim, p.second_dim} & {"client", "technician"}
+)
+POOLED_PAIRS = tuple(p.name for p in PAIRS if p.name not in SOURCE_PAIRS)
 DIMENSIONS = (
     "source_id",
     "scope",
@@ -157,11 +167,75 @@ def _linked(table: FromClause, kind: str) -> Select[Any]:
     )
 
 
-def scoped_rows(table: FromClause, name: str) -> CTE:
-    """Every scope's additive measures per day (or month) of `table`, as a CTE."""
+def _pair_value(c: Any, dim: str) -> ColumnElement[Any]:
+    """The value a pair row holds for `dim` (null when its pair has no `dim`)."""
+    whens = [(c.pair == p.name, c.first_value) for p in PAIRS if p.first_dim == dim]
+    whens += [(c.pair == p.name, c.second_value) for p in PAIRS if p.second_dim == dim]
+    return case(*whens, else_=null())
+
+
+def _pairs_per_source(pairs: FromClause) -> Select[Any]:
+    c = pairs.c
+    client, technician = _pair_value(c, "client"), _pair_value(c, "technician")
+    clients = ClientRow.__table__.alias("pair_client")
+    techs = TechnicianRow.__table__.alias("pair_technician")
+    joined = pairs.outerjoin(
+        clients, and_(clients.c.source_id == c.source_id, clients.c.external_id == client)
+    ).outerjoin(techs, and_(techs.c.source_id == c.source_id, techs.c.external_id == technician))
+    return (
+        select(
+            c.source_id.label("source_id"),
+            case(SCOPE_OF_PAIR, value=c.pair).label("scope"),
+            clients.c.id.label("client_id"),
+            techs.c.id.label("technician_id"),
+            _pair_value(c, "board").label("board"),
+            _pair_value(c, "priority_level").label("priority_level"),
+            _null(String).label("priority_label"),
+            _null(Integer).label("linked_entity_id"),
+            c.day.label("day"),
+            *(c[m].label(m) for m in MEASURES),
+        )
+        .select_from(joined)
+        # As for one scope: a client or technician the directory does not hold is left out.
+        .where(
+            or_(client.is_(None), clients.c.id.is_not(None)),
+            or_(technician.is_(None), techs.c.id.is_not(None)),
+        )
+    )
+
+
+def _pairs_pooled(pairs: FromClause) -> Select[Any]:
+    c = pairs.c
+    return (
+        select(
+            _null(Integer).label("source_id"),
+            case(SCOPE_OF_PAIR, value=c.pair).label("scope"),
+            _null(Integer).label("client_id"),
+            _null(Integer).label("technician_id"),
+            _pair_value(c, "board").label("board"),
+            _pair_value(c, "priority_level").label("priority_level"),
+            _null(String).label("priority_label"),
+            _null(Integer).label("linked_entity_id"),
+            c.day.label("day"),
+            *(func.sum(c[m]).label(m) for m in MEASURES),
+        )
+        .where(c.pair.in_(POOLED_PAIRS))
+        .group_by(c.day, c.pair, c.first_value, c.second_value)
+    )
+
+
+def scoped_rows(table: FromClause, pairs: FromClause, name: str) -> CTE:
+    """Every scope's additive measures per day (or month) of `table` and of its pair table
+    `pairs`, as a CTE."""
     return (
         _per_source(table)
-        .union_all(_pooled(table), _linked(table, "client"), _linked(table, "technician"))
+        .union_all(
+            _pooled(table),
+            _linked(table, "client"),
+            _linked(table, "technician"),
+            _pairs_per_source(pairs),
+            _pairs_pooled(pairs),
+        )
         .cte(name)
     )
 
@@ -179,7 +253,7 @@ def scopes_of(kpi: KpiDefinition) -> set[str]:
         names.add("board")
     if Scope.PRIORITY in kpi.scopes:
         names |= {"priority", "priority_label"}
-    return names
+    return names | {SCOPE_OF_PAIR[p.name] for p in pairs_of(kpi)}
 
 
 def in_scopes(s: Any, kpi: KpiDefinition) -> ColumnElement[bool]:
@@ -187,9 +261,8 @@ def in_scopes(s: Any, kpi: KpiDefinition) -> ColumnElement[bool]:
     source (a client or technician always belongs to one)."""
     condition: ColumnElement[bool] = s.c.scope.in_(sorted(scopes_of(kpi)))
     if Scope.SOURCE not in kpi.scopes:
-        condition = and_(
-            condition, or_(s.c.source_id.is_(None), s.c.scope.in_(("client", "technician")))
-        )
+        own = ("client", "technician", *(SCOPE_OF_PAIR[name] for name in SOURCE_PAIRS))
+        condition = and_(condition, or_(s.c.source_id.is_(None), s.c.scope.in_(own)))
     return condition
 
 

@@ -30,14 +30,19 @@ from sqlalchemy import (
 )
 
 from app.bi.odata.kpi_derived import manual_kpis, revenue_kpi, team_kpi
-from app.bi.odata.kpi_rows import rollup_kpi, scoped_rows
+from app.bi.odata.kpi_rows import SCOPE_OF_PAIR, rollup_kpi, scoped_rows
 from app.bi.odata.model import EntitySet, Nav, Prop, Reading, declared
 from app.bi.odata.sql_dates import next_day, next_month
 from app.kpis.catalogue import BUILT_IN, CATALOGUE, Grain
 from app.kpis.compute import REVENUE_KPIS, TEAM_KPIS
 from app.kpis.coverage import Coverage, ScopeCoverage
 from app.kpis.manual import all_kpis
-from app.kpis.models import KpiDailyRollup, KpiMonthlyRollup
+from app.kpis.models import (
+    KpiDailyPairRollup,
+    KpiDailyRollup,
+    KpiMonthlyPairRollup,
+    KpiMonthlyRollup,
+)
 from app.kpis.scope import LEVELS
 
 _KPI_PROPS: tuple[tuple[str, str, Any], ...] = (
@@ -162,7 +167,8 @@ def _text(value: Any) -> ColumnElement[Any]:
 def _values(reading: Reading, monthly: bool) -> EntitySet:
     dialect = reading.dialect
     table = (KpiMonthlyRollup if monthly else KpiDailyRollup).__table__
-    s = scoped_rows(table, "scoped_months" if monthly else "scoped_days")
+    pairs = (KpiMonthlyPairRollup if monthly else KpiDailyPairRollup).__table__
+    s = scoped_rows(table, pairs, "scoped_months" if monthly else "scoped_days")
     parts: list[Any] = []
     for kpi in CATALOGUE:
         if kpi.key in TEAM_KPIS:
@@ -203,7 +209,7 @@ def _values(reading: Reading, monthly: bool) -> EntitySet:
 
     # The parts of the key joined by '|', so that it never holds a '/' of its own making.
     key = v.kpi_key + "|" + _text(v.day) + "|" + v.scope + "|" + _text(v.source_id) + "|"
-    member = func.coalesce(
+    member: ColumnElement[Any] = func.coalesce(
         cast(v.client_id, String),
         cast(v.technician_id, String),
         v.board,
@@ -212,6 +218,10 @@ def _values(reading: Reading, monthly: bool) -> EntitySet:
         cast(v.linked_entity_id, String),
         "",
     )
+    # A pair row's second member: the first non-null of the columns above read backwards
+    # (a pair's first scope comes before its second in both orders).
+    second = func.coalesce(v.priority_level, v.board, cast(v.technician_id, String))
+    member = member + case((v.scope.contains("+"), "|" + second), else_="")
     exprs: dict[str, Any] = {
         "Id": key + member,
         "KpiKey": v.kpi_key,
@@ -252,7 +262,10 @@ def _value_set(grain: Grain) -> EntitySet:
         "SampleSize. Scope says what the row is about: 'all' (the company when SourceId is "
         "null, else that PSA), 'client', 'technician', 'board', 'priority' (P1-P4, in "
         "Priority), 'priority_label' (the PSA's own priority name, in PriorityLabel), "
-        "'linked_client' or 'linked_technician' (LinkedEntityId: members pooled). A row "
+        "'linked_client' or 'linked_technician' (LinkedEntityId: members pooled), or a "
+        "pair of scopes, which sets both its columns: "
+        f"{', '.join(repr(name) for name in SCOPE_OF_PAIR.values())} (priority as P1-P4). "
+        "A row "
         "with SourceId null adds up every PSA. Partial is true for a period so far (still "
         "running or not synced to its end); Value is null with a Reason (before_history, "
         "not_synced) where the PSA data does not cover the period. A period without "

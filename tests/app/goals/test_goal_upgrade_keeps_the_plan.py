@@ -32,7 +32,7 @@ KEPT = (
 )
 NEW_COLUMNS = {
     "objectives": {"win_feels_like", "archived_at"},
-    "goals": {"archived_at"},
+    "goals": {"archived_at", "scope_second_dim", "scope_second_value"},
     "kpi_observations": {"recorded_by"},
 }
 

@@ -139,7 +139,11 @@ def test_csv_gives_the_same_rows(kpi_api: Any) -> None:
         ("mrr", {"technician": "t1", "source": "1"}, "scope_not_supported"),
         ("utilization_pct", {"client": "c1", "source": "1"}, "scope_not_supported"),
         ("mrr", {"grain": "day"}, "grain_not_supported"),
-        ("tickets_created", {"client": "c1", "board": "Service", "source": "1"}, "too_many_scopes"),
+        (
+            "tickets_created",
+            {"client": "c1", "board": "Service", "priority": "P1", "source": "1"},
+            "too_many_scopes",
+        ),
     ],
 )
 def test_unsupported_scopes_and_grains_are_a_clear_400(
