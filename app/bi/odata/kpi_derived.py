@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from app.bi.odata.kpi_rows import DIMENSIONS, dims, kpi_select, ratio, whole
 from app.bi.odata.sql_dates import WEEKDAYS, month_start, next_month, weekday_count
+from app.directory.models import EntityLink, LinkedEntity
 from app.facts.models import (
     ClientRow,
     ObservationRow,
@@ -128,13 +129,26 @@ def team_kpi(s: Any, table: Any, key: str, monthly: bool, dialect: str) -> list[
     return parts  # one flat UNION ALL: SQLite takes no brackets around its parts
 
 
-def _mrr(month: Any, dialect: str, source_id: Any = None, client: Any = None) -> Any:
-    """Monthly recurring revenue in force on the last day of the month starting `month`."""
+def _mrr(
+    month: Any, dialect: str, source_id: Any = None, client: Any = None, linked: Any = None
+) -> Any:
+    """Monthly recurring revenue in force on the last day of the month starting `month`: the
+    company's, a source's, one of its clients' (PSA id), or a linked client's members'."""
     amounts, revenues = RecurringAmountRow.__table__, RecurringRevenueRow.__table__
     following = next_month(month, dialect)
+    joined = amounts.join(revenues, revenues.c.id == amounts.c.revenue_id)
+    if linked is not None:
+        members, links = ClientRow.__table__.alias("linked_member"), EntityLink.__table__
+        joined = joined.join(
+            members,
+            and_(
+                members.c.source_id == revenues.c.source_id,
+                members.c.external_id == revenues.c.client_external_id,
+            ),
+        ).join(links, links.c.client_id == members.c.id)
     query = (
         select(func.coalesce(func.sum(amounts.c.monthly_amount), 0))
-        .select_from(amounts.join(revenues, revenues.c.id == amounts.c.revenue_id))
+        .select_from(joined)
         .where(
             amounts.c.valid_from < following,
             or_(amounts.c.valid_to.is_(None), amounts.c.valid_to >= following),
@@ -144,6 +158,8 @@ def _mrr(month: Any, dialect: str, source_id: Any = None, client: Any = None) ->
         query = query.where(revenues.c.source_id == source_id)
     if client is not None:
         query = query.where(revenues.c.client_external_id == client)
+    if linked is not None:
+        query = query.where(links.c.linked_entity_id == linked)
     return cast(query.scalar_subquery(), Float)
 
 
@@ -180,6 +196,7 @@ def revenue_kpi(s: Any, key: str, dialect: str) -> list[Select[Any]]:
         )
     if key != "recurring_revenue_per_technician":
         parts.append(_client_revenue(s, key, dialect))
+        parts.append(_linked_client_revenue(s, key, dialect))
     return parts  # one flat UNION ALL: SQLite takes no brackets around its parts
 
 
@@ -216,6 +233,35 @@ def _client_revenue(s: Any, key: str, dialect: str) -> Select[Any]:
         kpi_select(key, c.day, dimensions, _revenue_values(key, mrr, hours, None, dialect))
         .select_from(joined)
         .where(c.scope == "all", c.source_id.is_not(None))
+    )
+
+
+def _linked_client_revenue(s: Any, key: str, dialect: str) -> Select[Any]:
+    """Each linked client's revenue KPI for every month the company has rollups: its
+    members' amounts pooled, with the hours of its pooled row (none: 0)."""
+    c = s.c
+    entities = LinkedEntity.__table__
+    own = s.alias(f"linked_month_{key}")
+    joined = s.join(entities, entities.c.kind == "client").outerjoin(
+        own,
+        and_(
+            own.c.scope == "linked_client",
+            own.c.linked_entity_id == entities.c.id,
+            own.c.day == c.day,
+        ),
+    )
+    mrr = _mrr(c.day, dialect, linked=entities.c.id)
+    hours = func.coalesce(own.c.client_hours, 0)
+    dimensions = [
+        cast(null(), Integer),
+        literal("linked_client"),
+        *(cast(null(), Integer if d.endswith("_id") else String) for d in DIMENSIONS[2:-1]),
+        entities.c.id,
+    ]
+    return (
+        kpi_select(key, c.day, dimensions, _revenue_values(key, mrr, hours, None, dialect))
+        .select_from(joined)
+        .where(c.scope == "all", c.source_id.is_(None))
     )
 
 

@@ -121,6 +121,8 @@ class EntityTable:
         self._indexes: dict[str, dict[Any, list[int]]] = {}
         self._sorted: dict[str, tuple[list[Any], list[int]]] = {}
         self._in_batches: dict[tuple[str, frozenset[int]], list[int]] = {}
+        # How rows of this table are sent per field list (`responses.project` keeps it).
+        self.projections: dict[tuple[str, ...] | None, Any] = {}
 
     def field(self, name: object) -> str:
         """The canonical name of a field (case-insensitive); QueryError when unknown."""

@@ -83,19 +83,39 @@ def _formatted(value: datetime, chosen: int) -> str:
     return text + "Z"
 
 
+_TEMPORAL_KINDS = ("datetime", "date")
+
+
+def _projection(
+    table: EntityTable, include: tuple[str, ...] | None
+) -> tuple[list[str], list[tuple[int, str, bool]]]:
+    """The names a row is sent with, and (position, name, date only) of those that are dates
+    or datetimes: worked out once per table and field list (kept on the table), not for
+    every row."""
+    known = table.projections.get(include)
+    if known is None:
+        names = ["id", *(n for n in include if n != "id")] if include else list(table.fields)
+        temporal = [
+            (offset, name, table.fields[name] == "date")
+            for offset, name in enumerate(names)
+            if table.fields[name] in _TEMPORAL_KINDS
+        ]
+        known = table.projections[include] = (names, temporal)
+    return known
+
+
 def project(
     table: EntityTable, row: Row | None, include: list[str] | None, tampering: Tampering
 ) -> Any:
     """A row as the API sends it: the included fields (all when None), `id` first."""
     if row is None:
         return None
-    names = ["id", *(n for n in include if n != "id")] if include else list(table.fields)
+    names, temporal = _projection(table, tuple(include) if include else None)
     salt = int(row[0])
     out = table.as_dict(row, names)
-    for offset, name in enumerate(names):
+    for offset, name, date_only in temporal:
         value = out[name]
         if isinstance(value, datetime):
-            date_only = table.fields[name] == "date"
             out[name] = format_datetime(value, salt + offset, date_only=date_only)
         elif isinstance(value, date):
             out[name] = value.isoformat() + "T00:00:00Z"

@@ -258,3 +258,46 @@ def test_additive_kpis_pool_and_a_linked_technician_refuses_utilisation(
             "/api/v1/kpis/tickets_created/values", params={"client": bad}, headers=demo.read
         )
         assert (response.status_code, response.json()["code"]) == (404, code), bad
+
+
+def test_the_odata_feed_carries_a_linked_clients_pooled_rows_revenue_included(
+    clean_links: Demo, shared: Shared
+) -> None:
+    demo = clean_links
+    made = link(demo, "client", list(shared.ids))
+    start, end = _last_month(demo)
+    year_ago = start.replace(year=start.year - 1)
+    for kpi in ("tickets_created", "mrr", "effective_hourly_rate"):
+        rest = demo.client.get(
+            f"/api/v1/kpis/{kpi}/values",
+            params={
+                "client": made["scope"],
+                "grain": "month",
+                "from": year_ago.isoformat(),
+                "to": end.isoformat(),
+            },
+            headers=demo.read,
+        )
+        assert rest.status_code == 200, rest.text
+        expected = {v["period_start"]: v["value"] for v in rest.json()["values"]}
+        feed = demo.client.get(
+            "/odata/KpiMonthlyValues",
+            params={
+                "$filter": f"KpiKey eq '{kpi}' and Scope eq 'linked_client' "
+                f"and LinkedEntityId eq {made['id']} and Date ge {year_ago.isoformat()} "
+                f"and Date lt {end.isoformat()}",
+                "$select": "Date,Value",
+            },
+            headers=demo.read,
+        )
+        assert feed.status_code == 200, feed.text
+        got = {row["Date"][:10]: row["Value"] for row in feed.json()["value"]}
+        assert set(got) <= set(expected), kpi
+        assert got, kpi
+        for month, value in got.items():
+            if expected[month] is None:
+                assert value is None, (kpi, month)
+            else:
+                assert value == pytest.approx(expected[month], abs=1e-6), (kpi, month)
+        if kpi != "tickets_created":  # revenue: every month REST has a value for
+            assert {m for m, v in expected.items() if v is not None} <= set(got), kpi
