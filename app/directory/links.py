@@ -8,7 +8,7 @@ that goals follow cannot be unlinked until their scope changes.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from app.directory.entries import ROW_CLASSES, member_column
@@ -143,10 +143,15 @@ def remove_member(session: Session, entity: LinkedEntity, member: int) -> None:
 
 
 def goals_following(session: Session, entity: LinkedEntity) -> list[Goal]:
+    """Goals scoped by the linked entity, as their scope or as the second of a pair."""
+    dim, value = LINKED_DIMS[entity.kind], str(entity.id)
     return list(
         session.scalars(
             select(Goal).where(
-                Goal.scope_dim == LINKED_DIMS[entity.kind], Goal.scope_value == str(entity.id)
+                or_(
+                    and_(Goal.scope_dim == dim, Goal.scope_value == value),
+                    and_(Goal.scope_second_dim == dim, Goal.scope_second_value == value),
+                )
             )
         )
     )
