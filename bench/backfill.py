@@ -207,7 +207,10 @@ def run(
     port = free_port()
     simulator = start_simulator(vendor, tickets, port, latency, timeline)
     specs = connector_specs(vendor)
-    fast = [name for name, s in specs.items() if s.interval is SyncInterval.FAST]
+    # Tickets and time are checked every minute now (the live cadence); this benchmark's
+    # steady state still ticks them with the other frequent streams every 5 minutes, as its
+    # earlier figures did, so they stay comparable.
+    fast = [name for name, s in specs.items() if s.interval is not SyncInterval.SLOW]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             store = keep or Path(tmp) / "bench.db"
