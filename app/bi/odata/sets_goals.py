@@ -88,6 +88,9 @@ def _goal_props(c: Any, alignment: dict[str, Any], as_of: Any) -> tuple[Prop, ..
         Prop("Kind", "Edm.String", c.kind, nullable=False),
         Prop("ScopeDimension", "Edm.String", c.scope_dim, nullable=False),
         Prop("ScopeMember", "Edm.String", c.scope_value, nullable=False),
+        # A goal scoped by a pair (client and priority, say): the second of the two.
+        Prop("ScopeSecondDimension", "Edm.String", c.scope_second_dim),
+        Prop("ScopeSecondMember", "Edm.String", c.scope_second_value),
         Prop("ScopeSourceId", "Edm.Int64", c.scope_source_id),
         Prop("Baseline", "Edm.Double", c.baseline),
         Prop("Target", "Edm.Double", c.target),

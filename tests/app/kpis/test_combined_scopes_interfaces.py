@@ -173,3 +173,18 @@ def test_an_odata_pair_row_sets_both_its_scope_columns(kpi_source: Any) -> None:
     assert [(r["ClientId"] is not None, r["Board"], r["Value"]) for r in c1_p1] == [
         (True, None, 1.0)
     ]
+
+
+def test_the_goals_feed_names_both_scopes_of_a_pair_goal(kpi_source: Any) -> None:
+    goal = pair_goal(kpi_source)
+
+    response = kpi_source.client.get(f"/odata/Goals({goal['id']})", headers=kpi_source.read)
+
+    assert response.status_code == 200, response.text
+    row = response.json()
+    assert (
+        row["ScopeDimension"],
+        row["ScopeMember"],
+        row["ScopeSecondDimension"],
+        row["ScopeSecondMember"],
+    ) == ("client", "c1", "board", "Service")
