@@ -124,7 +124,12 @@ def test_a_cli_sync_and_the_scheduler_together_stay_within_the_budget(
         assert made <= limit
         assert DatabaseLedger(first.db, source_id).used(3600.0) <= limit
         with first.db.session() as session:
-            shown = _out(session, first.cipher, session.get_one(Source, source_id))
+            shown = _out(
+                session,
+                first.cipher,
+                session.get_one(Source, source_id),
+                first.settings.stale_after_intervals,
+            )
         # What GET /api/v1/sources/{id} says: every request booked, the sync's own included.
         assert made <= shown.requests_last_hour <= limit
     finally:
