@@ -82,8 +82,12 @@ def current_pace(session: Session, source: Source, now: datetime) -> tuple[Pace,
     return source_pace(session, source.id, limits, frequent, slow, now), specs
 
 
-def budget_out(session: Session, source: Source, now: datetime) -> BudgetOut:
-    pace, specs = current_pace(session, source, now)
+def budget_out(
+    session: Session, source: Source, now: datetime, pace: Pace | None = None
+) -> BudgetOut:
+    """The source's budget as shown; `pace`: its pace when the caller worked it out already."""
+    pace = pace or current_pace(session, source, now)[0]
+    specs = connector_streams(source)
     tenant = pace.tenant
     return BudgetOut(
         used_last_hour=pace.used_last_hour,

@@ -56,6 +56,8 @@ def _out(
     except Exception:
         present = set()
     now = utcnow()
+    # Worked out once: freshness and the budget both read it (a few queries per source).
+    pace = current_pace(session, source, now)[0]
     cursors = list(
         session.scalars(
             select(SyncCursor).where(SyncCursor.source_id == source.id).order_by(SyncCursor.stream)
@@ -85,11 +87,11 @@ def _out(
                 {c.stream: c for c in cursors},
                 now,
                 stale_after,
-                current_pace(session, source, now)[0],
+                pace,
             )
         ),
         requests_last_hour=booked_last_hour(session, source.id),
-        budget=budget_out(session, source, now),
+        budget=budget_out(session, source, now, pace),
         streams=[
             StreamState(
                 stream=c.stream,
