@@ -46,6 +46,14 @@ from connectors.sdk.http import (
     VendorClient,
 )
 from connectors.sdk.paging import id_ranges, keyset_pages
+from connectors.sdk.push import (
+    Delivery,
+    DeliveryRefused,
+    Pushable,
+    PushAction,
+    PushNotice,
+    PushSubscription,
+)
 from connectors.sdk.tenant import MemoryTenantBook, TenantUsage, TenantUsageBook
 
 __all__ = [
@@ -60,6 +68,8 @@ __all__ = [
     "ConnectorError",
     "Cursor",
     "Deletion",
+    "Delivery",
+    "DeliveryRefused",
     "Fact",
     "FactOrDeletion",
     "FactType",
@@ -68,6 +78,10 @@ __all__ = [
     "MemoryTenantBook",
     "Page",
     "Preparable",
+    "PushAction",
+    "PushNotice",
+    "PushSubscription",
+    "Pushable",
     "Record",
     "RecordRejected",
     "RecurringRevenueFact",
