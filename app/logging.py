@@ -85,14 +85,20 @@ class ScrubbedRenderer:
         return secrets_registry.scrub(line) if isinstance(line, str) else line
 
 
+# The last segment of a push receiver's path is the token the PSA was given.
+_PUSH_TOKEN = re.compile(r"(/push/\d+/)[^/?]+")
+
+
 class DropQueryStrings(logging.Filter):
     """Access-log lines keep the path and drop the query string: a BI tool may send its API
-    key as `?api_key=` (Power BI can only send it that way)."""
+    key as `?api_key=` (Power BI can only send it that way). A push receiver's token is
+    masked too."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+            path = _PUSH_TOKEN.sub(r"\1***", args[2].split("?", 1)[0])
+            record.args = (*args[:2], path, *args[3:])
         return True
 
 

@@ -28,6 +28,7 @@ from app.ingest.router import router as runs_router
 from app.inputs import DATE_WINDOW_WORDS, ID_MAX
 from app.kpis.router import router as kpis_router
 from app.logging import configure_logging
+from app.push.receiver import router as push_router
 from app.settings import Settings, get_settings
 from app.sources.router import router as sources_router
 from app.web.router import router as web_router
@@ -102,6 +103,7 @@ def create_app(
     api.include_router(plan_router)
     api.include_router(alignment_router)
     api.include_router(alerts_router)
+    api.include_router(push_router)
     app.include_router(api)
     app.include_router(bi_router)
     app.include_router(odata_router)

@@ -33,6 +33,7 @@ from app.kpis.models import (
     ManualKpi,
 )
 from app.people.models import User, WebSession
+from app.push.models import PushChannel, PushNoticeRow
 from app.security.models import ApiKey
 from app.sources.budget_ledger import RequestBooking
 from app.sources.models import Source
@@ -64,6 +65,8 @@ __all__ = [
     "Objective",
     "ObservationRow",
     "PlanChange",
+    "PushChannel",
+    "PushNoticeRow",
     "RecurringAmountRow",
     "RecurringRevenueRow",
     "RequestBooking",

@@ -127,6 +127,27 @@ class Settings(BaseSettings):
         "Northstar writes (OData paging, alerts) start with it. Unset: links use the address "
         "a request came to when its host is in `trusted_hosts`, and are relative otherwise.",
     )
+    push: bool = Field(
+        True,
+        description="With `public_base_url` set, ask each PSA to tell Northstar about "
+        "changes as they happen (ConnectWise callbacks, Autotask webhooks), so they show "
+        "within seconds. The PSA must be able to reach `public_base_url` + /api/v1/push/. "
+        "Off, or without a public URL: Northstar checks for changes every minute.",
+    )
+    push_debounce_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="How long Northstar waits after a PSA's first notice before reading "
+        "the changed records, so a burst of changes is read in one go.",
+    )
+    push_gap_minutes: int = Field(
+        10,
+        ge=1,
+        description="A change the regular check finds that no push notice announced within "
+        "this many minutes is a gap in deliveries: Northstar reports it and registers with "
+        "the PSA again. Checking every minute goes on regardless.",
+    )
     trusted_hosts: Annotated[list[str], NoDecode] = Field(
         ["localhost", "127.0.0.1", "::1"],
         description="Host names (comma-separated) a request's `Host` header may name for "

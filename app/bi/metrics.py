@@ -56,6 +56,7 @@ from app.kpis.coverage import Coverage, PeriodState
 from app.kpis.manual import all_kpis
 from app.kpis.periods import last_complete_period
 from app.kpis.scope import ScopeFilter
+from app.push.view import push_out
 from app.sources.models import Source, SourceStatus
 from app.sources.pace_view import budget_out
 
@@ -320,6 +321,33 @@ def budget_families(session: Session, now: datetime) -> list[Family]:
     return [used, ceiling, share, stretch, tenant, interval]
 
 
+def push_families(session: Session) -> list[Family]:
+    """Per source: whether push is registered, and the notices accepted, replayed, refused
+    and waiting (app.push)."""
+    active = Family(
+        "northstar_source_push_active",
+        "1 when the PSA tells Northstar about changes as they happen, else 0.",
+    )
+    counts = {
+        name: Family(f"northstar_source_push_{name}_total", words)
+        for name, words in (
+            ("deliveries", "Change notices accepted from the PSA."),
+            ("replays", "Change notices received again and not acted on twice."),
+            ("refused", "Change notices refused: wrong token or signature."),
+            ("gaps", "Times the PSA changed records without telling Northstar."),
+        )
+    }
+    pending = Family("northstar_source_push_pending", "Announced records not read yet.")
+    for source in session.scalars(select(Source).order_by(Source.id)):
+        labels = {"source_id": str(source.id), "source": source.name, "kind": source.kind}
+        push = push_out(session, source.id)
+        active.add(labels, 1 if push.state == "active" else 0)
+        for name, family in counts.items():
+            family.add(labels, getattr(push, name))
+        pending.add(labels, push.pending)
+    return [active, *counts.values(), pending]
+
+
 def collect(
     session: Session,
     as_of: date,
@@ -336,4 +364,5 @@ def collect(
         *sync_families(session),
         *freshness_families(session, datetime.now(UTC), stale_after),
         *budget_families(session, datetime.now(UTC)),
+        *push_families(session),
     ]

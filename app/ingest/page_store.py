@@ -143,3 +143,32 @@ class PageStore:
         if resolved.ambiguous:
             outcome.warn(AMBIGUOUS_DELETIONS)
         return store_facts(session, source_id, resolved.items, self.tz, mark_days=mark_days)
+
+    def store_announced(
+        self,
+        source_id: int,
+        spec: StreamSpec,
+        page: Page,
+        normalized: NormalizedPage,
+        outcome: StreamOutcome,
+    ) -> None:
+        """Records a PSA announced by push, read again by id: their facts, quarantine and
+        the run's counts, and the stream's newest change stamp. The stream's cursor stays
+        where its own reads left it (these records say nothing of the others)."""
+        with self.db.session() as session:
+            written = self._write(session, source_id, normalized, outcome, mark_days=True)
+            quarantine(session, source_id, spec.name, outcome.run_id, normalized.rejected)
+            release(session, source_id, spec.name, normalized.accepted_keys)
+            moved = _newer_change(spec, page)
+            if moved:
+                session.execute(
+                    update(SyncCursor)
+                    .where(SyncCursor.source_id == source_id, SyncCursor.stream == spec.name)
+                    .values(**moved)
+                )
+            outcome.facts_changed += written.changed
+            outcome.facts_deleted += written.deleted
+            outcome.records_skipped += len(normalized.rejected)
+            session.execute(
+                update(SyncRun).where(SyncRun.id == outcome.run_id).values(**outcome.counts())
+            )

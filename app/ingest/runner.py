@@ -78,6 +78,7 @@ class Trigger:
     MANUAL = "manual"  # a "sync now" request (POST /api/v1/sources/{id}/sync)
     CLI = "cli"
     BACKFILL = "backfill"
+    PUSH = "push"  # records a PSA announced, read again by id (app.push.drain)
 
 
 TransportResolver = Callable[[Source], httpx.AsyncBaseTransport | None]

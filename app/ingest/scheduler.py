@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -31,6 +31,8 @@ from app.ingest.registry import registry
 from app.ingest.run_book import failure_backoff, next_attempt, record_crash
 from app.ingest.runner import SyncRunner, Trigger
 from app.ingest.selection import job_interval_seconds
+from app.push.drain import push_cycle
+from app.push.models import PushNoticeRow
 from app.sources.models import Source, SourceStatus
 
 log = structlog.get_logger(__name__)
@@ -122,6 +124,7 @@ class SyncScheduler:
             log.exception("scheduler_reconcile_failed")
             return
         wanted = {s.id: s for s in sources if s.status == SourceStatus.ACTIVE}
+        pushed = self._sources_with_notices()
         for job in self._scheduler.get_jobs():
             if job.id.startswith("sync-source-") and int(job.id.rsplit("-", 1)[1]) not in wanted:
                 job.remove()
@@ -141,14 +144,34 @@ class SyncScheduler:
                 job.reschedule(IntervalTrigger(seconds=interval))
             elif source.sync_requested_at is not None and source.id not in self.syncs_in_progress:
                 job.modify(next_run_time=now)
+            elif source.id in pushed and source.id not in self.syncs_in_progress:
+                # Notices received by another process (an API without the scheduler).
+                job.modify(next_run_time=now)
         self.last_reconcile_at = utcnow()
 
-    def wake(self, source_id: int) -> bool:
-        """Run the source's job now (after a sync request), if this process schedules it."""
+    def _sources_with_notices(self) -> set[int]:
+        try:
+            with self.db.session() as session:
+                return set(
+                    session.scalars(
+                        select(PushNoticeRow.source_id)
+                        .where(PushNoticeRow.processed_at.is_(None))
+                        .distinct()
+                    )
+                )
+        except Exception:
+            log.exception("push_notices_unknown")
+            return set()
+
+    def wake(self, source_id: int, delay: timedelta = timedelta(0)) -> bool:
+        """Run the source's job now, or after `delay` (a push notice waits for the rest of
+        its burst), if this process schedules it. A job already due sooner keeps its time."""
         job = self._scheduler.get_job(_job_id(source_id)) if self.running else None
         if job is None:
             return False
-        job.modify(next_run_time=datetime.now(UTC))
+        moment = datetime.now(UTC) + delay
+        if delay <= timedelta(0) or job.next_run_time is None or moment < job.next_run_time:
+            job.modify(next_run_time=moment)
         return True
 
     def sync_source(self, source_id: int) -> None:
@@ -173,6 +196,7 @@ class SyncScheduler:
         self._follow_backoff(source_id)
 
     def _sync_until_no_request(self, source_id: int) -> None:
+        self._read_pushed(source_id)
         answered: datetime | None = None
         for _ in range(MAX_SYNCS_PER_JOB):
             try:
@@ -184,10 +208,19 @@ class SyncScheduler:
                 self._after_crash(source_id, exc)
                 return
             self._crashes.pop(source_id, None)
+            # Notices that came while the sync ran are read now, not at the next tick.
+            self._read_pushed(source_id)
             answered = result.answered_request or answered
             pending = self._pending_request(source_id)
             if pending is None or pending == answered:
                 return
+
+    def _read_pushed(self, source_id: int) -> None:
+        """Register for push as the settings ask and read the records the PSA announced
+        (`app.push.drain`); more than one batch brings the job back at once."""
+        result = asyncio.run(push_cycle(self.runner, source_id))
+        if result.more_pending:
+            self._bring_forward(source_id, datetime.now(UTC))
 
     def _pending_request(self, source_id: int) -> datetime | None:
         with self.db.session() as session:

@@ -16,6 +16,8 @@ from app.ingest.freshness import source_freshness
 from app.ingest.models import SyncCursor
 from app.ingest.registry import registry
 from app.kpis.coverage import synced_until_of
+from app.push.setup import withdraw_push
+from app.push.view import push_out
 from app.security.crypto import CredentialCipher
 from app.sources import service
 from app.sources.budget_ledger import booked_last_hour
@@ -92,6 +94,7 @@ def _out(
         ),
         requests_last_hour=booked_last_hour(session, source.id),
         budget=budget_out(session, source, now, pace),
+        push=push_out(session, source.id),
         streams=[
             StreamState(
                 stream=c.stream,
@@ -261,10 +264,21 @@ async def update_source(
 
 
 @router.delete("/sources/{source_id}", status_code=204, summary="Remove a source")
-def delete_source(source_id: int, session: SessionDep, _key: AdminKey) -> Response:
-    """Removes the source with every fact, cursor and sync run that came from it."""
-    source = service.get_source(session, source_id)
-    session.execute(delete(Source).where(Source.id == source.id))
+async def delete_source(source_id: int, context: ContextDep, _key: AdminKey) -> Response:
+    """Removes the source with every fact, cursor and sync run that came from it, and the
+    callbacks or webhooks Northstar registered in its PSA for push."""
+    with context.db.session() as session:
+        source = service.get_source(session, source_id)
+        session.expunge(source)
+    await withdraw_push(
+        context.db,
+        context.cipher,
+        source,
+        reporting_tz=context.settings.tz,
+        transport=context.runner.transports(source),
+    )
+    with context.db.session() as session:
+        session.execute(delete(Source).where(Source.id == source.id))
     return Response(status_code=204)
 
 

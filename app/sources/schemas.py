@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.push.view import PushOut
 from app.sources.pace_view import BudgetOut
 
 LIVE_INTERVAL_HELP = (
@@ -158,6 +159,7 @@ class SourceOut(BaseModel):
         description="What this source may ask of its PSA, what its PSA tenant last reported, "
         "and how often each stream is checked now."
     )
+    push: PushOut = Field(description="Whether the PSA tells Northstar about changes at once.")
     streams: list[StreamState]
 
 

@@ -74,6 +74,9 @@ class AutotaskConfig(BaseModel):
     # The log `typeID` values that are time entries. Autotask's values are not documented:
     # empty means "by the typeID picklist's label (Time…), else any row with hours worked".
     time_entry_activity_type_ids: frozenset[int] = frozenset()
+    # Per webhook entity (`TicketWebhooks`, `CompanyWebhooks`): Autotask's `FieldID`s its
+    # webhook watches besides those its field info names (see `webhook_fields.py`).
+    webhook_field_ids: dict[str, frozenset[int]] = Field(default_factory=dict)
 
     @field_validator("api_username", "secret", "integration_code")
     @classmethod

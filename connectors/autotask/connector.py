@@ -16,6 +16,7 @@ from connectors.autotask.directory import directory_for
 from connectors.autotask.enrich import PageEnricher
 from connectors.autotask.normalize import normalize_record
 from connectors.autotask.picklists import PicklistCache
+from connectors.autotask.push import AutotaskPush
 from connectors.autotask.reader import AutotaskReader
 from connectors.autotask.sandbox import AutotaskSandbox
 from connectors.autotask.streams import CONTRACT_LOOKUP_FIELDS, STREAMS, TICKET_LOOKUP_FIELDS
@@ -32,13 +33,13 @@ from connectors.sdk.http import Sleep
 from connectors.sdk.sandbox import SandboxSupport
 
 
-class AutotaskConnector:
+class AutotaskConnector(AutotaskPush):
     """Reads an Autotask tenant: see `streams.py` for what, `reader.py` for how.
 
     Construction makes no request. The runner should build `context.limits` with
     `AutotaskConnector.http_limits(config)` (3 requests in flight per entity, the hourly
     budget) and share it between the source's runs. `sleep` replaces `asyncio.sleep` for
-    backoff and budget waits (tests).
+    backoff and budget waits (tests). Push (Autotask webhooks): see `push.py`.
     """
 
     kind: ClassVar[str] = "autotask"
@@ -58,9 +59,10 @@ class AutotaskConnector:
             {"Tickets": TICKET_LOOKUP_FIELDS, "Contracts": CONTRACT_LOOKUP_FIELDS},
         )
         self.picklists = PicklistCache(self.api.entity_fields, shared=directory.picklists)
+        self.enricher = PageEnricher(self.api, self.picklists, directory)
         self._reader = AutotaskReader(
             self.api,
-            PageEnricher(self.api, self.picklists, directory),
+            self.enricher,
             lookback=context.lookback,
             now=context.now,
             parallel_ranges=config.concurrency_per_entity,

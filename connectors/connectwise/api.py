@@ -234,6 +234,13 @@ class ConnectWiseApi:
         body, _ = await self._call("GET", resource, params=dict(params or {}))
         return body
 
+    async def send(self, method: str, resource: str, body: Any = None) -> Any:
+        """A write (`POST`, `DELETE`) on `resource` with a JSON `body`; the parsed answer, or
+        None for an empty one (ConnectWise answers a DELETE with 204 and no body)."""
+        kwargs: dict[str, Any] = {} if body is None else {"json": body}
+        answer, _ = await self._call(method, resource, **kwargs)
+        return answer
+
     async def get_list(
         self,
         resource: str,
@@ -344,6 +351,8 @@ class ConnectWiseApi:
                     )
                 await self._back_off(timeouts)
                 continue
+            if response.status_code == 204 or (method == "DELETE" and not response.content):
+                return None, response  # a write that succeeded and says nothing more
             try:
                 return json.loads(response.content), response
             except ValueError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -14,6 +14,7 @@ from connectors.connectwise.api import ConnectWiseApi, RecordGone
 from connectors.connectwise.check_wording import CONNECTWISE_CHECK, NO_API_HERE
 from connectors.connectwise.config import ConnectWiseConfig
 from connectors.connectwise.normalize import normalizers
+from connectors.connectwise.push import PUSH_STREAMS, CallbackPush, parse_callback
 from connectors.connectwise.reader import ConnectWiseReader
 from connectors.connectwise.record_fields import Record
 from connectors.connectwise.reference import ReferenceData
@@ -23,9 +24,12 @@ from connectors.sdk import (
     ConfigError,
     ConnectorContext,
     Cursor,
+    Delivery,
     FactOrDeletion,
+    FactType,
     FatalError,
     Page,
+    PushSubscription,
     StreamSpec,
 )
 from connectors.sdk.http import Sleep
@@ -33,7 +37,8 @@ from connectors.sdk.sandbox import SandboxSupport
 
 
 class ConnectWiseConnector:
-    """Reads a ConnectWise PSA tenant. Construction makes no request.
+    """Reads a ConnectWise PSA tenant, and is told of changes by its callbacks (`Pushable`,
+    see `push.py`). Construction makes no request.
 
     `sleep` replaces `asyncio.sleep` for waits between retries (tests assert on it).
     """
@@ -43,6 +48,7 @@ class ConnectWiseConnector:
     config_model: ClassVar[type[BaseModel]] = ConnectWiseConfig
     streams: ClassVar[Mapping[str, StreamSpec]] = STREAMS
     sandbox: ClassVar[SandboxSupport] = ConnectWiseSandbox()
+    push_streams: ClassVar[Mapping[str, FactType]] = PUSH_STREAMS
 
     def __init__(
         self,
@@ -55,7 +61,9 @@ class ConnectWiseConnector:
         self.context = context
         self._sleep = sleep
         self._api: ConnectWiseApi | None = None
+        self._reference: ReferenceData | None = None
         self._reader: ConnectWiseReader | None = None
+        self._push: CallbackPush | None = None
         self._normalizers = normalizers(context.reporting_tz)
 
     @property
@@ -66,11 +74,23 @@ class ConnectWiseConnector:
         return self._api
 
     @property
+    def reference(self) -> ReferenceData:
+        """The tenant's reference tables, shared by reads and push re-reads."""
+        if self._reference is None:
+            self._reference = ReferenceData(self.api, self.config)
+        return self._reference
+
+    @property
     def reader(self) -> ConnectWiseReader:
         if self._reader is None:
-            reference = ReferenceData(self.api, self.config)
-            self._reader = ConnectWiseReader(self.api, reference, self.config, self.context)
+            self._reader = ConnectWiseReader(self.api, self.reference, self.config, self.context)
         return self._reader
+
+    @property
+    def push(self) -> CallbackPush:
+        if self._push is None:
+            self._push = CallbackPush(self.api, self.reference, self.config)
+        return self._push
 
     async def check(self) -> None:
         """Discover the codebase (unless configured) and make one authenticated call.
@@ -110,6 +130,25 @@ class ConnectWiseConnector:
         if normalizer is None:
             raise FatalError(f"ConnectWise has no stream called '{stream}'.")
         return normalizer(record)
+
+    # -- push (ConnectWise callbacks) -------------------------------------------------------
+
+    async def subscribe(self, receiver_url: str, secret: str) -> list[PushSubscription]:
+        """Callbacks for tickets, companies and agreements to `receiver_url`, which carries
+        the source's token already (ConnectWise is given no secret)."""
+        return await self.push.subscribe(receiver_url)
+
+    async def unsubscribe(self, subscriptions: Sequence[PushSubscription]) -> None:
+        await self.push.unsubscribe(subscriptions)
+
+    def parse_delivery(
+        self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str], secret: str
+    ) -> Delivery:
+        """The app has checked the URL token; the signature proves nothing (see `push.py`)."""
+        return parse_callback(body, query)
+
+    def read_records(self, stream: str, record_ids: Sequence[str]) -> AsyncIterator[Page]:
+        return self.push.read_records(stream, record_ids)
 
     async def prepare(self) -> None:
         """The sync's one-off request: the tenant's codebase (`/login/companyinfo`)."""

@@ -12,6 +12,10 @@ records broken at the source. `SimulatorBehaviour` picks among unconfirmed vendo
 Tests change the world between syncs with `mutate_world` on the same object; the simulator
 follows (see `simulator_render`). `log` lists every API request for request-count tests.
 
+Callbacks (`/system/callbacks`) are registered like on a tenant, and `announce` delivers a
+mutation's changes to them (see `simulator_callbacks`); `delivery_transport` carries those
+deliveries (None: the real network).
+
 Use: `httpx.ASGITransport(app=create_connectwise_simulator(world))`.
 """
 
@@ -30,6 +34,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
+
+from connectors.connectwise.simulator_callbacks import CallbackRegistry, changes_of
 from connectors.connectwise.simulator_catalog import API_VERSION
 from connectors.connectwise.simulator_conditions import QueryError
 from connectors.connectwise.simulator_paging import (
@@ -42,6 +49,7 @@ from connectors.connectwise.simulator_paging import (
 from connectors.connectwise.simulator_render import WorldRenderer
 from connectors.connectwise.simulator_routes import CollectionRoutes, detail
 from connectors.sandbox.model import SandboxWorld
+from connectors.sandbox.mutate import MutationSummary
 
 __all__ = [
     "ConnectWiseSimulator",
@@ -89,6 +97,7 @@ class ConnectWiseSimulator:
         codebase: str,
         faults: SimulatorFaults | None = None,
         behaviour: SimulatorBehaviour | None = None,
+        delivery_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.world = world
         self.company_id = company_id
@@ -112,6 +121,7 @@ class ConnectWiseSimulator:
         self._scheme = "https"
         # The headers of the latest request per counted path ("GET /service/tickets").
         self.headers_by_path: dict[str, dict[str, str]] = {}
+        self.callbacks = CallbackRegistry(now=self.psa_now, transport=delivery_transport)
 
     def _pager(self) -> Pager:
         host = self.last_headers.get("host", "api-na.myconnectwise.net")
@@ -124,6 +134,16 @@ class ConnectWiseSimulator:
     def psa_now(self) -> datetime:
         """The PSA server's clock (what its `Date` headers say)."""
         return self.clock() + self.behaviour.clock_offset
+
+    async def announce(self, summary: MutationSummary) -> int:
+        """POST `summary`'s changed tickets and cancelled agreements to the registered
+        callbacks, as ConnectWise does (`callbacks.deliveries` lists each attempt); how many
+        deliveries were answered 2xx."""
+        self.invalidate()  # the world may have been edited by hand too: render it afresh
+        origin = self._pager().origin
+        return await self.callbacks.announce(
+            changes_of(summary), self.routes.record, self.company_id, origin, self.codebase
+        )
 
     @property
     def total_requests(self) -> int:
@@ -187,6 +207,8 @@ class ConnectWiseSimulator:
             self.requests[f"{method} /login/companyinfo"] += 1
             self.headers_by_path[f"{method} /login/companyinfo"] = headers
             return self._company_info(path.split("/")[-1])
+        if path.lower() == f"/{self.codebase}/callback/key":
+            return Response(200, self.callbacks.key_answer())  # what Metadata.key_url says
         match = re.match(r"^/([^/]+)/apis/3\.0(/.*)$", path)
         if match is None:
             self.requests[f"{method} {path}"] += 1
@@ -294,6 +316,17 @@ class ConnectWiseSimulator:
             return Response(
                 200, {"version": "v" + API_VERSION, "isCloud": True, "serverTimeZone": "UTC"}
             )
+        pager = self._pager()
+        answer = self.callbacks.route(
+            method,
+            lowered,
+            params,
+            body,
+            pager,
+            lambda rows: pager.list_page(rows, params, headers, resource, query),
+        )
+        if answer is not None:
+            return answer
         tail: str | None = None
         base = lowered
         tail_match = re.match(r"^(.*)/(count|search|\d+)$", lowered)
@@ -332,6 +365,7 @@ def create_connectwise_simulator(
     latency: float = 0.0,
     fail: SimulatorFaults | None = None,
     behaviour: SimulatorBehaviour | None = None,
+    delivery_transport: httpx.AsyncBaseTransport | None = None,
 ) -> ConnectWiseSimulator:
     """A ConnectWise simulator over `world` (an ASGI app; see the module docstring)."""
     faults = fail or SimulatorFaults()
@@ -346,6 +380,7 @@ def create_connectwise_simulator(
         codebase=codebase,
         faults=faults,
         behaviour=behaviour,
+        delivery_transport=delivery_transport,
     )
 
 

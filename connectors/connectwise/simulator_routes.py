@@ -48,6 +48,12 @@ class CollectionRoutes:
         }
         return TenantView(found, self.offset, broken.get(base))
 
+    def record(self, resource: str, record_id: int) -> Json | None:
+        """One record as `GET {resource}/{id}` answers it (None: 404)."""
+        collection = self.collection(resource)
+        answer = None if collection is None else detail(collection, record_id, resource)
+        return answer.body if answer is not None and answer.status == 200 else None
+
     def _collection(self, base: str) -> Collection | None:
         render = self.render
         fixed: dict[str, Callable[[], Collection]] = {

@@ -28,6 +28,7 @@ class Policy(StrEnum):
     READ = "read"  # a read or admin key, in a header or the page's cookie
     ADMIN = "admin"  # an admin key, in a header (a cookie is sent without asking)
     ODATA = "odata"  # a read or admin key, in a header or the `api_key` query parameter
+    PUSH = "push"  # a PSA's change notice: its URL token (and signature) only, keys ignored
 
 
 @dataclass
@@ -182,6 +183,10 @@ ROUTES: dict[tuple[str, str], Recipe] = {
     ("GET", f"{V1}/docs"): R(P.PUBLIC, 200, _at(f"{V1}/docs")),
     ("GET", "/docs/oauth2-redirect"): R(P.PUBLIC, 200, _at("/docs/oauth2-redirect")),
     ("GET", f"{V1}/health"): R(P.HEALTH, 200, _at(f"{V1}/health")),
+    # No push is registered in the matrix's world: a key opens nothing, every cell is refused.
+    ("POST", f"{V1}/push/{{source_id}}/{{token}}"): R(
+        P.PUSH, 401, lambda w: Call(f"{V1}/push/{w.source_id}/not-its-token", json={})
+    ),
     ("GET", f"{V1}/connectors"): R(P.READ, 200, _at(f"{V1}/connectors")),
     ("GET", f"{V1}/sources"): R(P.READ, 200, _at(f"{V1}/sources")),
     ("POST", f"{V1}/sources"): R(

@@ -90,6 +90,8 @@ def expected(policy: Policy, ok: int, key: str, transport: str) -> tuple[int, st
         return ok, None
     if policy is Policy.LOGOUT:
         return 303, None
+    if policy is Policy.PUSH:
+        return 401, "delivery_refused"
     if policy is Policy.LOGIN:
         return 401, None  # the form is empty: a key in a header or cookie signs no one in
     if policy in (Policy.PAGE, Policy.FORM_PAGE, Policy.FORM_POST):

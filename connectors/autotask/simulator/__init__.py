@@ -2,7 +2,8 @@
 
 Modules: `app` (the ASGI app, auth, limits, switches), `responses` (query answers, paging,
 record shapes), `query` (filters over rows), `render` (the world in Autotask's entities),
-`render_logs` (the deletion logs), `schema` (entities, fields, picklists).
+`render_logs` (the deletion logs), `schema` (entities, fields, picklists), `webhooks` (the
+webhook entities and the signed deliveries of a world mutation).
 """
 
 from connectors.autotask.simulator.app import (

@@ -12,7 +12,8 @@ ids that start high as real tenants' do (`id_offsets`), records tampered with by
 (`tamper`), and endpoints the tenant does not offer (`withhold`).
 
 The world may change between syncs (`mutate_world`): the simulator re-renders when the
-world's `generated_at` or sizes change, or when `refresh()` is called.
+world's `generated_at` or sizes change, or when `refresh()` is called. Webhooks: see
+`webhooks.py`; `announce(summary)` delivers a mutation's (through `delivery_transport`).
 
 In-process (tests, benchmarks):
 
@@ -45,7 +46,9 @@ from connectors.autotask.simulator import schema
 from connectors.autotask.simulator.query import EntityTable, QueryError
 from connectors.autotask.simulator.render import RenderedTenant, render_world, shift_ids
 from connectors.autotask.simulator.responses import QueryRoute, Tampering, project
+from connectors.autotask.simulator.webhooks import WebhookRegistry
 from connectors.sandbox.model import SandboxWorld
+from connectors.sandbox.mutate import MutationSummary
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -110,6 +113,7 @@ class AutotaskSimulator:
         clock: Callable[[], float] = time.monotonic,
         record_bodies: bool = False,
         id_offsets: Mapping[str, int] | None = None,
+        delivery_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.world = world
         self.username, self.secret, self.integration_code = username, secret, integration_code
@@ -138,7 +142,8 @@ class AutotaskSimulator:
         self._fingerprint: tuple[Any, ...] | None = None
         self._tenant: RenderedTenant | None = None
         self._tables: dict[str, EntityTable] = {}
-        self._entities = {name.lower(): name for name in schema.entity_names()}
+        self.webhooks = WebhookRegistry(self._route, delivery_transport)
+        self._entities = {n.lower(): n for n in (*schema.entity_names(), *self.webhooks.entities())}
 
     # -- switches ------------------------------------------------------------------------
 
@@ -178,6 +183,11 @@ class AutotaskSimulator:
         an endpoint this tenant or the API user's security level does not offer."""
         text = message or "No HTTP resource was found that matches the request URI."
         self.withheld[route.strip("/").lower()] = (status, text)
+
+    async def announce(self, summary: MutationSummary) -> int:
+        """POST `summary`'s ticket changes to the webhooks; how many were answered 2xx."""
+        self.refresh()
+        return await self.webhooks.announce(summary, lambda: self.table("Tickets"), self.id_offsets)
 
     def _record_body(self, entity: str, body: dict[str, Any]) -> None:
         if self.record_bodies:
@@ -359,6 +369,8 @@ class AutotaskSimulator:
         if withheld is not None:
             status, message = withheld
             return status, {"errors": [message]} if status != 404 else {"Message": message}, {}
+        if entity in self.webhooks.entities():
+            return self.webhooks.answer(method, entity, route, params, body)
         table = self.table(entity)
         if route == ["entityinformation", "fields"] and method == "GET":
             assert self._tenant is not None
