@@ -40,6 +40,11 @@ REFUSED = (
     "sent with its token and, where the PSA signs them, a valid signature."
 )
 RESUMED = "Deliveries resumed: changes show within seconds again."
+SWITCHED_OFF = (
+    "The PSA switched Northstar's push registration off (after failed deliveries, or its "
+    "owner was deactivated). Northstar registers again within a minute; meanwhile it checks "
+    "for changes every minute as usual."
+)
 
 
 class DeliveryAnswer(BaseModel):
@@ -97,6 +102,8 @@ async def receive_delivery(
         ) from exc
     finally:
         await connector.aclose()
+    if delivery.deactivated:
+        _switched_off(context, source_id)
     replay = _queue(context, source_id, delivery)
     if not replay and delivery.notices:
         scheduler = context.scheduler
@@ -107,6 +114,19 @@ async def receive_delivery(
     if not delivery.notices:
         log.info("push_delivery_without_records", source_id=source_id)
     return DeliveryAnswer(received=0 if replay else len(delivery.notices), replay=replay)
+
+
+def _switched_off(context: Any, source_id: int) -> None:
+    """The PSA switched Northstar's registration off: register again at the next cycle."""
+    log.warning("push_switched_off_by_psa", source_id=source_id)
+    with context.db.session() as session:
+        channel = session.get(PushChannel, source_id)
+        if channel is not None:
+            channel.registered_at = None
+            channel.state = PushState.GAP
+            channel.state_message = SWITCHED_OFF
+            channel.gaps += 1
+            channel.gap_detected_at = utcnow()
 
 
 def _count_refused(context: Any, source_id: int) -> None:
@@ -149,7 +169,7 @@ def _queue(context: Any, source_id: int, delivery: Delivery) -> bool:
                 )
             channel.deliveries += 1
             channel.last_delivery_at = now
-            if channel.state == PushState.GAP:
+            if channel.state == PushState.GAP and not delivery.deactivated:
                 channel.state = PushState.ACTIVE
                 channel.state_message = RESUMED
     except IntegrityError:

@@ -194,7 +194,7 @@ class AutotaskPush:
             raise ValueError("The Autotask delivery is not a JSON object.")
         key = _delivery_key(payload, body)
         if any(k.lower() == DEACTIVATED_MARK for k in query):
-            return Delivery(key, ())
+            return Delivery(key, (), deactivated=True)
         stream = _STREAM_OF_ENTITY.get(str(_field(payload, "EntityType") or "").lower())
         if stream is None:
             return Delivery(key, ())

@@ -11,6 +11,9 @@ What the app relies on:
   PSA are reused, not duplicated.
 - `unsubscribe` removes exactly the subscriptions given (and only those: never a guess). A
   subscription the PSA no longer has is not an error.
+- The app checks the receiver URL's token (derived from the source's push secret) for
+  every PSA before the body is read; `parse_delivery` adds the PSA's own proof where it
+  has one (Autotask's signature; ConnectWise's callbacks carry none worth checking).
 - `parse_delivery` authenticates one delivery and says what it announces. It never trusts
   the payload's values beyond the record's id and what happened to it: the app re-reads
   the record through `read_records`. A delivery it cannot authenticate raises
@@ -57,6 +60,9 @@ class Delivery:
 
     key: str
     notices: tuple[PushNotice, ...]
+    # The PSA says it switched this registration off (Autotask calls a webhook's
+    # DeactivationUrl): the app registers again.
+    deactivated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

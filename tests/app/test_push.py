@@ -327,3 +327,28 @@ def test_a_gap_in_deliveries_falls_back_to_polling_and_registers_again(autotask:
     assert registrations(autotask) == 2  # registered again
     autotask.change(seed=4)
     assert deliveries(autotask) and autotask.channel().state == "active"
+
+
+def test_a_webhook_autotask_switches_off_is_registered_again(autotask: Pushed) -> None:
+    from connectors.autotask.push import signature_of
+
+    url, _body, _headers = _delivered_webhook(autotask)
+    autotask.cycle()
+    webhook = next(iter(autotask.simulator.webhooks.rows["TicketWebhooks"].values()))
+    webhook["isActive"] = False  # what Autotask does before it calls the DeactivationUrl
+    notice = json.dumps({"Guid": webhook["webhookGUID"], "EntityType": "Ticket"}).encode()
+    signed = {
+        "content-type": "application/json",
+        "X-Hook-Signature": signature_of(notice, webhook["secretKey"]),
+    }
+
+    answer = httpx.post(f"{url}?deactivated=1", content=notice, headers=signed)
+
+    assert answer.status_code == 200 and answer.json()["received"] == 0
+    assert autotask.channel().state == "gap"
+    autotask.cycle()
+    assert autotask.channel().state == "active"
+    active = [
+        w for w in autotask.simulator.webhooks.rows["TicketWebhooks"].values() if w["isActive"]
+    ]
+    assert active, "the ticket webhook is active again"
