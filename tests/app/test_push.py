@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,7 +36,7 @@ from app.security.apikeys import create_api_key
 from app.security.crypto import cipher_from_settings
 from app.security.models import KeyScope
 from app.settings import Settings
-from app.sources.models import SourceStatus
+from app.sources.models import Source, SourceStatus
 from app.sources.service import create_source
 from connectors.sandbox.model import SandboxWorld
 from connectors.sandbox.mutate import MutationSummary, mutate_world
@@ -98,6 +99,15 @@ class Pushed:
     def notices(self) -> int:
         with self.context.db.session() as session:
             return session.scalar(select(func.count()).select_from(PushNoticeRow)) or 0
+
+    def notices_pending(self) -> int:
+        with self.context.db.session() as session:
+            pending = PushNoticeRow.processed_at.is_(None)
+            return session.scalar(select(func.count()).where(pending)) or 0
+
+    def sync_runs(self) -> int:
+        with self.context.db.session() as session:
+            return session.scalar(select(func.count()).select_from(SyncRun)) or 0
 
     def push_runs(self) -> list[SyncRun]:
         with self.context.db.session() as session:
@@ -352,3 +362,43 @@ def test_a_webhook_autotask_switches_off_is_registered_again(autotask: Pushed) -
         w for w in autotask.simulator.webhooks.rows["TicketWebhooks"].values() if w["isActive"]
     ]
     assert active, "the ticket webhook is active again"
+
+
+def test_the_scheduler_reads_a_notice_at_once_not_at_the_next_check(autotask: Pushed) -> None:
+    autotask.sync()
+    autotask.cycle()
+    with autotask.context.db.session() as session:
+        # The regular check would come only in an hour: only the notice can bring the change.
+        session.get_one(Source, autotask.source_id).live_interval_seconds = 3600
+        session.get_one(Source, autotask.source_id).fast_interval_minutes = 60
+    autotask.context.settings = autotask.context.settings.model_copy(
+        update={"push_debounce_seconds": 1.0}
+    )
+    scheduler = autotask.context.make_scheduler()
+    scheduler.start()
+    try:
+        # Let the first tick (every stream is due once) pass.
+        assert wait_for(lambda: not scheduler.syncs_in_progress and autotask.sync_runs() > 0)
+        runs_before = autotask.sync_runs()
+        summary = autotask.change(seed=5)
+        assert summary.tickets_added
+        added = str(summary.tickets_added[0])
+
+        assert wait_for(lambda: added in autotask.stored_tickets())
+        assert wait_for(lambda: autotask.notices_pending() == 0)
+        runs = autotask.push_runs()
+        assert {run.stream for run in runs} == {"tickets"}
+        # A burst is read in one go, not a run per notice (the debounce).
+        assert len(deliveries(autotask)) >= 3 and len(runs) < len(deliveries(autotask))
+        assert autotask.sync_runs() - runs_before == len(runs)  # no regular check ran
+    finally:
+        scheduler.shutdown()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
