@@ -162,10 +162,18 @@ async def _read_stream(
             seen.update(str(i) for i in page.seen_ids)
             normalized = normalize_page(connector, spec, page.records)
             runner.pages.store_announced(source_id, spec, page, normalized, outcome)
-    except ConnectorError as exc:
+    except Exception as exc:
         outcome.status = RunStatus.FAILED
-        outcome.error_code = exc.code
-        outcome.error_message = secrets_registry.scrub(exc.message)
+        if isinstance(exc, ConnectorError):
+            outcome.error_code = exc.code
+            outcome.error_message = secrets_registry.scrub(exc.message)
+        else:
+            log.exception("push_read_crashed", source_id=source_id, stream=stream)
+            outcome.error_code = "internal_error"
+            outcome.error_message = (
+                f"Northstar hit an unexpected problem ({type(exc).__name__}) reading the "
+                "records the PSA announced; it tries again shortly. See the service log."
+            )
         _retry_later(runner, rows)
         _close_run(runner, outcome)
         return

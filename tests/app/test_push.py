@@ -402,3 +402,22 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.1)
     return condition()
+
+
+def test_a_notice_whose_record_cannot_be_read_yet_waits_for_the_next_cycle(
+    autotask: Pushed,
+) -> None:
+    autotask.sync()
+    autotask.cycle()
+    summary = autotask.change(seed=6)
+    # Autotask is down for the next hour (its Retry-After): the re-read stops at once.
+    autotask.simulator.inject(503, "Service Unavailable", entity="Tickets", retry_after=3600)
+
+    failed = autotask.cycle()
+
+    assert failed.runs == 1 and failed.stored == 0
+    assert autotask.push_runs()[-1].status == "failed"
+    assert autotask.notices_pending() > 0  # kept, not lost
+    autotask.simulator.faults.clear()
+    assert autotask.cycle().stored >= len(summary.tickets_updated)
+    assert autotask.notices_pending() == 0
