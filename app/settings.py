@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     default_slow_interval_minutes: int = Field(
         60, ge=1, description="Default interval for slow-changing entities and deletion sweeps."
     )
+    sweep_period_hours: float = Field(
+        24,
+        ge=0,
+        le=24 * 31,
+        description="How long a deletion sweep takes to list every id once: each run lists "
+        "one slice (24 slices at the hourly slow interval), so a deletion no deletion log "
+        "reports is caught within this period. 0 or one interval: every run lists all ids.",
+    )
     stale_after_intervals: int = Field(
         3,
         ge=1,

@@ -39,6 +39,7 @@ from connectors.sdk import (
     SyncInterval,
     TicketFact,
     VendorClient,
+    sweep_id_range,
 )
 
 BASE_URL = "https://fake-psa.test/api"
@@ -99,6 +100,8 @@ class FakePsaApi:
             limit = min(int(params.get("limit", "50")), self.max_page_size)
             rows = sorted(self.records.get(stream, []), key=lambda r: r["id"])
             rows = [r for r in rows if r["id"] > after]
+            if "below" in params:
+                rows = [r for r in rows if r["id"] < int(params["below"])]
             if since:
                 rows = [r for r in rows if (r.get("updated") or "") >= since]
             if params.get("fields") == "id":
@@ -182,17 +185,21 @@ class FakeConnector:
         spec = self.streams[stream]
         now = self.context.now or datetime.now(UTC)
         state = dict(cursor or {})
+        # An id sweep may be asked for one slice of the ids, `low <= id < high`.
+        low, high = sweep_id_range(cursor) if spec.mode is StreamMode.ID_SWEEP else (None, None)
         if "pass_started" not in state:  # a new pass from the last watermark
             state = {
                 "pass_since": state.get("next_since") or (since.isoformat() if since else None),
                 "pass_started": now.isoformat(),
-                "last_id": 0,
+                "last_id": 0 if low is None else low - 1,
             }
         pages = 0
         while True:
             params: dict[str, Any] = {"after": state["last_id"], "limit": self.config.page_size}
             if spec.mode is StreamMode.ID_SWEEP:
                 params["fields"] = "id"
+                if high is not None:
+                    params["below"] = high
             elif state["pass_since"]:
                 params["since"] = state["pass_since"]
             rows = await self.client.request_json("GET", spec.path, params=params)

@@ -29,7 +29,6 @@ from app.facts.models import (
     TicketRow,
     TimeEntryRow,
 )
-from app.ingest.models import SweepSeenId
 from connectors.sdk import (
     Deletion,
     Fact,
@@ -328,45 +327,3 @@ def fact_types_held(session: Session, source_id: int) -> set[FactType]:
         for fact_type, row in ROW_FOR_FACT.items()
         if session.scalar(select(row.id).where(row.source_id == source_id).limit(1)) is not None
     }
-
-
-def remember_seen(session: Session, run_id: int, external_ids: Iterable[str]) -> None:
-    """Note ids a listing run saw (idempotent within the run)."""
-    rows = [{"run_id": run_id, "external_id": e} for e in set(external_ids)]
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    insert_rows = upsert(SweepSeenId).on_conflict_do_nothing()
-    session.connection().execute(insert_rows, rows)
-
-
-def unseen_ids(
-    session: Session,
-    source_id: int,
-    fact_type: FactType,
-    run_id: int,
-    *,
-    synced_before: datetime,
-) -> list[str]:
-    """After a complete listing: the stored facts the PSA no longer has (not seen by the run).
-
-    Rows written after the listing began are kept (they were seen by a newer read).
-    """
-    row_class = ROW_FOR_FACT[fact_type]
-    seen = select(SweepSeenId.external_id).where(
-        SweepSeenId.run_id == run_id, SweepSeenId.external_id == row_class.external_id
-    )
-    return list(
-        session.scalars(
-            select(row_class.external_id).where(
-                row_class.source_id == source_id,
-                row_class.synced_at < synced_before,
-                ~seen.exists(),
-            )
-        )
-    )
-
-
-def forget_seen(session: Session, run_id: int) -> None:
-    session.execute(delete(SweepSeenId).where(SweepSeenId.run_id == run_id))

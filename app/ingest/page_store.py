@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from app.db import Database, UTCDateTime
 from app.facts.matching import resolve_matched_deletions
-from app.facts.store import WriteResult, remember_seen, unseen_ids
+from app.facts.seen_ids import remember_seen, unseen_ids
+from app.facts.store import WriteResult
 from app.ingest.freshness import newest_change
 from app.ingest.models import SyncCursor, SyncRun
 from app.ingest.quarantine import (
@@ -118,12 +119,20 @@ class PageStore:
         run_started: datetime,
         outcome: StreamOutcome,
         mark_days: bool,
+        *,
+        id_range: tuple[int | None, int | None] | None = None,
     ) -> None:
-        """After a complete listing: delete the stored facts the PSA no longer has."""
+        """After a complete listing: delete the stored facts the PSA no longer has (of those
+        with ids in `id_range`, `low <= id < high`, when the listing was of that slice only)."""
         assert spec.sweeps is not None
         with self.db.session() as session:
             gone = unseen_ids(
-                session, source_id, spec.sweeps, outcome.run_id, synced_before=run_started
+                session,
+                source_id,
+                spec.sweeps,
+                outcome.run_id,
+                synced_before=run_started,
+                id_range=id_range,
             )
             deletions = [Deletion(spec.sweeps, external_id) for external_id in gone]
             outcome.facts_deleted += store_facts(

@@ -47,6 +47,7 @@ from app.ingest.selection import (
     redundant_sweep,
     stream_intervals,
 )
+from app.ingest.sweep_slices import end_listing, plan_slice
 from app.kpis.rollup import rebuild_pending, refresh_after_sync, request_rebuild
 from app.logging import secrets_registry
 from app.security.crypto import CredentialCipher, CredentialCipherError
@@ -265,6 +266,10 @@ class SyncRunner:
             restart = restart or (not is_dated(spec) and state.history_since is not None)
             cursor = None if restart else state.cursor
             from_start = cursor is None
+            # An id sweep lists one slice of the ids a run (`app.ingest.sweep_slices`).
+            period = self.settings.sweep_period_hours
+            listed = plan_slice(session, source, spec, state, full=plan.full, period_hours=period)
+            cursor = listed.read_cursor() if listed is not None else cursor
             since_day = None if since is None else first_whole_day(since, self.settings.tz)
             if from_start and not state.history_read:
                 # The stream's first read: the day it starts from is kept until it is done,
@@ -280,12 +285,13 @@ class SyncRunner:
             outcome.warn(REDUNDANT_SWEEP_NOTE.format(facts=spec.sweeps))
             run_book.finish_run(self.db, source.id, outcome, None, sync_started=plan.started)
             return outcome
+        outcome.warn(*([listed.note()] if listed is not None else []))
         requests_before = stats.requests
         stream_began = time.perf_counter()
         tracker = StreamProgress(source=source.name, stream=spec.name)
         retry_after: float | None = None
         with structlog.contextvars.bound_contextvars(stream=spec.name, run_id=run_id):
-            log.info("sync_stream_started", trigger=plan.trigger, resuming=cursor is not None)
+            log.info("sync_stream_started", trigger=plan.trigger, resuming=not from_start)
             try:
                 async for page in connector.read(spec.name, cursor, since=read_since):
                     store_started = time.perf_counter()
@@ -302,13 +308,9 @@ class SyncRunner:
                     tracker.total_hint = page.total_hint
                     if progress:
                         progress(tracker)
-                if spec.sweeps is not None and outcome.listing_complete:
-                    self.pages.remove_unseen(source.id, spec, run_started, outcome, plan.mark_days)
-                elif spec.sweeps is not None:
-                    outcome.warn(
-                        "Nothing was removed: the PSA listed a record without its id, so "
-                        "what is gone cannot be told for sure. See /quarantine."
-                    )
+                if spec.sweeps is not None:
+                    marks = plan.mark_days
+                    end_listing(self.pages, source.id, spec, run_started, outcome, marks, listed)
                 self.pages.retry_quarantined(source.id, connector, spec, outcome, plan.mark_days)
                 outcome.status = RunStatus.SUCCEEDED
                 if from_start and spec.mode is StreamMode.INCREMENTAL:

@@ -12,7 +12,9 @@ when records change between pages, and a resumed pass continues after `last_id`.
 
 Full-refresh and id-sweep streams (no change stamp) walk all ids with cursor `{"last_id"}`
 (None after the last page: the next pass starts over) and report the ids they saw, so the
-runner can sweep what disappeared; an id sweep asks for nothing but ids.
+runner can sweep what disappeared; an id sweep asks for nothing but ids, and when given
+`{"id_range": [low, high]}` (one slice of a rolling sweep) only those of `id gte low` and
+`id lt high` (planned and split like any pass, within those filters).
 
 While the consumer handles a page, the next page is already being fetched, and a pass that
 starts from nothing with many records is read as up to 3 id ranges at once (`ranges.py`,
@@ -50,7 +52,7 @@ from connectors.autotask.ranges import IdRange, plan_ranges, walk_ranges
 from connectors.autotask.related_windows import RelatedWindow
 from connectors.autotask.streams import QUERIES, STREAMS, EntityQuery
 from connectors.sdk import ConfigError, Cursor, FatalError, Page, StreamMode
-from connectors.sdk.paging import PrimedFetch
+from connectors.sdk.paging import PrimedFetch, sweep_id_range
 
 Records = list[dict[str, Any]]
 
@@ -339,8 +341,15 @@ class AutotaskReader:
             cursor.get("last_id") is not None or bool(cursor.get("ranges"))
         )
         ranges = _ranges_of(cursor) if cursor is not None and resuming else None
+        filters = list(query.fixed_filters)
+        if ids_only:  # one slice of the ids only, when asked (a rolling sweep)
+            low, high = sweep_id_range(cursor)
+            if low is not None:
+                filters.append(condition("gte", "id", low))
+            if high is not None:
+                filters.append(condition("lt", "id", high))
 
-        pages = self._walk(stream, query, query.fixed_filters, ranges, enrich=not ids_only)
+        pages = self._walk(stream, query, filters, ranges, enrich=not ids_only)
         async for page, remaining in pages:
             yield Page(
                 records=[] if ids_only else page.records,

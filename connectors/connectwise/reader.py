@@ -17,6 +17,10 @@ questions included) with the first page.
 Agreements: every `agreement_additions_refresh_hours` a pass reads every agreement still in
 force with its additions, whatever its `lastUpdated` says (ConnectWise may change an addition
 without touching its agreement; cursor key `additions_read_at`).
+
+Id sweeps are never resumed; one given `{"id_range": [low, high]}` (a slice of a rolling
+sweep) reads the one window `(low - 1, high - 1]` (`id > low - 1 and id <= high - 1`), split
+like any pass within it.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ from connectors.connectwise.window_pages import (
     record_id,
 )
 from connectors.sdk import ConnectorContext, Cursor, FatalError, Page, StreamMode
-from connectors.sdk.paging import PrimedFetch
+from connectors.sdk.paging import PrimedFetch, sweep_id_range
 
 log = structlog.get_logger(__name__)
 
@@ -124,6 +128,8 @@ class ConnectWiseReader:
         fresh = state is None
         if state is None:
             state = await self.new_pass(stream, cursor, None if sweep else since, sweep=sweep)
+            if sweep:
+                state.windows = [_slice_window(cursor)]
         if state.pass_since is None:
             self._enricher.prefetch(plan.enrichment)  # a full pass: its records will come
         sizer = PageSizer(page_size)
@@ -215,8 +221,8 @@ class ConnectWiseReader:
     ) -> list[Window]:
         """Windows over the ids after the first page, by its density: ids may start high
         (184,000) or be sparse (a filtered pass) and still fill each window alike."""
-        after = state.windows[0].after_id
-        rest = [Window(after, None)]
+        after, upto = state.windows[0].after_id, state.windows[0].upto_id
+        rest = [Window(after, upto)]
         ids = [found for record in first.records if (found := record_id(record)) is not None]
         if first.last_page is not None and first.last_page <= 2:
             return rest  # one more page at most: nothing to split, no request to plan it
@@ -229,20 +235,24 @@ class ConnectWiseReader:
             # open window reads whatever lies beyond).
             expected_pages = first.last_page - 1
             highest = after + round(expected_pages * len(first.records) * ids_per_record)
+            if upto is not None:
+                highest = min(highest, upto)
         else:
             found = await self._highest_id(resource, state)
             if found is None or found <= after:
                 return rest
-            highest = found
+            highest = found if upto is None else min(found, upto)
             expected_pages = ceil((highest - after) / ids_per_record / page_size)
         windows = min(self._concurrency, expected_pages)
-        if windows <= 1:
+        if windows <= 1 or highest <= after:
             return rest
         # Whole pages of ids per window: with dense ids every page but a window's last is
         # full, and a window ends on its upper bound without asking for an empty page.
         span = max(1, round(ceil(expected_pages / windows) * page_size * ids_per_record))
         split = [Window(low, low + span) for low in range(after, highest, span)]
-        split[-1].upto_id = None  # ids created during the pass land in the last window
+        # Ids created during the pass land in the last window (open unless the pass is one
+        # slice of a sweep's ids).
+        split[-1].upto_id = upto
         return split
 
     async def _highest_id(self, resource: str, state: PassState) -> int | None:
@@ -316,6 +326,12 @@ class ConnectWiseReader:
             )
 
         return fetch
+
+
+def _slice_window(cursor: Cursor | None) -> Window:
+    """The one window of an id sweep's pass: every id, or the slice `[low, high)` asked for."""
+    low, high = sweep_id_range(cursor)
+    return Window(0 if low is None else low - 1, None if high is None else high - 1)
 
 
 def _still_counts(record: Record, since: datetime, today: date, cursor_field: str | None) -> bool:

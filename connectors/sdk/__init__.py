@@ -45,7 +45,7 @@ from connectors.sdk.http import (
     SourceHttpLimits,
     VendorClient,
 )
-from connectors.sdk.paging import id_ranges, keyset_pages
+from connectors.sdk.paging import ID_RANGE, id_ranges, keyset_pages, sweep_id_range
 from connectors.sdk.push import (
     Delivery,
     DeliveryRefused,
@@ -57,6 +57,7 @@ from connectors.sdk.push import (
 from connectors.sdk.tenant import MemoryTenantBook, TenantUsage, TenantUsageBook
 
 __all__ = [
+    "ID_RANGE",
     "Action",
     "AmountPeriod",
     "AuthError",
@@ -102,4 +103,5 @@ __all__ = [
     "VendorClient",
     "id_ranges",
     "keyset_pages",
+    "sweep_id_range",
 ]

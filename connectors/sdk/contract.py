@@ -31,7 +31,14 @@ class StreamMode(StrEnum):
     FULL_REFRESH = "full_refresh"
     """No change stamp: read whole every time; resumable by id within one pass."""
     ID_SWEEP = "id_sweep"
-    """Reads only ids; after a complete pass, stored facts of `sweeps` not seen are removed."""
+    """Reads only ids; after a complete pass, stored facts of `sweeps` not seen are removed.
+
+    The runner may ask a pass for one slice of the id space only (a rolling sweep: each run
+    lists one slice, the whole collection once a day): the read is then given the cursor
+    `{"id_range": [low, high]}`, ids `low <= id < high`, either end None for open
+    (`connectors.sdk.paging.sweep_id_range` reads it). Only stored facts inside the range are
+    then removed when not seen, so a read that ignores the range and lists more is still
+    correct, merely dearer."""
 
 
 class SyncInterval(StrEnum):
@@ -139,6 +146,8 @@ class Connector(Protocol):
         """Yield pages of `stream` in cursor order, resuming after `cursor` when given.
 
         With no cursor the read starts at `since` (None: the beginning of the PSA's history).
+        An `ID_SWEEP` read is never resumed: its cursor is None (list every id) or
+        `{"id_range": [low, high]}` (list the ids `low <= id < high`; None: open at that end).
         Raises the errors of `connectors.sdk.errors`.
         """
 

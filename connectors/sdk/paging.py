@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from connectors.sdk.errors import FatalError
@@ -48,6 +48,20 @@ async def keyset_pages(
         yield records, after_id
         if len(records) < page_size:
             return
+
+
+# The cursor key an id-sweep read is given when it should list one slice of the ids only.
+ID_RANGE = "id_range"
+
+
+def sweep_id_range(cursor: Mapping[str, Any] | None) -> tuple[int | None, int | None]:
+    """The ids `low <= id < high` an id-sweep read is asked to list (`StreamMode.ID_SWEEP`):
+    (None, None), every id, without a range; either end None is open."""
+    found = cursor.get(ID_RANGE) if cursor else None
+    if not found:
+        return None, None
+    low, high = found
+    return (None if low is None else int(low)), (None if high is None else int(high))
 
 
 def id_ranges(low: int, high: int, parts: int) -> list[tuple[int, int]]:

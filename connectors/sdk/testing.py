@@ -17,6 +17,7 @@ from pydantic import BaseModel, SecretStr
 
 from connectors.sdk.contract import Connector, Page, StreamMode
 from connectors.sdk.facts import Deletion, FactOrDeletion
+from connectors.sdk.paging import ID_RANGE
 
 SECRET_HINTS = ("secret", "password", "private", "token", "client_id", "integration_code")
 
@@ -98,6 +99,30 @@ class ConnectorContractSuite:
                 assert len(got) == len(set(got)), f"{name}: resumed read repeats records"
                 assert set(got) == set(expected), f"{name}: resumed read differs"
             assert resumed_any, "the test world must make at least one stream span pages"
+        finally:
+            await connector.aclose()
+
+    async def test_an_id_sweep_asked_for_an_id_range_lists_exactly_those_ids(self) -> None:
+        """A rolling sweep's slice (`StreamMode.ID_SWEEP`): `{"id_range": [low, high]}`
+        lists the ids `low <= id < high`, either end open when None."""
+        connector = self.make_connector()
+        try:
+            for name, spec in connector.streams.items():
+                if spec.mode is not StreamMode.ID_SWEEP:
+                    continue
+                every = sorted(int(i) for i in _ids(await read_all(connector, name), "id"))
+                if len(every) < 3:
+                    continue
+                low, high = every[len(every) // 3], every[2 * len(every) // 3]
+                for range_ in ([None, low], [low, high], [high, None]):
+                    pages = await read_all(connector, name, {ID_RANGE: range_})
+                    got = sorted(int(i) for i in _ids(pages, "id"))
+                    assert got == [
+                        i
+                        for i in every
+                        if (range_[0] is None or i >= range_[0])
+                        and (range_[1] is None or i < range_[1])
+                    ], f"{name}: a sweep of the ids {range_} listed others"
         finally:
             await connector.aclose()
 

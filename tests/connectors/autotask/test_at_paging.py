@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from at_support import at, connector_for, simulator_for
@@ -153,3 +154,37 @@ async def test_full_refresh_reports_seen_ids_and_starts_over(world: SandboxWorld
     await connector.aclose()
     assert [list(p.seen_ids) for p in pages] == [["1"]]  # the T&M contracts are not type 7
     assert pages[-1].cursor == {"last_id": None}
+
+
+async def test_an_id_sweep_asked_for_a_slice_lists_exactly_its_ids(
+    big_world: SandboxWorld,
+) -> None:
+    """A rolling sweep's slice, `{"id_range": [low, high]}`: every query filters on
+    `id gte low` and `id lt high`, and a slice of several pages is still split into ranges
+    read side by side; either end may be open."""
+    live = sorted(e.id for e in big_world.time_entries if not e.deleted)
+
+    async def sweep(id_range: list[int | None]) -> tuple[list[int], list[dict[str, Any]]]:
+        simulator = simulator_for(big_world, record_bodies=True)
+        connector = connector_for(simulator)
+        cursor = {"id_range": id_range}
+        pages = [page async for page in connector.read("time_entry_ids", cursor)]
+        await connector.aclose()
+        bodies = [body for entity, body in simulator.stats.bodies if entity == "TimeEntries"]
+        return [int(i) for page in pages for i in page.seen_ids], bodies
+
+    listed, bodies = await sweep([1000, 3200])
+    assert sorted(listed) == [i for i in live if 1000 <= i < 3200]
+    assert len(listed) == len(set(listed))
+    assert len(bodies) >= 5  # 2,200 ids: five pages of 500, more than one range
+    wanted = [
+        {"op": "gte", "field": "id", "value": 1000},
+        {"op": "lt", "field": "id", "value": 3200},
+    ]
+    assert all(all(f in body["filter"] for f in wanted) for body in bodies), bodies
+    below, _ = await sweep([None, 40])
+    above, _ = await sweep([3800, None])
+    assert (sorted(below), sorted(above)) == (
+        [i for i in live if i < 40],
+        [i for i in live if i >= 3800],
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import timedelta
 from math import ceil
 from urllib.parse import unquote_plus
@@ -17,6 +18,7 @@ from cw_support import (
     ConnectorFactory,
     SleepRecorder,
     hand_world,
+    shift_ids,
     simulator_for,
 )
 
@@ -362,3 +364,41 @@ async def test_a_host_that_is_not_connectwise_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="does not look like a ConnectWise PSA server"):
         await connector.check()
     await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_an_id_sweep_asked_for_a_slice_lists_exactly_its_ids(
+    connector_for: ConnectorFactory,
+) -> None:
+    """A rolling sweep's slice, `{"id_range": [low, high]}`: every request's conditions stay
+    within `id > low - 1 and id <= high - 1`, and a slice of several pages is still split
+    into windows read side by side; either end may be open."""
+    world = shift_ids(
+        build_world(seed=4, tickets=2000), tickets_from=184_001, time_entries_from=559_001
+    )
+    live = sorted(entry.id for entry in world.time_entries if not entry.deleted)
+    low, high = live[500], live[4700]
+
+    async def sweep(id_range: list[int | None]) -> tuple[list[int], list[tuple[int, int]]]:
+        simulator = simulator_for(world)
+        connector = connector_for(simulator)
+        pages = await read_pages(connector, "time_entries_sweep", {"id_range": id_range})
+        await connector.aclose()
+        bounds = []  # (lower, upper) of each request: `id >` or its pageId, and `id <=`
+        for logged in simulator.log:
+            if logged.resource == "/time/entries":
+                condition = unquote_plus(logged.params.get("conditions", ""))
+                above = re.search(r"id > (\d+)", condition)
+                upto = re.search(r"id <= (\d+)", condition)
+                lower = int(above.group(1) if above else logged.params.get("pageid", "0"))
+                bounds.append((lower, int(upto.group(1)) if upto else 10**9))
+        return [int(i) for page in pages for i in page.seen_ids], bounds
+
+    listed, bounds = await sweep([low, high])
+    assert sorted(listed) == [i for i in live if low <= i < high]
+    assert len(listed) == len(set(listed))
+    assert len(bounds) >= 5  # 4,200 ids: five pages of 1,000, in windows
+    assert all(low - 1 <= lower and upper <= high - 1 for lower, upper in bounds), bounds
+    below, _ = await sweep([None, live[40]])
+    above, _ = await sweep([live[-40], None])
+    assert (sorted(below), sorted(above)) == (live[:40], live[-40:])
