@@ -28,6 +28,7 @@ from app.db import utcnow
 from app.errors import NorthstarError
 from app.ingest.freshness import freshness_by_source
 from app.ingest.models import RunStatus, SyncCursor, SyncRun
+from app.push.models import PushChannel, PushState
 from app.sources.models import Source, SourceStatus
 from app.sources.schemas import FreshnessOut
 
@@ -76,6 +77,12 @@ class SourceHealth(BaseModel):
         None,
         description="Per stream: when it was last checked, how new its newest change is, "
         "and whether it is stale.",
+    )
+    push: str = Field(
+        "off",
+        description="Whether the PSA announces changes as they happen: `active`, `gap` "
+        "(it changed records without telling Northstar), `failed` or `off` (see `push` in "
+        "GET /api/v1/sources/{id}).",
     )
 
 
@@ -153,6 +160,7 @@ def health(context: ServiceContext, *, details: bool = True) -> JSONResponse:
     )
     rows: list[Any] = []
     failures: dict[int, str] = {}
+    push_states: dict[int, str] = {}
     freshness: dict[int, FreshnessOut] = {}
     now = utcnow()
     try:
@@ -174,6 +182,12 @@ def health(context: ServiceContext, *, details: bool = True) -> JSONResponse:
                 )
             )
             failures = _latest_failures(session)
+            push_states = {
+                source_id: state
+                for source_id, state in session.execute(
+                    select(PushChannel.source_id, PushChannel.state)
+                )
+            }
             stale_after = context.settings.stale_after_intervals
             freshness = {
                 source_id: FreshnessOut.model_validate(fresh)
@@ -200,6 +214,7 @@ def health(context: ServiceContext, *, details: bool = True) -> JSONResponse:
                 failing=_failing(status, failing_streams, failures.get(r[0])),
                 stale=bool(fresh and fresh.stale),
                 freshness=fresh,
+                push=push_states.get(r[0], PushState.OFF),
             )
         )
     failing = sum(1 for s in sources if s.failing)

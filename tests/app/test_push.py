@@ -115,10 +115,12 @@ class Pushed:
             session.expunge_all()
             return runs
 
+    def admin_headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.admin_key}
+
     def source_view(self) -> dict[str, Any]:
         response = httpx.get(
-            f"{self.base_url}/api/v1/sources/{self.source_id}",
-            headers={"X-API-Key": self.admin_key},
+            f"{self.base_url}/api/v1/sources/{self.source_id}", headers=self.admin_headers()
         )
         assert response.status_code == 200, response.text
         answer: dict[str, Any] = response.json()
@@ -335,6 +337,9 @@ def test_a_gap_in_deliveries_falls_back_to_polling_and_registers_again(autotask:
     assert channel.state == "gap" and channel.gaps == 1
     assert "without telling Northstar" in (channel.state_message or "")
     assert registrations(autotask) == 2  # registered again
+    health = httpx.get(f"{autotask.base_url}/api/v1/health", headers=autotask.admin_headers())
+    assert [s["push"] for s in health.json()["sources"]] == ["gap"]
+    assert autotask.source_view()["push"]["gaps"] == 1
     autotask.change(seed=4)
     assert deliveries(autotask) and autotask.channel().state == "active"
 
