@@ -43,7 +43,9 @@ from app.ingest.selection import (
     chosen_streams,
     deletion_log_start,
     due_streams,
+    in_run_order,
     is_dated,
+    moves_kpis_now,
     redundant_sweep,
     stream_intervals,
 )
@@ -70,8 +72,8 @@ from connectors.sdk.http import RequestStats
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["ProgressCallback", "StreamOutcome", "StreamProgress", "SyncRunner", "Trigger"]
-__all__ += ["SyncResult", "TransportResolver", "failure_backoff"]
+__all__ = ["ProgressCallback", "StreamOutcome", "StreamProgress", "SyncResult", "SyncRunner"]
+__all__ += ["TransportResolver", "Trigger", "failure_backoff"]
 
 
 class Trigger:
@@ -158,9 +160,9 @@ class SyncRunner:
         since: datetime | None = None,
         progress: ProgressCallback | None = None,
     ) -> SyncResult:
-        """Sync the given (or all, or only the due) streams of a source, in declared order,
-        then re-aggregate the KPI days their facts changed (or, after a first sync or a full
-        re-read, rebuild the source's rollups whole: see `_rebuilds_after`).
+        """Sync the given (or all, or only the due) streams of a source (`in_run_order`),
+        then re-aggregate the KPI days their facts changed, a live stream's right after it
+        (after a first sync or a full re-read: rebuild the rollups whole, `_rebuilds_after`).
 
         The caller holds the source's sync lock. `full` ignores stored cursors (a complete
         re-read); `since` starts reads of dated facts without a cursor at that time
@@ -214,11 +216,13 @@ class SyncRunner:
                     requested_at=requested_at,
                     held_before=held_before,
                 )
-                for spec in specs:
+                for spec in in_run_order(specs, held_before):
                     outcome = await self._run_stream(source, connector, stats, spec, plan, progress)
                     outcomes.append(outcome)
                     if outcome.stops_source:
                         break
+                    if plan.mark_days and moves_kpis_now(spec, outcome.facts_changed):
+                        outcomes.days_reaggregated += self._refresh_kpis(source.id)
                 if requested_at is not None:
                     run_book.clear_request(self.db, source.id, requested_at)
                     outcomes.answered_request = requested_at
@@ -228,7 +232,7 @@ class SyncRunner:
                 # Also after a failure: what was stored is true, and its days are dirty.
                 kpi_started = time.perf_counter()
                 days = self._refresh_kpis(source.id)
-            outcomes.days_reaggregated = days
+            outcomes.days_reaggregated += days
             outcomes.kpi_seconds = time.perf_counter() - kpi_started
             return outcomes
 

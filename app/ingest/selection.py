@@ -146,3 +146,19 @@ def stream_intervals(
         interval = timedelta(seconds=source.interval_seconds(spec.interval))
         (slow if spec.interval is SyncInterval.SLOW else frequent)[spec.name] = interval
     return frequent, slow
+
+
+def in_run_order(specs: Sequence[StreamSpec], held_before: set[FactType]) -> list[StreamSpec]:
+    """The order a sync runs its streams in: the live ones (tickets, time) first once the
+    source holds facts, so a change is not kept waiting behind an hourly re-read; declared
+    order otherwise (a first sync reads what later streams look up first), and among
+    streams of the same kind (time entries look up the tickets just read)."""
+    if not held_before:
+        return list(specs)
+    return sorted(specs, key=lambda spec: spec.interval is not SyncInterval.LIVE)
+
+
+def moves_kpis_now(spec: StreamSpec, facts_changed: int) -> bool:
+    """Whether the KPI days a stream just changed are re-aggregated straight after it,
+    rather than once at the end of the sync: for the live streams."""
+    return facts_changed > 0 and spec.interval is SyncInterval.LIVE
