@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -83,8 +84,15 @@ def source_config(vendor: str, base: str) -> dict[str, Any]:
 
 
 def start_simulator(
-    vendor: str, tickets: int, port: int, latency: float, timeline: str | None = None
+    vendor: str,
+    tickets: int,
+    port: int,
+    latency: float,
+    timeline: str | None = None,
+    options: Sequence[str] = (),
 ) -> subprocess.Popen[str]:
+    """bench/simulator_server.py in its own process, once it answers (`options`: more of
+    its command-line options)."""
     process = subprocess.Popen(  # noqa: S603 - our own script
         [
             sys.executable,
@@ -98,6 +106,7 @@ def start_simulator(
             "--latency",
             str(latency),
             *(["--timeline", timeline] if timeline else []),
+            *options,
         ],
         stdout=subprocess.PIPE,
         text=True,

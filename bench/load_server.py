@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,10 +65,17 @@ def prepare(url: str, encryption_key: str) -> tuple[str, str]:
 
 
 def start_server(
-    url: str, encryption_key: str, port: int, log: Path, *, split: bool
+    url: str,
+    encryption_key: str,
+    port: int,
+    log: Path,
+    *,
+    split: bool,
+    settings: Mapping[str, str] | None = None,
 ) -> list[subprocess.Popen[bytes]]:
     """`northstar serve`, or with `split` `northstar serve --no-scheduler` beside
-    `northstar scheduler` (the deployment for several API processes)."""
+    `northstar scheduler` (the deployment for several API processes). `settings`: more
+    environment variables (NORTHSTAR_*), over the ones set here."""
     env = {
         **os.environ,
         "NORTHSTAR_DATABASE_URL": url,
@@ -75,6 +83,7 @@ def start_server(
         "NORTHSTAR_SCHEDULER_TICK_SECONDS": "1",
         "NORTHSTAR_LOG_LEVEL": "WARNING",
         "NORTHSTAR_LOG_FORMAT": "console",
+        **(settings or {}),
     }
     commands = [["serve", "--port", str(port)]]
     if split:

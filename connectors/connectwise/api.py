@@ -208,6 +208,11 @@ class ConnectWiseApi:
             raise FatalError("ConnectWise's company info did not name a codebase.")
         return codebase
 
+    def use_codebase(self, codebase: str) -> None:
+        """Start from a codebase looked up by an earlier sync (no request)."""
+        if self._codebase is None:
+            self._codebase = codebase
+
     async def codebase(self) -> str:
         if self._codebase is None:
             async with self._codebase_lock:

@@ -18,6 +18,7 @@ from connectors.connectwise.push import PUSH_STREAMS, CallbackPush, parse_callba
 from connectors.connectwise.reader import ConnectWiseReader
 from connectors.connectwise.record_fields import Record
 from connectors.connectwise.reference import ReferenceData
+from connectors.connectwise.reference_cache import CODEBASE, MISSING, ReferenceCache, cache_for
 from connectors.connectwise.sandbox import ConnectWiseSandbox
 from connectors.connectwise.streams import STREAMS
 from connectors.sdk import (
@@ -77,7 +78,7 @@ class ConnectWiseConnector:
     def reference(self) -> ReferenceData:
         """The tenant's reference tables, shared by reads and push re-reads."""
         if self._reference is None:
-            self._reference = ReferenceData(self.api, self.config)
+            self._reference = ReferenceData(self.api, self.config, self.kept)
         return self._reference
 
     @property
@@ -150,9 +151,18 @@ class ConnectWiseConnector:
     def read_records(self, stream: str, record_ids: Sequence[str]) -> AsyncIterator[Page]:
         return self.push.read_records(stream, record_ids)
 
+    @property
+    def kept(self) -> ReferenceCache:
+        """What this source's syncs keep between them (`reference_cache`)."""
+        return cache_for(self.context.budget)
+
     async def prepare(self) -> None:
-        """The sync's one-off request: the tenant's codebase (`/login/companyinfo`)."""
-        await self.api.codebase()
+        """The sync's one-off request: the tenant's codebase (`/login/companyinfo`), asked
+        once an hour (a moved codebase is noticed by the first request it fails)."""
+        known = self.kept.get(CODEBASE)
+        if known is not MISSING:
+            self.api.use_codebase(known)
+        self.kept.put(CODEBASE, await self.api.codebase())
 
     async def aclose(self) -> None:
         if self._api is not None:

@@ -30,6 +30,7 @@ from connectors.connectwise.api import (
 )
 from connectors.connectwise.config import ConnectWiseConfig
 from connectors.connectwise.queries import all_of, condition_string, id_window
+from connectors.connectwise.reference_cache import MISSING, ReferenceCache
 from connectors.connectwise.reference_tables import (
     OWNER_TYPE,
     SlaBook,
@@ -118,17 +119,26 @@ def _ids(rows: list[dict[str, Any]]) -> list[int]:
 class ReferenceData:
     """Lazily loaded, cached reference tables of one tenant. Safe under concurrent use."""
 
-    def __init__(self, api: ConnectWiseApi, config: ConnectWiseConfig) -> None:
+    def __init__(
+        self, api: ConnectWiseApi, config: ConnectWiseConfig, kept: ReferenceCache | None = None
+    ) -> None:
         self._api = api
         self._config = config
         self._loads: dict[str, asyncio.Task[Any]] = {}
+        # Kept between syncs of the source (`reference_cache`); None: this connector only.
+        self._kept = kept or ReferenceCache()
 
     async def _once(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
+        kept = self._kept.get(key)
+        if kept is not MISSING:
+            return kept  # type: ignore[no-any-return]
         task = self._loads.get(key)
         if task is None or (task.done() and task.exception() is not None):
             task = asyncio.ensure_future(load())
             self._loads[key] = task
         result: T = await asyncio.shield(task)
+        if not (isinstance(result, Loaded) and result.unavailable is not None):
+            self._kept.put(key, result)
         return result
 
     async def _optional(
