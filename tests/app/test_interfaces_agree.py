@@ -47,17 +47,20 @@ def same(a: float | None, b: float | None) -> bool:
     return a == pytest.approx(b, rel=1e-6, abs=1e-6)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def demo(
-    settings: Settings, db: Database
+    module_settings: Settings,
 ) -> Iterator[tuple[CheckedClient, dict[str, str], list[int], Database]]:
-    context = ServiceContext.build(settings, db=db)
+    """Synced once for the module (the tests only read it): the demo sync takes many seconds."""
+    db = Database(module_settings.database_url)
+    context = ServiceContext.build(module_settings, db=db)
     source_ids = ensure_demo_sources(context)
     sync_demo_sources(context, source_ids)
     with db.session() as session:
         key = create_api_key(session, name="read", scope=KeyScope.READ).key
     with CheckedClient(create_app(context=context, run_scheduler=False)) as client:
         yield client, {"X-API-Key": key}, source_ids, db
+    db.dispose()
 
 
 def months(today: date) -> tuple[date, date]:

@@ -25,10 +25,13 @@ from app.sources.service import create_source
 SEED, TICKETS = 11, 900
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def both(
-    settings: Settings, db: Database
+    module_settings: Settings,
 ) -> Iterator[tuple[CheckedClient, dict[str, str], dict[str, int]]]:
+    """Synced once for the module (the tests only read it): two syncs of 900 tickets."""
+    settings = module_settings
+    db = Database(settings.database_url)
     context = ServiceContext.build(settings, db=db)
     ids = {}
     with db.session() as session:
@@ -51,6 +54,7 @@ def both(
         assert [(o.stream, o.error_code) for o in result if o.error_code] == []
     with CheckedClient(create_app(context=context, run_scheduler=False)) as client:
         yield client, {"X-API-Key": key}, ids
+    db.dispose()
 
 
 def series(client: CheckedClient, headers: dict[str, str], key: str, **query: Any) -> list[Any]:

@@ -53,8 +53,12 @@ class World:
     client_ids: dict[str, int]  # Northstar's client id by the PSA's
 
 
-@pytest.fixture
-def world(settings: Settings, db: Database) -> Iterator[World]:
+@pytest.fixture(scope="module")
+def world(module_settings: Settings) -> Iterator[World]:
+    """Built once for the module (the tests only read it): a sync of 400 tickets takes
+    seconds, more on PostgreSQL."""
+    settings = module_settings
+    db = Database(settings.database_url)
     context = ServiceContext.build(settings, db=db)
     support = sandbox_support("connectwise")
     assert support is not None
@@ -83,6 +87,7 @@ def world(settings: Settings, db: Database) -> Iterator[World]:
         yield World(
             client, {"X-API-Key": key}, source_id, tickets, entries, settings.tz, client_ids
         )
+    db.dispose()
 
 
 # ---- the facts, filtered and summed here --------------------------------------------------
