@@ -219,6 +219,10 @@ class SyncScheduler:
         """Register for push as the settings ask and read the records the PSA announced
         (`app.push.drain`); more than one batch brings the job back at once."""
         result = asyncio.run(push_cycle(self.runner, source_id))
+        if result.follow_up:
+            asyncio.run(
+                self.runner.sync_source(source_id, trigger=Trigger.PUSH, streams=result.follow_up)
+            )
         if result.more_pending:
             self._bring_forward(source_id, datetime.now(UTC))
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy import select, update
@@ -33,7 +33,14 @@ from app.push.models import NoticeOutcome, PushChannel, PushNoticeRow
 from app.push.setup import PushWish, ensure_push, pushes
 from app.sources.models import Source
 from app.sources.service import build_connector
-from connectors.sdk import Connector, ConnectorError, Deletion, Pushable, PushAction
+from connectors.sdk import (
+    Connector,
+    ConnectorError,
+    Deletion,
+    Pushable,
+    PushAction,
+    SyncInterval,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +60,9 @@ class PushCycleResult:
     deleted: int = 0
     ignored: int = 0
     more_pending: bool = False
+    # Live streams the PSA does not announce (time entries), checked at once after notices
+    # were read: logging time changes the ticket, which is what the PSA announces.
+    follow_up: list[str] = field(default_factory=list)
 
 
 async def push_cycle(runner: SyncRunner, source_id: int) -> PushCycleResult:
@@ -85,6 +95,8 @@ async def push_cycle(runner: SyncRunner, source_id: int) -> PushCycleResult:
         pushable = pushes(connector)
         if pushable is not None:
             await _drain(runner, source_id, connector, pushable, result)
+            if result.stored:
+                result.follow_up = unannounced_live_streams(connector, pushable)
     except Exception:
         log.exception("push_cycle_failed", source_id=source_id)
     finally:
@@ -96,6 +108,14 @@ async def push_cycle(runner: SyncRunner, source_id: int) -> PushCycleResult:
         except Exception:
             log.exception("kpi_refresh_failed", source_id=source_id)
     return result
+
+
+def unannounced_live_streams(connector: Connector, pushable: Pushable) -> list[str]:
+    return [
+        name
+        for name, spec in connector.streams.items()
+        if spec.interval is SyncInterval.LIVE and name not in pushable.push_streams
+    ]
 
 
 def pending_notices(runner: SyncRunner, source_id: int) -> dict[str, list[PushNoticeRow]]:

@@ -49,7 +49,7 @@ from connectors.connectwise.simulator_paging import (
 from connectors.connectwise.simulator_render import WorldRenderer
 from connectors.connectwise.simulator_routes import CollectionRoutes, detail
 from connectors.sandbox.model import SandboxWorld
-from connectors.sandbox.mutate import MutationSummary
+from connectors.sandbox.mutate import MutationSummary, with_tickets_of_time
 
 __all__ = [
     "ConnectWiseSimulator",
@@ -141,8 +141,9 @@ class ConnectWiseSimulator:
         deliveries were answered 2xx."""
         self.invalidate()  # the world may have been edited by hand too: render it afresh
         origin = self._pager().origin
+        changes = changes_of(with_tickets_of_time(self.world, summary))
         return await self.callbacks.announce(
-            changes_of(summary), self.routes.record, self.company_id, origin, self.codebase
+            changes, self.routes.record, self.company_id, origin, self.codebase
         )
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from math import ceil
 from random import Random
@@ -312,3 +312,21 @@ class _Change:
         )
         results.append(result)
         return [result.id]
+
+
+def with_tickets_of_time(world: SandboxWorld, summary: MutationSummary) -> MutationSummary:
+    """`summary` with the tickets time was just logged on counted as updated, for a
+    simulator's callbacks and webhooks: logging time changes the ticket itself in the PSA
+    (ConnectWise: its actual hours; Autotask: its last activity date), which is what the
+    PSA announces, since neither announces time entries. Whether Autotask's webhook fires
+    for that change is unconfirmed; polling reads the time entry either way."""
+    logged = set(summary.time_entries_added)
+    announced = set(summary.tickets_changed)
+    touched = sorted(
+        {
+            e.ticket_id
+            for e in world.time_entries
+            if e.id in logged and e.ticket_id is not None and e.ticket_id not in announced
+        }
+    )
+    return replace(summary, tickets_updated=(*summary.tickets_updated, *touched))

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 
 from app.api.context import ServiceContext
 from app.db import Database
-from app.facts.models import TicketRow
+from app.facts.models import TicketRow, TimeEntryRow
 from app.ingest.models import SyncRun
 from app.ingest.sandbox import sandbox_base_url, sandbox_support
 from app.main import create_app
@@ -89,6 +89,11 @@ class Pushed:
                 )
                 for r in rows
             }
+
+    def stored_time_entries(self) -> set[str]:
+        with self.context.db.session() as session:
+            rows = select(TimeEntryRow.external_id).where(TimeEntryRow.source_id == self.source_id)
+            return set(session.scalars(rows))
 
     def channel(self) -> PushChannel:
         with self.context.db.session() as session:
@@ -390,9 +395,12 @@ def test_the_scheduler_reads_a_notice_at_once_not_at_the_next_check(autotask: Pu
         added = str(summary.tickets_added[0])
 
         assert wait_for(lambda: added in autotask.stored_tickets())
+        # Time logged on a ticket: the ticket's notice has the time entries checked at once.
+        logged = {str(i) for i in summary.time_entries_added}
+        assert logged and wait_for(lambda: logged <= autotask.stored_time_entries())
         assert wait_for(lambda: autotask.notices_pending() == 0)
         runs = autotask.push_runs()
-        assert {run.stream for run in runs} == {"tickets"}
+        assert {run.stream for run in runs} == {"tickets", "time_entries"}
         # A burst is read in one go, not a run per notice (the debounce).
         assert len(deliveries(autotask)) >= 3 and len(runs) < len(deliveries(autotask))
         assert autotask.sync_runs() - runs_before == len(runs)  # no regular check ran

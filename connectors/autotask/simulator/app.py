@@ -14,7 +14,6 @@ ids that start high as real tenants' do (`id_offsets`), records tampered with by
 The world may change between syncs (`mutate_world`): the simulator re-renders when the
 world's `generated_at` or sizes change, or when `refresh()` is called. Webhooks: see
 `webhooks.py`; `announce(summary)` delivers a mutation's (through `delivery_transport`).
-
 In-process (tests, benchmarks):
 
     simulator = create_autotask_simulator(build_world(tickets=3000))
@@ -48,7 +47,7 @@ from connectors.autotask.simulator.render import RenderedTenant, render_world, s
 from connectors.autotask.simulator.responses import QueryRoute, Tampering, project
 from connectors.autotask.simulator.webhooks import WebhookRegistry
 from connectors.sandbox.model import SandboxWorld
-from connectors.sandbox.mutate import MutationSummary
+from connectors.sandbox.mutate import MutationSummary, with_tickets_of_time
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -187,6 +186,7 @@ class AutotaskSimulator:
     async def announce(self, summary: MutationSummary) -> int:
         """POST `summary`'s ticket changes to the webhooks; how many were answered 2xx."""
         self.refresh()
+        summary = with_tickets_of_time(self.world, summary)
         return await self.webhooks.announce(summary, lambda: self.table("Tickets"), self.id_offsets)
 
     def _record_body(self, entity: str, body: dict[str, Any]) -> None:
