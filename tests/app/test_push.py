@@ -22,25 +22,22 @@ from typing import Any
 import httpx
 import pytest
 from live_server import serve_on_loopback
+from simulated_sources import simulated_source
 from sqlalchemy import func, select, update
 
 from app.api.context import ServiceContext
 from app.db import Database
 from app.facts.models import TicketRow, TimeEntryRow
 from app.ingest.models import SyncRun
-from app.ingest.sandbox import sandbox_base_url, sandbox_support
 from app.main import create_app
 from app.push.drain import PushCycleResult, push_cycle
 from app.push.models import PushChannel, PushNoticeRow
 from app.security.apikeys import create_api_key
-from app.security.crypto import cipher_from_settings
 from app.security.models import KeyScope
 from app.settings import Settings
-from app.sources.models import Source, SourceStatus
-from app.sources.service import create_source
+from app.sources.models import Source
 from connectors.sandbox.model import SandboxWorld
 from connectors.sandbox.mutate import MutationSummary, mutate_world
-from connectors.sandbox.world import build_world
 
 TICKETS = 300
 
@@ -147,32 +144,15 @@ def deliveries(pushed: Pushed) -> list[Any]:
 
 @contextmanager
 def pushed_source(kind: str, settings: Settings, db: Database) -> Iterator[Pushed]:
-    world = build_world(seed=91, tickets=TICKETS)
-    base = sandbox_base_url(91, TICKETS)
-    support = sandbox_support(kind)
-    assert support is not None
-    simulator = support.create_app(world, base)
-    transport = httpx.ASGITransport(app=simulator)
     settings = settings.model_copy(update={"push_debounce_seconds": 0.0})
-    context = ServiceContext.build(settings, db=db, transports=lambda _source: transport)
+    made = simulated_source(settings, db, kind, seed=91, tickets=TICKETS, name=f"{kind} pushed")
+    context, source_id = made.context, made.source_id
     with db.session() as session:
-        source = create_source(
-            session,
-            cipher_from_settings(settings),
-            name=f"{kind} pushed",
-            kind=kind,
-            config=support.source_config(base),
-            fast_interval_minutes=5,
-            slow_interval_minutes=60,
-        )
-        source.status = SourceStatus.ACTIVE
-        session.flush()
-        source_id = source.id
         admin_key = create_api_key(session, name="admin", scope=KeyScope.ADMIN).key
     with serve_on_loopback(create_app(context=context, run_scheduler=False)) as url:
         # The address the PSA is given: known once the server listens.
         context.runner.settings = settings.model_copy(update={"public_base_url": url})
-        yield Pushed(kind, context, simulator, world, source_id, url, admin_key)
+        yield Pushed(kind, context, made.simulator, made.world, source_id, url, admin_key)
 
 
 @pytest.fixture(params=["autotask", "connectwise"])

@@ -7,21 +7,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-import httpx
+from simulated_sources import simulated_source
 from sqlalchemy import func, select
 
-from app.api.context import ServiceContext
 from app.db import Database
 from app.ingest.run_book import StreamProgress
-from app.ingest.sandbox import sandbox_base_url, sandbox_support
 from app.kpis.models import KpiDirtyDay
-from app.security.crypto import cipher_from_settings
 from app.settings import Settings
-from app.sources.models import SourceStatus
-from app.sources.service import create_source
 from connectors.autotask.streams import STREAMS
 from connectors.sandbox.mutate import mutate_world
-from connectors.sandbox.world import build_world
 from connectors.sdk import SyncInterval
 
 TICKETS = 300
@@ -30,30 +24,11 @@ TICKETS = 300
 def test_live_streams_run_first_and_move_their_kpis_before_the_rest(
     settings: Settings, db: Database
 ) -> None:
-    world = build_world(seed=57, tickets=TICKETS)
-    base = sandbox_base_url(57, TICKETS)
-    support = sandbox_support("autotask")
-    assert support is not None
-    simulator = support.create_app(world, base)
-    transport = httpx.ASGITransport(app=simulator)
-    context = ServiceContext.build(settings, db=db, transports=lambda _source: transport)
-    with db.session() as session:
-        source = create_source(
-            session,
-            cipher_from_settings(settings),
-            name="Autotask",
-            kind="autotask",
-            config=support.source_config(base),
-            fast_interval_minutes=5,
-            slow_interval_minutes=60,
-        )
-        source.status = SourceStatus.ACTIVE
-        session.flush()
-        source_id = source.id
-    runner = context.runner
+    made = simulated_source(settings, db, "autotask", seed=57, tickets=TICKETS)
+    runner, source_id = made.context.runner, made.source_id
     asyncio.run(runner.sync_source(source_id, trigger="cli"))
-    mutate_world(world, seed=3, fraction=0.05, at=datetime.now(UTC))
-    simulator.refresh()
+    mutate_world(made.world, seed=3, fraction=0.05, at=datetime.now(UTC))
+    made.simulator.refresh()
     dirty_when_others_began: list[int] = []
 
     def watch(progress: StreamProgress) -> None:
