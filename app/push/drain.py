@@ -41,6 +41,7 @@ from connectors.sdk import (
     PushAction,
     SyncInterval,
 )
+from connectors.sdk.http import RequestStats
 
 log = structlog.get_logger(__name__)
 
@@ -78,7 +79,7 @@ async def push_cycle(runner: SyncRunner, source_id: int) -> PushCycleResult:
             return result  # push was never set up: nothing to register, remove or read
         session.expunge(source)
     try:
-        connector, _stats = build_connector(
+        connector, stats = build_connector(
             source,
             runner.cipher,
             reporting_tz=runner.settings.tz,
@@ -94,7 +95,7 @@ async def push_cycle(runner: SyncRunner, source_id: int) -> PushCycleResult:
         )
         pushable = pushes(connector)
         if pushable is not None:
-            await _drain(runner, source_id, connector, pushable, result)
+            await _drain(runner, source_id, connector, pushable, result, stats)
             if result.stored:
                 result.follow_up = unannounced_live_streams(connector, pushable)
     except Exception:
@@ -141,6 +142,7 @@ async def _drain(
     connector: Connector,
     pushable: Pushable,
     result: PushCycleResult,
+    stats: RequestStats,
 ) -> None:
     by_stream = pending_notices(runner, source_id)
     result.more_pending = sum(len(rows) for rows in by_stream.values()) > BATCH
@@ -151,7 +153,7 @@ async def _drain(
             _finish(runner, rows, {row.record_id: NoticeOutcome.IGNORED for row in rows})
             result.ignored += len(rows)
             continue
-        await _read_stream(runner, source_id, connector, pushable, stream, rows, result)
+        await _read_stream(runner, source_id, connector, pushable, stream, rows, result, stats)
 
 
 async def _read_stream(
@@ -162,8 +164,10 @@ async def _read_stream(
     stream: str,
     rows: list[PushNoticeRow],
     result: PushCycleResult,
+    stats: RequestStats,
 ) -> None:
     spec = connector.streams[stream]
+    requests_before = stats.requests
     ids = list(dict.fromkeys(row.record_id for row in rows))
     announced_deleted = {row.record_id for row in rows if row.action == PushAction.DELETED}
     with runner.db.session() as session:
@@ -176,6 +180,7 @@ async def _read_stream(
     seen: set[str] = set()
     try:
         async for page in pushable.read_records(stream, ids):
+            outcome.requests = stats.requests - requests_before
             outcome.pages += 1
             outcome.records += len(page.records)
             outcome.warn(*page.warnings)
@@ -194,6 +199,7 @@ async def _read_stream(
                 f"Northstar hit an unexpected problem ({type(exc).__name__}) reading the "
                 "records the PSA announced; it tries again shortly. See the service log."
             )
+        outcome.requests = stats.requests - requests_before
         _retry_later(runner, rows)
         _close_run(runner, outcome)
         return
@@ -213,6 +219,7 @@ async def _read_stream(
     outcomes |= {record_id: NoticeOutcome.DELETED for record_id in gone}
     outcomes |= {record_id: NoticeOutcome.IGNORED for record_id in unreadable}
     _finish(runner, rows, outcomes)
+    outcome.requests = stats.requests - requests_before
     outcome.status = RunStatus.SUCCEEDED
     _close_run(runner, outcome)
     result.stored += len(seen)
