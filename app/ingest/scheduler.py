@@ -149,6 +149,16 @@ class SyncScheduler:
                 job.modify(next_run_time=now)
         self.last_reconcile_at = utcnow()
 
+    def _notices_pending(self, source_id: int) -> bool:
+        """Notices not read yet and not tried yet (a failed read waits for the next tick)."""
+        with self.db.session() as session:
+            pending = select(PushNoticeRow.id).where(
+                PushNoticeRow.source_id == source_id,
+                PushNoticeRow.processed_at.is_(None),
+                PushNoticeRow.attempts == 0,
+            )
+            return session.scalar(pending.limit(1)) is not None
+
     def _sources_with_notices(self) -> set[int]:
         try:
             with self.db.session() as session:
@@ -190,6 +200,12 @@ class SyncScheduler:
                 self.syncs_in_progress.add(source_id)
             try:
                 self._sync_until_no_request(source_id)
+                # A wake that comes while the job runs is dropped (one instance at a time):
+                # notices that came meanwhile are read now, not at the next tick.
+                for _ in range(MAX_SYNCS_PER_JOB):
+                    if not self._notices_pending(source_id):
+                        break
+                    self._read_pushed(source_id)
             finally:
                 with self._guard:
                     self.syncs_in_progress.discard(source_id)
