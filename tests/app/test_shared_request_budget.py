@@ -28,14 +28,18 @@ from connectors.sdk.errors import BudgetExhausted
 SEED, TICKETS = 5, 400
 
 
-def _spend(budget: RequestBudget, taken: list[int]) -> None:
+def _spend(budget: RequestBudget, taken: list[int], start: threading.Barrier) -> None:
     async def run() -> None:
+        start.wait()
         while True:
             try:
                 await budget.acquire()
             except BudgetExhausted:
                 return
             taken.append(1)
+            # As a sync does between requests: the other process gets its turn at the ledger
+            # (without it, on a busy machine one thread could take all before the other runs).
+            await asyncio.sleep(0.002)
 
     asyncio.run(run())
 
@@ -51,8 +55,9 @@ def test_two_processes_share_one_budget(settings: Settings) -> None:
             for db in (first, second)
         ]
         taken: list[list[int]] = [[], []]
+        start = threading.Barrier(2)
         threads = [
-            threading.Thread(target=_spend, args=(budget, mine))
+            threading.Thread(target=_spend, args=(budget, mine, start))
             for budget, mine in zip(budgets, taken, strict=True)
         ]
         for thread in threads:
