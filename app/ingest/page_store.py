@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.db import Database, UTCDateTime
 from app.facts.matching import resolve_matched_deletions
-from app.facts.seen_ids import remember_seen, unseen_ids
+from app.facts.seen_ids import forget_seen, remember_seen, unseen_ids
 from app.facts.store import WriteResult
 from app.ingest.freshness import newest_change
 from app.ingest.models import SyncCursor, SyncRun
@@ -26,7 +26,7 @@ from app.ingest.quarantine import (
     quarantine,
     release,
 )
-from app.ingest.run_book import StreamOutcome, forget_seen
+from app.ingest.run_book import StreamOutcome
 from app.kpis.dirty import store_facts
 from connectors.sdk import Connector, Deletion, MatchedDeletion, Page, StreamSpec
 
@@ -59,8 +59,14 @@ class PageStore:
         normalized: NormalizedPage,
         outcome: StreamOutcome,
         mark_days: bool,
+        *,
+        move_cursor: bool = True,
     ) -> None:
-        """Facts, quarantine, cursor (or seen ids) and the run's counts in one transaction."""
+        """Facts, quarantine, cursor (or seen ids) and the run's counts in one transaction.
+
+        `move_cursor=False`: records a PSA announced by push, read again by id. They say
+        nothing of the records around them, so the stream's cursor stays where its own reads
+        left it; its newest change stamp still moves."""
         with self.db.session() as session:
             written = self._write(session, source_id, normalized, outcome, mark_days)
             quarantine(session, source_id, spec.name, outcome.run_id, normalized.rejected)
@@ -77,11 +83,14 @@ class PageStore:
                     outcome.listing_complete = False
                 remember_seen(session, outcome.run_id, [*page.seen_ids, *seen, *held])
             else:
-                session.execute(
-                    update(SyncCursor)
-                    .where(SyncCursor.source_id == source_id, SyncCursor.stream == spec.name)
-                    .values(cursor=dict(page.cursor), **_newer_change(spec, page))
-                )
+                moved: dict[str, object] = {"cursor": dict(page.cursor)} if move_cursor else {}
+                moved |= _newer_change(spec, page)
+                if moved:
+                    session.execute(
+                        update(SyncCursor)
+                        .where(SyncCursor.source_id == source_id, SyncCursor.stream == spec.name)
+                        .values(**moved)
+                    )
             outcome.facts_changed += written.changed
             outcome.facts_deleted += written.deleted
             outcome.records_skipped += len(normalized.rejected)
@@ -152,32 +161,3 @@ class PageStore:
         if resolved.ambiguous:
             outcome.warn(AMBIGUOUS_DELETIONS)
         return store_facts(session, source_id, resolved.items, self.tz, mark_days=mark_days)
-
-    def store_announced(
-        self,
-        source_id: int,
-        spec: StreamSpec,
-        page: Page,
-        normalized: NormalizedPage,
-        outcome: StreamOutcome,
-    ) -> None:
-        """Records a PSA announced by push, read again by id: their facts, quarantine and
-        the run's counts, and the stream's newest change stamp. The stream's cursor stays
-        where its own reads left it (these records say nothing of the others)."""
-        with self.db.session() as session:
-            written = self._write(session, source_id, normalized, outcome, mark_days=True)
-            quarantine(session, source_id, spec.name, outcome.run_id, normalized.rejected)
-            release(session, source_id, spec.name, normalized.accepted_keys)
-            moved = _newer_change(spec, page)
-            if moved:
-                session.execute(
-                    update(SyncCursor)
-                    .where(SyncCursor.source_id == source_id, SyncCursor.stream == spec.name)
-                    .values(**moved)
-                )
-            outcome.facts_changed += written.changed
-            outcome.facts_deleted += written.deleted
-            outcome.records_skipped += len(normalized.rejected)
-            session.execute(
-                update(SyncRun).where(SyncRun.id == outcome.run_id).values(**outcome.counts())
-            )

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.db import Database, utcnow
+from app.facts.seen_ids import forget_seen
 from app.ingest.history import record_history_read
 from app.ingest.models import RunStatus, SweepSeenId, SyncCursor, SyncRun
 from app.sources.models import Source, SourceStatus
@@ -92,6 +93,16 @@ def failure_backoff(failures: int, retry_after: float | None = None) -> timedelt
     return delay
 
 
+def close_run(run: SyncRun, outcome: StreamOutcome, now: datetime) -> None:
+    """The run record's final counts, status and error (its stream's state aside)."""
+    for name, value in outcome.counts().items():
+        setattr(run, name, value)
+    run.status = outcome.status
+    run.finished_at = now
+    run.error_code = outcome.error_code
+    run.error_message = outcome.error_message
+
+
 def finish_run(
     db: Database,
     source_id: int,
@@ -113,12 +124,7 @@ def finish_run(
         run = session.get(SyncRun, outcome.run_id)
         state = session.get(SyncCursor, (source_id, outcome.stream))
         assert run is not None and state is not None
-        for name, value in outcome.counts().items():
-            setattr(run, name, value)
-        run.status = outcome.status
-        run.finished_at = now
-        run.error_code = outcome.error_code
-        run.error_message = outcome.error_message
+        close_run(run, outcome, now)
         forget_seen(session, outcome.run_id)  # a failed listing starts over next time
         if outcome.status is RunStatus.SUCCEEDED:
             state.last_success_at = sync_started or now
@@ -128,10 +134,6 @@ def finish_run(
         else:
             state.consecutive_failures += 1
             state.next_attempt_at = now + failure_backoff(state.consecutive_failures, retry_after)
-
-
-def forget_seen(session: Session, run_id: int) -> None:
-    session.execute(delete(SweepSeenId).where(SweepSeenId.run_id == run_id))
 
 
 def mark_interrupted_runs(session: Session, source_id: int) -> None:

@@ -32,7 +32,7 @@ from app.ingest.run_book import failure_backoff, next_attempt, record_crash
 from app.ingest.runner import SyncRunner, Trigger
 from app.ingest.selection import job_interval_seconds
 from app.push.drain import push_cycle
-from app.push.models import PushNoticeRow
+from app.push.models import has_untried_notices, sources_with_unread_notices
 from app.sources.models import Source, SourceStatus
 
 log = structlog.get_logger(__name__)
@@ -150,25 +150,13 @@ class SyncScheduler:
         self.last_reconcile_at = utcnow()
 
     def _notices_pending(self, source_id: int) -> bool:
-        """Notices not read yet and not tried yet (a failed read waits for the next tick)."""
         with self.db.session() as session:
-            pending = select(PushNoticeRow.id).where(
-                PushNoticeRow.source_id == source_id,
-                PushNoticeRow.processed_at.is_(None),
-                PushNoticeRow.attempts == 0,
-            )
-            return session.scalar(pending.limit(1)) is not None
+            return has_untried_notices(session, source_id)
 
     def _sources_with_notices(self) -> set[int]:
         try:
             with self.db.session() as session:
-                return set(
-                    session.scalars(
-                        select(PushNoticeRow.source_id)
-                        .where(PushNoticeRow.processed_at.is_(None))
-                        .distinct()
-                    )
-                )
+                return sources_with_unread_notices(session)
         except Exception:
             log.exception("push_notices_unknown")
             return set()

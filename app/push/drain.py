@@ -24,13 +24,13 @@ from sqlalchemy import select, update
 from app.db import utcnow
 from app.ingest.models import RunStatus, SyncRun
 from app.ingest.quarantine import normalize_page
-from app.ingest.run_book import StreamOutcome
+from app.ingest.run_book import StreamOutcome, close_run
 from app.ingest.runner import SyncRunner, Trigger
 from app.kpis.dirty import store_facts
 from app.kpis.rollup import refresh_after_sync
 from app.logging import secrets_registry
 from app.push.models import NoticeOutcome, PushChannel, PushNoticeRow
-from app.push.setup import PushWish, ensure_push, pushes
+from app.push.setup import PushWish, ensure_push, push_wanted, pushes
 from app.sources.models import Source
 from app.sources.service import build_connector
 from connectors.sdk import (
@@ -70,12 +70,11 @@ async def push_cycle(runner: SyncRunner, source_id: int) -> PushCycleResult:
     """Register with the PSA as the settings ask, then read the records it announced.
     Never raises: push only speeds things up, polling does not depend on it."""
     result = PushCycleResult()
-    push_wanted = bool(runner.settings.push and runner.settings.public_base_url)
     with runner.db.session() as session:
         source = session.get(Source, source_id)
         if source is None or not source.schedulable:
             return result
-        if not push_wanted and session.get(PushChannel, source_id) is None:
+        if not push_wanted(runner.settings) and session.get(PushChannel, source_id) is None:
             return result  # push was never set up: nothing to register, remove or read
         session.expunge(source)
     try:
@@ -186,7 +185,7 @@ async def _read_stream(
             outcome.warn(*page.warnings)
             seen.update(str(i) for i in page.seen_ids)
             normalized = normalize_page(connector, spec, page.records)
-            runner.pages.store_announced(source_id, spec, page, normalized, outcome)
+            runner.pages.store(source_id, spec, page, normalized, outcome, True, move_cursor=False)
     except Exception as exc:
         outcome.status = RunStatus.FAILED
         if isinstance(exc, ConnectorError):
@@ -259,11 +258,5 @@ def _retry_later(runner: SyncRunner, rows: list[PushNoticeRow]) -> None:
 def _close_run(runner: SyncRunner, outcome: StreamOutcome) -> None:
     with runner.db.session() as session:
         run = session.get(SyncRun, outcome.run_id)
-        if run is None:
-            return
-        for name, value in outcome.counts().items():
-            setattr(run, name, value)
-        run.status = outcome.status
-        run.finished_at = utcnow()
-        run.error_code = outcome.error_code
-        run.error_message = outcome.error_message
+        if run is not None:
+            close_run(run, outcome, utcnow())

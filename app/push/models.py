@@ -6,8 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
 
@@ -71,3 +71,18 @@ class PushNoticeRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     outcome: Mapped[str | None] = mapped_column(String(20))
+
+
+def sources_with_unread_notices(session: Session) -> set[int]:
+    unread = select(PushNoticeRow.source_id).where(PushNoticeRow.processed_at.is_(None))
+    return set(session.scalars(unread.distinct()))
+
+
+def has_untried_notices(session: Session, source_id: int) -> bool:
+    """Notices not read yet and not tried yet (a failed read waits for the next tick)."""
+    untried = select(PushNoticeRow.id).where(
+        PushNoticeRow.source_id == source_id,
+        PushNoticeRow.processed_at.is_(None),
+        PushNoticeRow.attempts == 0,
+    )
+    return session.scalar(untried.limit(1)) is not None

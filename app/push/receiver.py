@@ -81,9 +81,9 @@ async def receive_delivery(
             return _refused()
         session.expunge(source)
         secret = channel_secret(channel, context.cipher)
-        if not push_secrets.token_matches(secret, token):
-            channel.refused += 1
-            return _refused()
+    if not push_secrets.token_matches(secret, token):
+        _count_refused(context, source_id)
+        return _refused()
     body = await request.body()
     connector, _stats = build_connector(source, context.cipher, reporting_tz=context.settings.tz)
     try:

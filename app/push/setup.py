@@ -58,11 +58,16 @@ class PushWish:
 
     @classmethod
     def of(cls, settings: Settings, connector: Connector) -> PushWish:
-        wanted = settings.push and settings.public_base_url and isinstance(connector, Pushable)
+        wanted = push_wanted(settings) and isinstance(connector, Pushable)
         return cls(
             settings.public_base_url if wanted else None,
             gap_after=timedelta(minutes=settings.push_gap_minutes),
         )
+
+
+def push_wanted(settings: Settings) -> bool:
+    """Whether the settings ask for push at all (on, with a public URL)."""
+    return bool(settings.push and settings.public_base_url)
 
 
 def pushes(connector: Connector) -> Pushable | None:
